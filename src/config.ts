@@ -1,0 +1,180 @@
+import { resolve } from "node:path";
+
+/** Runtime configuration, read from the environment once at start and passed everywhere. */
+
+export type EditRoute = "auto" | "direct" | "responses";
+export type InlineMode = "preview" | "full" | "none";
+
+/** Everything the server reads from its environment, validated. */
+export interface Config {
+  apiKey?: string;
+  baseURL: string;
+  organization?: string;
+  project?: string;
+  model: string;
+  responsesEditModel: string;
+  editRoute: EditRoute;
+  /** `GPT_IMAGE_2_OUTPUT_DIR` resolved against the working directory, if set. */
+  outputDirOverride?: string;
+  debug: boolean;
+  sessionTtlMs: number;
+  sessionMax: number;
+  partialImages: number;
+  inline: InlineMode;
+  inlineMaxBytes: number;
+  maxCostPerCallUsd?: number;
+  budgetUsd?: number;
+  maxRetries: number;
+  retryBaseMs: number;
+  timeoutMs: number;
+  inputTimeoutMs: number;
+  progressIntervalMs: number;
+  allowHttpInputs: boolean;
+  /** Hosts (`host` or `host:port`) exempt from the private-address rule for remote inputs. */
+  inputHostAllowlist: string[];
+  /** Home and per-user config directory, from the environment (no `--allow-sys`). */
+  homeDir?: string;
+  configDir?: string;
+}
+
+/** A configuration problem worth a one-line message, never a stack trace. */
+export class ConfigError extends Error {}
+
+/** Every variable the server reads: the list for a scoped `--allow-env`. */
+export const ENV_VARS = [
+  "OPENAI_API_KEY",
+  "OPENAI_BASE_URL",
+  "OPENAI_ORG_ID",
+  "OPENAI_PROJECT_ID",
+  "OPENAI_RESPONSES_EDIT_MODEL",
+  "GPT_IMAGE_2_MODEL",
+  "GPT_IMAGE_2_OUTPUT_DIR",
+  "GPT_IMAGE_2_MCP_DEBUG",
+  "GPT_IMAGE_2_EDIT_ROUTE",
+  "GPT_IMAGE_2_SESSION_TTL_MS",
+  "GPT_IMAGE_2_SESSION_MAX",
+  "GPT_IMAGE_2_PARTIAL_IMAGES",
+  "GPT_IMAGE_2_INLINE",
+  "GPT_IMAGE_2_INLINE_MAX_BYTES",
+  "GPT_IMAGE_2_MAX_COST_PER_CALL_USD",
+  "GPT_IMAGE_2_BUDGET_USD",
+  "GPT_IMAGE_2_MAX_RETRIES",
+  "GPT_IMAGE_2_RETRY_BASE_MS",
+  "GPT_IMAGE_2_TIMEOUT_MS",
+  "GPT_IMAGE_2_INPUT_TIMEOUT_MS",
+  "GPT_IMAGE_2_PROGRESS_INTERVAL_MS",
+  "GPT_IMAGE_2_ALLOW_HTTP_INPUTS",
+  "GPT_IMAGE_2_INPUT_HOST_ALLOWLIST",
+  "HOME",
+  "USERPROFILE",
+  "XDG_CONFIG_HOME",
+  "APPDATA",
+] as const;
+
+type EnvName = typeof ENV_VARS[number];
+type Env = (name: EnvName) => string | undefined;
+
+/** Reads one variable; a variable outside the granted `--allow-env` reads as unset. */
+export function readEnv(name: EnvName): string | undefined {
+  try {
+    const value = Deno.env.get(name)?.trim();
+    return value ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function integer(env: Env, name: EnvName, fallback: number, min: number, max: number): number {
+  const raw = env(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}".`);
+  }
+  return value;
+}
+
+function dollars(env: Env, name: EnvName): number | undefined {
+  const raw = env(name);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`${name} must be a positive amount in US dollars, got "${raw}".`);
+  }
+  return value;
+}
+
+function flag(env: Env, name: EnvName): boolean {
+  const raw = env(name)?.toLowerCase();
+  if (raw === undefined || raw === "0" || raw === "false" || raw === "no") return false;
+  if (raw === "1" || raw === "true" || raw === "yes") return true;
+  throw new ConfigError(`${name} must be 1 or 0, got "${raw}".`);
+}
+
+function choice<T extends string>(env: Env, name: EnvName, options: readonly T[], fallback: T): T {
+  const raw = env(name);
+  if (raw === undefined) return fallback;
+  if ((options as readonly string[]).includes(raw)) return raw as T;
+  throw new ConfigError(`${name} must be one of ${options.join(", ")}, got "${raw}".`);
+}
+
+function baseURL(env: Env): string {
+  const raw = env("OPENAI_BASE_URL") ?? "https://api.openai.com/v1";
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`OPENAI_BASE_URL must be an absolute http(s) URL, got "${raw}".`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new ConfigError(`OPENAI_BASE_URL must use https:// or http://, got "${url.protocol}".`);
+  }
+  return raw.replace(/\/+$/, "");
+}
+
+function configDir(env: Env, home: string | undefined): string | undefined {
+  if (Deno.build.os === "windows") return env("APPDATA");
+  const xdg = env("XDG_CONFIG_HOME");
+  if (xdg) return xdg;
+  return home ? `${home}/.config` : undefined;
+}
+
+/** Builds the configuration; `cwd` resolves a relative `GPT_IMAGE_2_OUTPUT_DIR`. */
+export function loadConfig(options: { env?: Env; cwd: string }): Config {
+  const env = options.env ?? readEnv;
+  const home = env("HOME") ?? env("USERPROFILE");
+  const outputDir = env("GPT_IMAGE_2_OUTPUT_DIR");
+  const allowlist = env("GPT_IMAGE_2_INPUT_HOST_ALLOWLIST");
+  return {
+    apiKey: env("OPENAI_API_KEY"),
+    baseURL: baseURL(env),
+    organization: env("OPENAI_ORG_ID"),
+    project: env("OPENAI_PROJECT_ID"),
+    model: env("GPT_IMAGE_2_MODEL") ?? "gpt-image-2",
+    responsesEditModel: env("OPENAI_RESPONSES_EDIT_MODEL") ?? "gpt-4.1-mini",
+    editRoute: choice(env, "GPT_IMAGE_2_EDIT_ROUTE", ["auto", "direct", "responses"], "auto"),
+    outputDirOverride: outputDir ? resolvePath(options.cwd, outputDir) : undefined,
+    debug: flag(env, "GPT_IMAGE_2_MCP_DEBUG"),
+    sessionTtlMs: integer(env, "GPT_IMAGE_2_SESSION_TTL_MS", 24 * 3_600_000, 1_000, 2 ** 31),
+    sessionMax: integer(env, "GPT_IMAGE_2_SESSION_MAX", 50, 1, 10_000),
+    partialImages: integer(env, "GPT_IMAGE_2_PARTIAL_IMAGES", 0, 0, 3),
+    inline: choice(env, "GPT_IMAGE_2_INLINE", ["preview", "full", "none"], "preview"),
+    inlineMaxBytes: integer(env, "GPT_IMAGE_2_INLINE_MAX_BYTES", 600_000, 10_000, 50_000_000),
+    maxCostPerCallUsd: dollars(env, "GPT_IMAGE_2_MAX_COST_PER_CALL_USD"),
+    budgetUsd: dollars(env, "GPT_IMAGE_2_BUDGET_USD"),
+    maxRetries: integer(env, "GPT_IMAGE_2_MAX_RETRIES", 2, 0, 10),
+    retryBaseMs: integer(env, "GPT_IMAGE_2_RETRY_BASE_MS", 1_000, 1, 60_000),
+    timeoutMs: integer(env, "GPT_IMAGE_2_TIMEOUT_MS", 600_000, 1_000, 3_600_000),
+    inputTimeoutMs: integer(env, "GPT_IMAGE_2_INPUT_TIMEOUT_MS", 30_000, 100, 600_000),
+    progressIntervalMs: integer(env, "GPT_IMAGE_2_PROGRESS_INTERVAL_MS", 5_000, 50, 10_000),
+    allowHttpInputs: flag(env, "GPT_IMAGE_2_ALLOW_HTTP_INPUTS"),
+    inputHostAllowlist: allowlist ? allowlist.split(",").map((h) => h.trim().toLowerCase()) : [],
+    homeDir: home,
+    configDir: configDir(env, home),
+  };
+}
+
+/** Resolves `path` against `cwd` unless it is already absolute. */
+export function resolvePath(cwd: string, path: string): string {
+  return resolve(cwd, path);
+}

@@ -1,0 +1,65 @@
+/** Atomic file writes: a temporary name in the same folder, then a link or rename into place. */
+
+import { dirname, join } from "node:path";
+
+/** Four to eight random hex digits. */
+export function randomHex(bytes = 3): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a new file atomically; throws `AlreadyExists` rather than replace one. */
+export async function createFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const dir = dirname(path);
+  await Deno.mkdir(dir, { recursive: true });
+  const temp = join(dir, `.${randomHex(4)}.tmp`);
+  try {
+    await Deno.writeFile(temp, bytes, { createNew: true });
+    try {
+      await Deno.link(temp, path);
+    } catch (error) {
+      if (error instanceof Deno.errors.AlreadyExists) throw error;
+      // Filesystems without hard links: fall back to a checked rename.
+      if (await exists(path)) throw new Deno.errors.AlreadyExists(path);
+      await Deno.rename(temp, path);
+    }
+  } finally {
+    await Deno.remove(temp).catch(() => {});
+  }
+}
+
+/** Replaces a small file atomically, so that readers see the old or the new content, never half. */
+export async function replaceFileAtomic(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  await Deno.mkdir(dir, { recursive: true });
+  const temp = join(dir, `.${randomHex(4)}.tmp`);
+  try {
+    await Deno.writeTextFile(temp, text, { createNew: true });
+    await Deno.rename(temp, path);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
+}
+
+/** Reads a JSON file, or undefined when it does not exist. */
+export async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path)) as T;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,133 @@
+/** Image inputs from paths, file URLs, https URLs and data URLs, vetted before anything is uploaded. */
+
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Config } from "../config.ts";
+import { readScopeProblem } from "../permissions.ts";
+import { ToolError } from "../tools/tool_error.ts";
+import { decodeBase64Strict } from "./base64.ts";
+import { fetchRemote } from "./remote.ts";
+import { describeBytes, type ImageInfo, sniffImage } from "./sniff.ts";
+
+export const MAX_INPUT_BYTES = 50 * 1024 * 1024;
+export const MAX_MASK_BYTES = 4 * 1024 * 1024;
+export const MAX_INPUTS = 8;
+
+/** A vetted input image. */
+export interface LoadedImage {
+  bytes: Uint8Array;
+  info: ImageInfo;
+  /** How messages name it: `images[1] (./photo.png)`. */
+  label: string;
+}
+
+/** Shortens a source for messages; data URLs are never echoed whole. */
+export function describeSource(source: string): string {
+  if (source.startsWith("data:")) return `${source.slice(0, 30)}...`;
+  return source.length > 120 ? `${source.slice(0, 117)}...` : source;
+}
+
+function fromDataUrl(source: string, label: string, maxBytes: number): Uint8Array {
+  const match = /^data:(image\/(?:png|jpeg|jpg|webp));base64,(.*)$/is.exec(source);
+  if (!match) {
+    throw new ToolError(
+      `${label}: a data URL must look like data:image/png;base64,... (png, jpeg or webp).`,
+    );
+  }
+  if (match[2].length * 0.75 > maxBytes + 3) {
+    throw new ToolError(`${label}: the data URL holds more than ${maxBytes} bytes.`);
+  }
+  const bytes = decodeBase64Strict(match[2]);
+  if (!bytes) throw new ToolError(`${label}: the data URL's payload is not valid base64.`);
+  return bytes;
+}
+
+async function fromFile(path: string, label: string, maxBytes: number): Promise<Uint8Array> {
+  const permission = readScopeProblem(path);
+  if (permission) throw new ToolError(`${label}: ${permission}`);
+  let stat: Deno.FileInfo;
+  try {
+    stat = await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new ToolError(`${label}: no such file ${path}.`);
+    }
+    throw new ToolError(`${label}: cannot read ${path}: ${(error as Error).message}`);
+  }
+  if (!stat.isFile) throw new ToolError(`${label}: ${path} is not a file.`);
+  if (stat.size > maxBytes) {
+    throw new ToolError(
+      `${label}: ${path} is ${stat.size} bytes, over the ${maxBytes}-byte limit.`,
+    );
+  }
+  return await Deno.readFile(path);
+}
+
+/** Loads one input from any supported source and checks that it is a PNG, JPEG or WebP image. */
+export async function loadImage(
+  source: string,
+  options: { label: string; maxBytes: number; config: Config; cwd: string; signal?: AbortSignal },
+): Promise<LoadedImage> {
+  const label = `${options.label} (${describeSource(source)})`;
+  let bytes: Uint8Array;
+  if (/^data:/i.test(source)) bytes = fromDataUrl(source, label, options.maxBytes);
+  else if (/^https?:\/\//i.test(source)) {
+    bytes = await fetchRemote(source, { ...options, label });
+  } else if (/^file:/i.test(source)) {
+    let path: string;
+    try {
+      path = fileURLToPath(source);
+    } catch {
+      throw new ToolError(`${label}: not a valid file:// URL.`);
+    }
+    bytes = await fromFile(path, label, options.maxBytes);
+  } else if (/^[a-z][a-z0-9+.-]+:\/\//i.test(source)) {
+    throw new ToolError(
+      `${label}: unsupported scheme; use a path, file://, https:// or a data: URL.`,
+    );
+  } else {
+    bytes = await fromFile(resolve(options.cwd, source), label, options.maxBytes);
+  }
+  const info = sniffImage(bytes);
+  if (!info) {
+    throw new ToolError(`${label}: not a PNG, JPEG or WebP image (${describeBytes(bytes)}).`);
+  }
+  return { bytes, info, label };
+}
+
+/** Loads the images and the optional mask of one edit, enforcing count, type, size and mask rules. */
+export async function loadEditInputs(
+  sources: { images: readonly string[]; mask?: string },
+  options: { config: Config; cwd: string; signal?: AbortSignal },
+): Promise<{ images: LoadedImage[]; mask?: LoadedImage }> {
+  if (sources.images.length < 1 || sources.images.length > MAX_INPUTS) {
+    throw new ToolError(`images: give 1 to ${MAX_INPUTS} images, got ${sources.images.length}.`);
+  }
+  const images = await Promise.all(
+    sources.images.map((source, i) =>
+      loadImage(source, { ...options, label: `images[${i}]`, maxBytes: MAX_INPUT_BYTES })
+    ),
+  );
+  if (sources.mask === undefined) return { images };
+  const mask = await loadImage(sources.mask, {
+    ...options,
+    label: "mask",
+    maxBytes: MAX_MASK_BYTES,
+  });
+  if (mask.info.format !== "png") {
+    throw new ToolError(`${mask.label}: the mask must be a PNG, not ${mask.info.format}.`);
+  }
+  if (!mask.info.hasAlpha) {
+    throw new ToolError(
+      `${mask.label}: the mask needs an alpha channel; fully transparent pixels mark the area to edit.`,
+    );
+  }
+  const first = images[0].info;
+  if (mask.info.width !== first.width || mask.info.height !== first.height) {
+    throw new ToolError(
+      `${mask.label}: the mask is ${mask.info.width}x${mask.info.height} but images[0] is ` +
+        `${first.width}x${first.height}; they must match.`,
+    );
+  }
+  return { images, mask };
+}

@@ -1,0 +1,175 @@
+/** Where images are written, what they are called, and how they reach the disk safely. */
+
+import { createHash } from "node:crypto";
+import { basename, dirname, join, resolve, sep } from "node:path";
+import type { Config } from "../config.ts";
+import { ToolError } from "../tools/tool_error.ts";
+import { writeScopeProblem } from "../permissions.ts";
+import { createFileAtomic, randomHex } from "../fs_atomic.ts";
+
+/** Finds the nearest directory at or above `start` holding `.git`, without a subprocess. */
+export function findGitRoot(start: string): string | undefined {
+  let dir = resolve(start);
+  while (true) {
+    try {
+      Deno.statSync(join(dir, ".git"));
+      return dir;
+    } catch {
+      // Not here (or not readable): keep walking up.
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** The per-user root that holds every project's default output folder. */
+export function defaultOutputBase(config: Config): string | undefined {
+  return config.configDir ? join(config.configDir, "gpt-image-2-mcp", "output") : undefined;
+}
+
+/** The folder a call writes to when it names none: the override, else a per-project folder. */
+export function defaultOutputDir(config: Config, cwd: string): string {
+  if (config.outputDirOverride) return config.outputDirOverride;
+  const base = defaultOutputBase(config);
+  if (!base) {
+    throw new ToolError(
+      "No output directory: set GPT_IMAGE_2_OUTPUT_DIR, or HOME (XDG_CONFIG_HOME, APPDATA on Windows).",
+    );
+  }
+  const project = findGitRoot(cwd) ?? resolve(cwd);
+  const hash = createHash("sha256").update(project).digest("hex").slice(0, 8);
+  const name = (basename(project) || "root").replace(/[^A-Za-z0-9._-]+/g, "-");
+  return join(base, `${name}-${hash}`);
+}
+
+/** Directories no call may write into, whatever Deno's write scope allows. */
+export function deniedDirectories(home: string | undefined): string[] {
+  const system = Deno.build.os === "windows"
+    ? ["C:\\Windows", "C:\\Program Files", "C:\\Program Files (x86)", "C:\\ProgramData"]
+    : ["/etc", "/bin", "/sbin", "/usr", "/boot", "/dev", "/proc", "/sys", "/lib", "/var/lib"]
+      .concat(["/System", "/Library", "/private/etc"]);
+  const user = home
+    ? [
+      ".ssh",
+      ".gnupg",
+      ".aws",
+      ".azure",
+      ".kube",
+      ".docker",
+      ".config/gcloud",
+      "Library/Keychains",
+    ]
+      .map((p) => join(home, p))
+    : [];
+  return [...system, ...user];
+}
+
+function isInside(path: string, dir: string): boolean {
+  const a = Deno.build.os === "windows" ? path.toLowerCase() : path;
+  const b = Deno.build.os === "windows" ? dir.toLowerCase() : dir;
+  return a === b || a.startsWith(b.endsWith(sep) ? b : b + sep);
+}
+
+/** Resolves and vets the folder one call writes to. */
+export function resolveOutputDir(
+  config: Config,
+  options: { cwd: string; outputDir?: string },
+): string {
+  const dir = options.outputDir
+    ? resolve(options.cwd, options.outputDir)
+    : defaultOutputDir(config, options.cwd);
+  if (dir === resolve("/") || (config.homeDir && dir === resolve(config.homeDir))) {
+    throw new ToolError(`output_dir "${dir}" is refused: pick a dedicated folder, not / or home.`);
+  }
+  const denied = deniedDirectories(config.homeDir).find((d) => isInside(dir, d));
+  if (denied) {
+    throw new ToolError(
+      `output_dir "${dir}" is refused: it lies in ${denied}, a sensitive system or user folder.`,
+    );
+  }
+  const problem = writeScopeProblem(dir);
+  if (problem) throw new ToolError(`output_dir "${dir}": ${problem}`);
+  return dir;
+}
+
+/** Keeps a filename prefix to letters, digits, dot, dash and underscore, so it cannot leave the folder. */
+export function sanitizePrefix(prefix: string | undefined): string {
+  if (!prefix) return "";
+  return prefix.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/\.{2,}/g, ".")
+    .replace(/^[-.]+|[-.]+$/g, "").slice(0, 64);
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+/** A timestamp like `20260422-150301`, local time. */
+export function timestamp(date = new Date()): string {
+  return `${date.getFullYear()}${pad(date.getMonth() + 1)}${pad(date.getDate())}-` +
+    `${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`;
+}
+
+/** `image-YYYYMMDD-HHMMSS-xxxxxx[-prefix].ext`, or a caller-chosen stem in the same shape. */
+export function imageFilename(
+  options: { ext: string; prefix?: string; stem?: string; date?: Date },
+): string {
+  const stem = options.stem ?? `image-${timestamp(options.date)}-${randomHex()}`;
+  const prefix = sanitizePrefix(options.prefix);
+  return `${stem}${prefix ? `-${prefix}` : ""}.${options.ext}`;
+}
+
+/** A file as written, in the shape the tool result reports. */
+export interface SavedFile {
+  file_path: string;
+  filename: string;
+  size_bytes: number;
+  mime_type: string;
+}
+
+/** Saves each image under a fresh name; all or nothing: on failure none of them is left. */
+export async function saveImages(
+  dir: string,
+  images: readonly { bytes: Uint8Array; mimeType: string; ext: string; stem?: string }[],
+  prefix?: string,
+): Promise<SavedFile[]> {
+  const saved: SavedFile[] = [];
+  try {
+    for (const image of images) {
+      let path: string | undefined;
+      for (let attempt = 0; !path; attempt++) {
+        const name = imageFilename({
+          ext: image.ext,
+          prefix,
+          stem: image.stem && attempt > 0 ? `${image.stem}-${randomHex()}` : image.stem,
+        });
+        try {
+          await createFileAtomic(join(dir, name), image.bytes);
+          path = join(dir, name);
+        } catch (error) {
+          if (!(error instanceof Deno.errors.AlreadyExists) || attempt >= 5) throw error;
+        }
+      }
+      saved.push({
+        file_path: path,
+        filename: basename(path),
+        size_bytes: image.bytes.length,
+        mime_type: image.mimeType,
+      });
+    }
+    return saved;
+  } catch (error) {
+    await Promise.all(saved.map((f) => Deno.remove(f.file_path).catch(() => {})));
+    throw new ToolError(`Could not save the image in ${dir}: ${describeFsError(error)}`);
+  }
+}
+
+/** A short, actionable description of a filesystem error. */
+export function describeFsError(error: unknown): string {
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    return `${(error as Error).message}`;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (/no space left|ENOSPC|os error 28/i.test(message)) return "the disk is full.";
+  return message;
+}

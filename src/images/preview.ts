@@ -1,0 +1,152 @@
+/** Inline images that clients accept: a downscaled JPEG preview unless the original already fits. */
+
+import type { InlineMode } from "../config.ts";
+import { encodeBase64 } from "./codec_base64.ts";
+import type { ImageInfo } from "./sniff.ts";
+
+/** Claude downsizes anything with a longer edge, so a larger preview only costs bytes. */
+export const PREVIEW_MAX_EDGE = 1568;
+const QUALITIES = [82, 68, 54, 40];
+
+/** One inline image block's data. */
+export interface InlineImage {
+  data: string;
+  mimeType: string;
+  width: number;
+  height: number;
+  bytes: number;
+  kind: "original" | "preview";
+}
+
+/** An image as saved, with what its header says. */
+export interface SourceImage {
+  bytes: Uint8Array;
+  info: ImageInfo;
+}
+
+function original(source: SourceImage): InlineImage {
+  return {
+    data: encodeBase64(source.bytes),
+    mimeType: source.info.mimeType,
+    width: source.info.width,
+    height: source.info.height,
+    bytes: source.bytes.length,
+    kind: "original",
+  };
+}
+
+interface Pixels {
+  width: number;
+  height: number;
+  /** Samples per pixel (1 grey, 2 grey+alpha, 3 RGB, 4 RGBA), 8 bits each. */
+  channels: number;
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+async function decode(source: SourceImage): Promise<Pixels | undefined> {
+  if (source.info.format === "png") {
+    const { decode: decodePng } = await import("npm:fast-png@8.0.0");
+    const png = decodePng(source.bytes);
+    if (png.depth !== 8 || png.palette) return undefined;
+    return {
+      width: png.width,
+      height: png.height,
+      channels: png.channels,
+      data: png.data as Uint8Array,
+    };
+  }
+  if (source.info.format === "jpeg") {
+    const { default: jpeg } = await import("npm:jpeg-js@0.4.4");
+    const image = jpeg.decode(source.bytes, {
+      useTArray: true,
+      formatAsRGBA: true,
+      maxMemoryUsageInMB: 1024,
+    });
+    return { width: image.width, height: image.height, channels: 4, data: image.data };
+  }
+  return undefined;
+}
+
+/** Area-averaging downscale to RGBA (alpha forced opaque: the preview is a JPEG). */
+function resize(src: Pixels, width: number, height: number): Uint8Array {
+  const out = new Uint8Array(width * height * 4);
+  const colour = src.channels >= 3 ? 3 : 1;
+  const xs = src.width / width;
+  const ys = src.height / height;
+  for (let y = 0; y < height; y++) {
+    const y0 = Math.floor(y * ys);
+    const y1 = Math.max(y0 + 1, Math.floor((y + 1) * ys));
+    for (let x = 0; x < width; x++) {
+      const x0 = Math.floor(x * xs);
+      const x1 = Math.max(x0 + 1, Math.floor((x + 1) * xs));
+      let r = 0, g = 0, b = 0;
+      for (let sy = y0; sy < y1; sy++) {
+        let i = (sy * src.width + x0) * src.channels;
+        for (let sx = x0; sx < x1; sx++, i += src.channels) {
+          r += src.data[i];
+          g += src.data[i + (colour === 3 ? 1 : 0)];
+          b += src.data[i + (colour === 3 ? 2 : 0)];
+        }
+      }
+      const count = (y1 - y0) * (x1 - x0);
+      const o = (y * width + x) * 4;
+      out[o] = r / count;
+      out[o + 1] = g / count;
+      out[o + 2] = b / count;
+      out[o + 3] = 255;
+    }
+  }
+  return out;
+}
+
+/** Re-encodes `source` as a JPEG no larger than `maxBytes`, downscaling as far as needed. */
+export async function makePreview(
+  source: SourceImage,
+  maxBytes: number,
+): Promise<InlineImage | undefined> {
+  const pixels = await decode(source);
+  if (!pixels) return undefined;
+  const { default: jpeg } = await import("npm:jpeg-js@0.4.4");
+  let scale = Math.min(1, PREVIEW_MAX_EDGE / Math.max(pixels.width, pixels.height));
+  for (let round = 0; round < 6; round++, scale *= 0.7) {
+    const width = Math.max(1, Math.round(pixels.width * scale));
+    const height = Math.max(1, Math.round(pixels.height * scale));
+    const rgba = resize(pixels, width, height);
+    for (const quality of QUALITIES) {
+      const encoded = jpeg.encode({ data: rgba, width, height }, quality).data;
+      if (encoded.length <= maxBytes) {
+        return {
+          data: encodeBase64(encoded),
+          mimeType: "image/jpeg",
+          width,
+          height,
+          bytes: encoded.length,
+          kind: "preview",
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The inline blocks for a call's images under `mode`, sharing `budgetBytes` between them. */
+export async function inlineImages(
+  sources: readonly SourceImage[],
+  options: { mode: InlineMode; budgetBytes: number },
+): Promise<{ images: InlineImage[]; notes: string[] }> {
+  if (options.mode === "none" || sources.length === 0) return { images: [], notes: [] };
+  if (options.mode === "full") return { images: sources.map(original), notes: [] };
+  const perImage = Math.floor(options.budgetBytes / sources.length);
+  const images: InlineImage[] = [];
+  const notes: string[] = [];
+  for (const [index, source] of sources.entries()) {
+    const fits = source.bytes.length <= perImage &&
+      Math.max(source.info.width, source.info.height) <= PREVIEW_MAX_EDGE;
+    const inline = fits ? original(source) : await makePreview(source, perImage);
+    if (inline) images.push(inline);
+    else {notes.push(
+        `image ${index + 1} is not shown inline (no preview fits ${perImage} bytes); open the file`,
+      );}
+  }
+  return { images, notes };
+}

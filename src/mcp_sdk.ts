@@ -1,0 +1,23 @@
+/**
+ * The MCP SDK, imported in one place. Its `./*` export maps `types.js` to a `types.js.d.ts` that
+ * does not exist, which turns every SDK type into `any` under Deno
+ * (modelcontextprotocol/typescript-sdk#2701); `@ts-types` points at the real declarations.
+ *
+ * @module
+ */
+
+export { Server } from "npm:@modelcontextprotocol/sdk@1.32.2/server";
+// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/types"
+export {
+  type CallToolRequest,
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type ServerNotification,
+  type ServerRequest,
+  type Tool,
+} from "npm:@modelcontextprotocol/sdk@1.32.2/types.js";
+// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/shared/protocol"
+export type { RequestHandlerExtra } from "npm:@modelcontextprotocol/sdk@1.32.2/shared/protocol.js";

@@ -1,0 +1,115 @@
+/** The OpenAI client, loaded on first use, and the retry policy every request goes through. */
+
+import type OpenAI from "npm:openai@7.57.0";
+import type { Config } from "../config.ts";
+import type { Logger } from "../log.ts";
+import { ToolError } from "../tools/tool_error.ts";
+import { retryAfterMs, toToolError } from "./errors.ts";
+
+/** The longest `Retry-After` we will sit through before giving the error back instead. */
+const MAX_RETRY_WAIT_MS = 60_000;
+
+/** Options of one logical API call. */
+export interface CallOptions {
+  /** Aborts the request and any wait between attempts. */
+  signal?: AbortSignal;
+  /** Told before each retry, with the attempt about to run and the wait before it. */
+  onRetry?: (info: { attempt: number; waitMs: number; reason: string }) => void;
+}
+
+function isRetryable(error: unknown): boolean {
+  const e = error as { name?: string; status?: number; code?: string | null };
+  if (e?.name === "APIUserAbortError" || e?.name === "APIConnectionTimeoutError") return false;
+  if (e?.name === "APIConnectionError") return true;
+  if (e?.status === 429) return e.code !== "insufficient_quota";
+  return e?.status !== undefined && e.status >= 500;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** The cancellation error a tool returns when the client cancelled the call. */
+export class CancelledError extends ToolError {
+  constructor() {
+    super("The call was cancelled; no image was written.");
+  }
+}
+
+/** Access to the OpenAI API for one server process. */
+export class Api {
+  #client?: Promise<OpenAI>;
+  constructor(readonly config: Config, readonly log: Logger) {}
+
+  /** The SDK client, created on first use so that start-up does not load it. */
+  client(): Promise<OpenAI> {
+    if (!this.config.apiKey) {
+      return Promise.reject(
+        new ToolError(
+          "OPENAI_API_KEY is not set. Add it to the env block of this server in your MCP client configuration.",
+        ),
+      );
+    }
+    this.#client ??= import("npm:openai@7.57.0").then(({ default: OpenAIClient }) =>
+      new OpenAIClient({
+        apiKey: this.config.apiKey,
+        baseURL: this.config.baseURL,
+        organization: this.config.organization ?? null,
+        project: this.config.project ?? null,
+        maxRetries: 0,
+        timeout: this.config.timeoutMs,
+        logLevel: "off",
+      })
+    );
+    return this.#client;
+  }
+
+  /** Runs `request`, retrying rate limits, server errors and dropped connections with backoff. */
+  async call<T>(
+    label: string,
+    request: (client: OpenAI, signal?: AbortSignal) => Promise<T>,
+    options: CallOptions = {},
+  ): Promise<T> {
+    const client = await this.client();
+    const attempts = this.config.maxRetries + 1;
+    for (let attempt = 1;; attempt++) {
+      if (options.signal?.aborted) throw new CancelledError();
+      try {
+        this.log.debug(`${label}: attempt ${attempt} of ${attempts}`);
+        return await request(client, options.signal);
+      } catch (error) {
+        if (options.signal?.aborted) throw new CancelledError();
+        const headers = (error as { headers?: Headers }).headers;
+        const asked = retryAfterMs(headers);
+        if (attempt >= attempts || !isRetryable(error) || (asked ?? 0) > MAX_RETRY_WAIT_MS) {
+          throw toToolError(error, { timeoutMs: this.config.timeoutMs, attempts: attempt });
+        }
+        const backoff = this.config.retryBaseMs * 2 ** (attempt - 1);
+        const waitMs = asked ?? Math.round(backoff / 2 + Math.random() * backoff / 2);
+        const reason = (error as { status?: number }).status
+          ? `HTTP ${(error as { status?: number }).status}`
+          : "connection dropped";
+        this.log.warning(
+          `${label}: ${reason}; retrying in ${waitMs} ms (attempt ${attempt + 1} of ${attempts})`,
+        );
+        options.onRetry?.({ attempt: attempt + 1, waitMs, reason });
+        try {
+          await sleep(waitMs, options.signal);
+        } catch {
+          throw new CancelledError();
+        }
+      }
+    }
+  }
+}

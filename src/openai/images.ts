@@ -1,0 +1,185 @@
+/** The Images API: `/v1/images/generations` and `/v1/images/edits`, plain or streamed. */
+
+import type { Usage } from "../cost.ts";
+import { ToolError } from "../tools/tool_error.ts";
+import type { Api, CallOptions } from "./api.ts";
+
+/** Settings shared by every image request. */
+export interface ImageSettings {
+  prompt: string;
+  size: string;
+  quality: string;
+  n: number;
+  background?: string;
+  output_format: string;
+  output_compression?: number;
+  moderation?: string;
+  user?: string;
+  partialImages: number;
+}
+
+/** The settings the API reports it applied. */
+export interface Applied {
+  size?: string;
+  quality?: string;
+  background?: string;
+  output_format?: string;
+}
+
+/** Base64 images with what the API said about them. */
+export interface ApiImages {
+  images: string[];
+  applied: Applied;
+  usage?: Usage;
+}
+
+/** An input file for a multipart upload. */
+export interface UploadFile {
+  bytes: Uint8Array;
+  name: string;
+  mimeType: string;
+}
+
+/** Options for one images request: cancellation, retries and partial images. */
+export interface ImageCallOptions extends CallOptions {
+  onPartial?: (b64: string, index: number) => void | Promise<void>;
+}
+
+type StreamEvent = {
+  type: string;
+  b64_json?: string;
+  partial_image_index?: number;
+  usage?: Usage;
+} & Applied;
+
+function body(model: string, s: ImageSettings): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    model,
+    prompt: s.prompt,
+    n: s.n,
+    size: s.size,
+    quality: s.quality,
+    output_format: s.output_format,
+    background: s.background,
+    output_compression: s.output_compression,
+    moderation: s.moderation,
+    user: s.user,
+  };
+  if (s.partialImages > 0) Object.assign(fields, { stream: true, partial_images: s.partialImages });
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}
+
+function addUsage(total: Usage | undefined, more: Usage | undefined): Usage | undefined {
+  if (!more) return total;
+  if (!total) return structuredClone(more);
+  const sum = (a?: number, b?: number) => (a ?? 0) + (b ?? 0);
+  return {
+    input_tokens: sum(total.input_tokens, more.input_tokens),
+    output_tokens: sum(total.output_tokens, more.output_tokens),
+    total_tokens: sum(total.total_tokens, more.total_tokens),
+    input_tokens_details: {
+      text_tokens: sum(
+        total.input_tokens_details?.text_tokens,
+        more.input_tokens_details?.text_tokens,
+      ),
+      image_tokens: sum(
+        total.input_tokens_details?.image_tokens,
+        more.input_tokens_details?.image_tokens,
+      ),
+    },
+    output_tokens_details: {
+      text_tokens: sum(
+        total.output_tokens_details?.text_tokens,
+        more.output_tokens_details?.text_tokens,
+      ),
+      image_tokens: sum(
+        total.output_tokens_details?.image_tokens,
+        more.output_tokens_details?.image_tokens,
+      ),
+    },
+  };
+}
+
+async function collectStream(
+  stream: AsyncIterable<StreamEvent>,
+  options: ImageCallOptions,
+): Promise<ApiImages> {
+  const result: ApiImages = { images: [], applied: {} };
+  for await (const event of stream) {
+    if (event.type.endsWith(".partial_image") && event.b64_json) {
+      await options.onPartial?.(event.b64_json, event.partial_image_index ?? 0);
+    } else if (event.type.endsWith(".completed")) {
+      if (event.b64_json) result.images.push(event.b64_json);
+      result.usage = addUsage(result.usage, event.usage);
+      result.applied = {
+        size: event.size,
+        quality: event.quality,
+        background: event.background,
+        output_format: event.output_format,
+      };
+    }
+  }
+  return result;
+}
+
+function fromResponse(response: Record<string, unknown>): ApiImages {
+  const data = response?.data;
+  if (!Array.isArray(data)) throw new ToolError("OpenAI returned an answer with no image data.");
+  return {
+    images: data.map((d) => (d as { b64_json?: string })?.b64_json ?? ""),
+    applied: {
+      size: response.size as string | undefined,
+      quality: response.quality as string | undefined,
+      background: response.background as string | undefined,
+      output_format: response.output_format as string | undefined,
+    },
+    usage: response.usage as Usage | undefined,
+  };
+}
+
+function collect(
+  answer: unknown,
+  streamed: boolean,
+  options: ImageCallOptions,
+): Promise<ApiImages> {
+  return streamed
+    ? collectStream(answer as AsyncIterable<StreamEvent>, options)
+    : Promise.resolve(fromResponse(answer as Record<string, unknown>));
+}
+
+/** Generates images from text. */
+export function generateImages(
+  api: Api,
+  settings: ImageSettings,
+  options: ImageCallOptions = {},
+): Promise<ApiImages> {
+  const payload = body(api.config.model, settings);
+  return api.call("images.generate", async (client, signal) => {
+    const answer = await client.images.generate(payload as never, { signal });
+    return collect(answer, settings.partialImages > 0, options);
+  }, options);
+}
+
+/** Edits images through `/v1/images/edits`, one multipart request. */
+export function editImagesDirect(
+  api: Api,
+  settings: ImageSettings,
+  inputs: { images: readonly UploadFile[]; mask?: UploadFile },
+  options: ImageCallOptions = {},
+): Promise<ApiImages> {
+  const payload = body(api.config.model, settings);
+  return api.call("images.edit", async (client, signal) => {
+    const { toFile } = await import("npm:openai@7.57.0");
+    const files = await Promise.all(
+      inputs.images.map((f) => toFile(f.bytes, f.name, { type: f.mimeType })),
+    );
+    const mask = inputs.mask
+      ? await toFile(inputs.mask.bytes, inputs.mask.name, { type: inputs.mask.mimeType })
+      : undefined;
+    const answer = await client.images.edit(
+      { ...payload, image: files, ...(mask ? { mask } : {}) } as never,
+      { signal },
+    );
+    return collect(answer, settings.partialImages > 0, options);
+  }, options);
+}

@@ -1,0 +1,118 @@
+/** Edits through the Responses API's `image_generation` tool: upload, one response, delete. */
+
+import type { Usage } from "../cost.ts";
+import { ToolError } from "../tools/tool_error.ts";
+import type { Api } from "./api.ts";
+import type { ApiImages, ImageCallOptions, ImageSettings, UploadFile } from "./images.ts";
+
+interface OutputItem {
+  type: string;
+  result?: string | null;
+  status?: string;
+  size?: string;
+  quality?: string;
+  background?: string;
+  output_format?: string;
+  content?: { type: string; text?: string; refusal?: string }[];
+}
+
+async function upload(api: Api, file: UploadFile, options: ImageCallOptions): Promise<string> {
+  const { toFile } = await import("npm:openai@7.57.0");
+  const created = await api.call("files.create", async (client, signal) =>
+    client.files.create(
+      { file: await toFile(file.bytes, file.name, { type: file.mimeType }), purpose: "vision" },
+      { signal },
+    ), options);
+  return created.id;
+}
+
+/** Deletes uploaded files; runs even after a cancel, so it takes no abort signal. */
+async function deleteAll(api: Api, ids: readonly string[]): Promise<void> {
+  await Promise.all(ids.map(async (id) => {
+    try {
+      await api.call("files.delete", (client) => client.files.delete(id));
+      api.log.debug(`deleted uploaded file ${id}`);
+    } catch (error) {
+      api.log.warning(`could not delete uploaded file ${id}: ${(error as Error).message}`);
+    }
+  }));
+}
+
+function refusalText(output: readonly OutputItem[]): string | undefined {
+  const parts = output.filter((o) => o.type === "message").flatMap((o) => o.content ?? [])
+    .map((c) => c.refusal ?? c.text).filter(Boolean);
+  return parts.length ? parts.join(" ") : undefined;
+}
+
+/** Edits one image set through `/v1/responses`; uploaded files are deleted on every path. */
+export async function editImagesViaResponses(
+  api: Api,
+  settings: ImageSettings,
+  inputs: { images: readonly UploadFile[]; mask?: UploadFile },
+  options: ImageCallOptions = {},
+): Promise<ApiImages> {
+  const uploaded: string[] = [];
+  try {
+    for (const image of inputs.images) uploaded.push(await upload(api, image, options));
+    const maskId = inputs.mask ? await upload(api, inputs.mask, options) : undefined;
+    if (maskId) uploaded.push(maskId);
+    const tool = Object.fromEntries(
+      Object.entries({
+        type: "image_generation",
+        model: api.config.model,
+        action: "edit",
+        size: settings.size,
+        quality: settings.quality,
+        output_format: settings.output_format,
+        output_compression: settings.output_compression,
+        background: settings.background,
+        moderation: settings.moderation,
+        input_image_mask: maskId ? { file_id: maskId } : undefined,
+      }).filter(([, v]) => v !== undefined),
+    );
+    const request = {
+      model: api.config.responsesEditModel,
+      input: [{
+        role: "user",
+        content: [
+          { type: "input_text", text: settings.prompt },
+          ...uploaded.slice(0, inputs.images.length).map((id) => ({
+            type: "input_image",
+            file_id: id,
+            detail: "auto",
+          })),
+        ],
+      }],
+      tools: [tool],
+      tool_choice: { type: "image_generation" },
+      ...(settings.user ? { user: settings.user } : {}),
+    };
+    const response = await api.call(
+      "responses.create",
+      (client, signal) => client.responses.create(request as never, { signal }),
+      options,
+    ) as unknown as { output?: OutputItem[]; usage?: Usage };
+    const output = Array.isArray(response?.output) ? response.output : [];
+    const call = output.find((o) => o.type === "image_generation_call" && o.result);
+    if (!call?.result) {
+      const refusal = refusalText(output);
+      throw new ToolError(
+        refusal
+          ? `OpenAI returned no image; the model answered: ${refusal.slice(0, 500)}`
+          : "OpenAI returned a Responses answer with no image_generation_call result.",
+      );
+    }
+    return {
+      images: [call.result],
+      applied: {
+        size: call.size,
+        quality: call.quality,
+        background: call.background,
+        output_format: call.output_format,
+      },
+      usage: response.usage,
+    };
+  } finally {
+    await deleteAll(api, uploaded);
+  }
+}

@@ -1,0 +1,255 @@
+/** The path every image call takes: spend check, request, strict decoding, saving, result. */
+
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { CallToolResult } from "../mcp_sdk.ts";
+import type { SpendReport } from "../budget.ts";
+import type { InlineMode } from "../config.ts";
+import type { Usage } from "../cost.ts";
+import { decodeBase64Strict } from "../images/base64.ts";
+import { createFileAtomic } from "../fs_atomic.ts";
+import { imageFilename, type SavedFile, saveImages } from "../images/output.ts";
+import { inlineImages, type SourceImage } from "../images/preview.ts";
+import { describeBytes, type ImageFormat, sniffImage } from "../images/sniff.ts";
+import { CancelledError } from "../openai/api.ts";
+import type { ApiImages, ImageCallOptions } from "../openai/images.ts";
+import type { CallContext, ToolContext } from "./tool.ts";
+import { ToolError } from "./tool_error.ts";
+
+/** What the caller asked for, echoed in the result. */
+export interface Requested {
+  size: string;
+  quality: string;
+  n: number;
+  format: string;
+}
+
+/** One image call, described for `runImageJob`. */
+export interface ImageJob {
+  verb: "Generated" | "Edited";
+  prompt: string;
+  requested: Requested;
+  outputDir: string;
+  prefix?: string;
+  /** Fixed file stem (sessions), instead of `image-<time>-<random>`. */
+  stem?: string;
+  inline: InlineMode;
+  estimateUsd: number;
+  partialImages: number;
+  run: (options: ImageCallOptions) => Promise<ApiImages & { route?: string; fellBack?: boolean }>;
+  /** The cost of the answer and how it was worked out. */
+  cost: (answer: ApiImages & { route?: string }) => { usd: number; basis: string };
+  /** Extra fields for `structuredContent` (session id, turn) and extra summary lines. */
+  extra?: Record<string, unknown>;
+  notes?: string[];
+}
+
+/** The `structuredContent` of every image tool. */
+export interface ImageJobResult extends Record<string, unknown> {
+  model: string;
+  prompt: string;
+  route?: string;
+  requested: Requested;
+  applied: { size?: string; quality?: string; background?: string; output_format?: string };
+  images: SavedFile[];
+  usage?: Usage;
+  cost_usd_estimated: number;
+  cost_basis: string;
+  spend: SpendReport;
+  inline: {
+    mode: InlineMode;
+    images: { mime_type: string; width: number; height: number; bytes: number; kind: string }[];
+  };
+  warnings: string[];
+}
+
+function decodeImages(images: readonly string[], format: ImageFormat): SourceImage[] {
+  if (images.length === 0) throw new ToolError("OpenAI returned no image.");
+  return images.map((b64, i) => {
+    const bytes = decodeBase64Strict(b64);
+    if (!bytes) {
+      throw new ToolError(`OpenAI returned image ${i + 1} as invalid base64; nothing was saved.`);
+    }
+    const info = sniffImage(bytes);
+    if (!info || info.format !== format) {
+      throw new ToolError(
+        `OpenAI returned image ${i + 1} that is not a valid ${format.toUpperCase()} image ` +
+          `(${info ? `it is ${info.format}` : describeBytes(bytes)}); nothing was saved.`,
+      );
+    }
+    return { bytes, info };
+  });
+}
+
+function megabytes(bytes: number): string {
+  return bytes >= 1_000_000
+    ? `${(bytes / 1_000_000).toFixed(1)} MB`
+    : `${Math.round(bytes / 1000)} KB`;
+}
+
+/** Runs one image call end to end and renders its result. */
+export async function runImageJob(
+  ctx: ToolContext,
+  call: CallContext,
+  job: ImageJob,
+): Promise<CallToolResult> {
+  const { progress, signal } = call;
+  const release = await ctx.ledger.reserve(job.estimateUsd);
+  const partials: string[] = [];
+  const format = job.requested.format as ImageFormat;
+  try {
+    progress.stage(
+      `Request sent to OpenAI (${ctx.config.model}, estimated $${job.estimateUsd.toFixed(4)})`,
+    );
+    ctx.log.info(
+      `request sent: ${job.verb.toLowerCase()} ${job.requested.size} ${job.requested.quality} n=${job.requested.n}`,
+    );
+    progress.startHeartbeat();
+    const answer = await job.run({
+      signal,
+      onRetry: ({ attempt, waitMs, reason }) =>
+        progress.stage(`${reason}; retry ${attempt} in ${waitMs} ms`),
+      onPartial: async (b64, index) => {
+        const bytes = decodeBase64Strict(b64);
+        if (!bytes || signal.aborted) return;
+        const name = imageFilename({ ext: format, stem: job.stem, prefix: `partial${index + 1}` });
+        const path = join(job.outputDir, name);
+        await createFileAtomic(path, bytes);
+        partials.push(path);
+        progress.stage(`Partial image ${index + 1} of ${job.partialImages} saved: ${path}`);
+      },
+    });
+    progress.stop();
+    if (signal.aborted) throw new CancelledError();
+    const sources = decodeImages(
+      answer.images,
+      (answer.applied.output_format as ImageFormat) ?? format,
+    );
+    progress.stage("Saving");
+    const saved = await saveImages(
+      job.outputDir,
+      sources.map((s) => ({
+        bytes: s.bytes,
+        mimeType: s.info.mimeType,
+        ext: s.info.format,
+        stem: job.stem,
+      })),
+      job.prefix,
+    );
+    for (const file of saved) {
+      ctx.log.info(`saved ${file.file_path} (${megabytes(file.size_bytes)})`);
+    }
+    const { usd, basis } = job.cost(answer);
+    const spend = await ctx.ledger.record(usd);
+    ctx.log.info(`cost: $${usd.toFixed(4)} (${basis}); spent $${spend.spent_usd.toFixed(4)}`);
+    const inline = await inlineImages(sources, {
+      mode: job.inline,
+      budgetBytes: ctx.config.inlineMaxBytes,
+    });
+    const warnings = [...(job.notes ?? []), ...inline.notes];
+    if (answer.fellBack) {
+      warnings.push(
+        "/v1/images/edits rejected the model; this and later edits use the Responses route",
+      );
+    }
+    const structured: ImageJobResult = {
+      model: ctx.config.model,
+      prompt: job.prompt,
+      ...(answer.route ? { route: answer.route } : {}),
+      requested: job.requested,
+      applied: answer.applied,
+      images: saved,
+      ...(answer.usage ? { usage: answer.usage } : {}),
+      cost_usd_estimated: usd,
+      cost_basis: basis,
+      spend,
+      inline: {
+        mode: job.inline,
+        images: inline.images.map((i) => ({
+          mime_type: i.mimeType,
+          width: i.width,
+          height: i.height,
+          bytes: i.bytes,
+          kind: i.kind,
+        })),
+      },
+      warnings,
+      ...job.extra,
+    };
+    return {
+      content: [
+        ...inline.images.map((i) => ({
+          type: "image" as const,
+          data: i.data,
+          mimeType: i.mimeType,
+        })),
+        ...saved.map((f) => ({
+          type: "resource_link" as const,
+          uri: pathToFileURL(f.file_path).href,
+          name: f.filename,
+          mimeType: f.mime_type,
+          size: f.size_bytes,
+          description: `Saved image (${megabytes(f.size_bytes)})`,
+        })),
+        { type: "text" as const, text: summary(structured, job, sources) },
+      ],
+      structuredContent: structured,
+    };
+  } catch (error) {
+    await Promise.all(partials.map((p) => Deno.remove(p).catch(() => {})));
+    throw signal.aborted ? new CancelledError() : error;
+  } finally {
+    progress.stop();
+    release();
+  }
+}
+
+function summary(result: ImageJobResult, job: ImageJob, sources: readonly SourceImage[]): string {
+  const a = result.applied;
+  const u = result.usage;
+  const lines = [
+    `${job.verb} ${result.images.length} image(s) with ${result.model}${
+      result.route ? ` (route: ${result.route})` : ""
+    }.`,
+    ...result.images.map((f, i) =>
+      `Saved: ${f.file_path} (${megabytes(f.size_bytes)}, ${sources[i].info.width}x${
+        sources[i].info.height
+      } ${f.mime_type})`
+    ),
+    `Applied: size ${a.size ?? result.requested.size}, quality ${
+      a.quality ?? result.requested.quality
+    }, ` +
+    `background ${a.background ?? "auto"}, format ${a.output_format ?? result.requested.format}`,
+  ];
+  if (u) {
+    lines.push(
+      `Tokens: input ${u.input_tokens ?? 0}, output ${u.output_tokens ?? 0}, total ${
+        u.total_tokens ?? 0
+      }`,
+    );
+  }
+  const s = result.spend;
+  lines.push(
+    `Estimated cost: $${
+      result.cost_usd_estimated.toFixed(4)
+    } (${result.cost_basis}); spent so far $${s.spent_usd.toFixed(4)}${
+      s.budget_usd !== undefined
+        ? ` of $${s.budget_usd} budget, $${s.remaining_usd!.toFixed(4)} remaining`
+        : ""
+    }`,
+  );
+  for (const i of result.inline.images) {
+    if (i.kind === "preview") {
+      lines.push(
+        `Inline: ${i.width}x${i.height} JPEG preview (${
+          megabytes(i.bytes)
+        }); the file on disk is the full original.`,
+      );
+    }
+  }
+  for (const key of ["session_id", "turn"]) {
+    if (job.extra?.[key] !== undefined) lines.push(`${key}: ${job.extra[key]}`);
+  }
+  lines.push(...result.warnings.map((w) => `Note: ${w}`));
+  return lines.join("\n");
+}

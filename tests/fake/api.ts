@@ -1,0 +1,459 @@
+/** A fake OpenAI API on loopback, faithful to the shapes in shared/API-NOTES.md, with fault injection. */
+
+import { Image } from "npm:imagescript@1.3.1";
+import { makePng } from "./png.ts";
+import { encodeBase64 } from "../../src/images/codec_base64.ts";
+
+/** A fault the next matching request answers with. */
+export type Fault =
+  | {
+    kind: "status";
+    status: number;
+    message?: string;
+    code?: string;
+    param?: string;
+    headers?: Record<string, string>;
+  }
+  | { kind: "bad-json" }
+  | { kind: "drop" }
+  | { kind: "no-data" }
+  | { kind: "bad-base64" }
+  | { kind: "wrong-format" }
+  | { kind: "no-image-call" }
+  | { kind: "hang" };
+
+export type Route = "generations" | "edits" | "files" | "responses";
+
+/** One request as the fake received it. */
+export interface Recorded {
+  method: string;
+  path: string;
+  route?: Route;
+  authorization: string | null;
+  json?: Record<string, unknown>;
+  fields?: Record<string, string[]>;
+  files?: { field: string; name: string; type: string; size: number }[];
+  /** Set when the client closed the connection before the answer was complete. */
+  aborted: boolean;
+}
+
+/** Output image tokens of the published prices ($30 per 1M): [1024x1024, 1536x1024 or 1024x1536]. */
+const OUTPUT_TOKENS: Record<string, [number, number]> = {
+  low: [200, 167],
+  medium: [1767, 1367],
+  high: [7033, 5500],
+};
+
+function errorBody(
+  message: string,
+  type: string,
+  param: string | null = null,
+  code: string | null = null,
+) {
+  return { error: { message, type, param, code } };
+}
+
+function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+/** Fake API server; start it with `FakeOpenAI.start()`. */
+export class FakeOpenAI {
+  readonly requests: Recorded[] = [];
+  readonly uploaded = new Map<string, { filename: string; bytes: number }>();
+  /** Delay before answering image requests, in ms (watching for the client going away). */
+  delayMs = 0;
+  /** Answer `/v1/images/edits` for gpt-image-2 with the launch-time 400. */
+  rejectModelOnEdits = false;
+  #faults = new Map<Route, Fault[]>();
+  #cache = new Map<string, Uint8Array>();
+  #server!: Deno.HttpServer<Deno.NetAddr>;
+  #fileSeq = 0;
+
+  private constructor(readonly apiKey: string) {}
+
+  /** Starts the fake on 127.0.0.1 with a free port. */
+  static start(options: { apiKey?: string } = {}): FakeOpenAI {
+    const fake = new FakeOpenAI(options.apiKey ?? "sk-test-fake-key-1234567890");
+    fake.#server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      (req) => fake.#handle(req),
+    );
+    return fake;
+  }
+
+  /** Base URL for OPENAI_BASE_URL. */
+  get baseURL(): string {
+    return `http://127.0.0.1:${this.#server.addr.port}/v1`;
+  }
+
+  /** `host:port`, for permission flags. */
+  get host(): string {
+    return `127.0.0.1:${this.#server.addr.port}`;
+  }
+
+  /** Queues faults for the next requests to `route`. */
+  inject(route: Route, ...faults: Fault[]): void {
+    this.#faults.set(route, [...(this.#faults.get(route) ?? []), ...faults]);
+  }
+
+  /** Requests that reached a given route. */
+  calls(route: Route): Recorded[] {
+    return this.requests.filter((r) => r.route === route);
+  }
+
+  /** Stops the server. */
+  async close(): Promise<void> {
+    await this.#server.shutdown();
+  }
+
+  /** The bytes of an output image (cached per size and format, so repeated calls stay fast). */
+  async image(size: string, format: string, seed = 1): Promise<Uint8Array> {
+    const key = `${size}/${format}/${seed}`;
+    const cached = this.#cache.get(key);
+    if (cached) return cached;
+    const [w, h] = size.split("x").map(Number);
+    const png = makePng(w, h, { seed });
+    let bytes = png;
+    if (format !== "png") {
+      const decoded = await Image.decode(png);
+      bytes = format === "jpeg" ? await decoded.encodeJPEG(85) : await decoded.encodeWEBP(80);
+    }
+    this.#cache.set(key, bytes);
+    return bytes;
+  }
+
+  async #handle(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const record: Recorded = {
+      method: req.method,
+      path: url.pathname,
+      authorization: req.headers.get("authorization"),
+      aborted: false,
+    };
+    req.signal.addEventListener("abort", () => (record.aborted = true));
+    this.requests.push(record);
+    if (record.authorization !== `Bearer ${this.apiKey}`) {
+      return json(
+        errorBody(
+          "Incorrect API key provided: sk-wr***ng. You can find your API key at https://platform.openai.com/account/api-keys.",
+          "invalid_request_error",
+          null,
+          "invalid_api_key",
+        ),
+        401,
+      );
+    }
+    const path = url.pathname;
+    if (req.method === "DELETE" && path.startsWith("/v1/files/")) {
+      const id = path.slice("/v1/files/".length);
+      const existed = this.uploaded.delete(id);
+      return existed
+        ? json({ id, object: "file", deleted: true })
+        : json(errorBody(`No such File object: ${id}`, "invalid_request_error", "id"), 404);
+    }
+    const route = ({
+      "/v1/images/generations": "generations",
+      "/v1/images/edits": "edits",
+      "/v1/files": "files",
+      "/v1/responses": "responses",
+    } as Record<string, Route>)[path];
+    if (req.method !== "POST" || !route) {
+      return json(errorBody(`Invalid URL (${req.method} ${path})`, "invalid_request_error"), 404);
+    }
+    record.route = route;
+    if (route === "generations" || route === "responses") {
+      try {
+        record.json = await req.json();
+      } catch {
+        return json(
+          errorBody("We could not parse the JSON body of your request.", "invalid_request_error"),
+          400,
+        );
+      }
+    } else {
+      const form = await req.formData();
+      record.fields = {};
+      record.files = [];
+      for (const [field, value] of form.entries()) {
+        if (typeof value === "string") (record.fields[field] ??= []).push(value);
+        else record.files.push({ field, name: value.name, type: value.type, size: value.size });
+      }
+    }
+    const fault = this.#faults.get(route)?.shift();
+    if (fault?.kind === "hang") await this.#wait(req.signal, 3_600_000);
+    if (fault) {
+      const answer = this.#fault(fault);
+      if (answer) return answer;
+    }
+    if (route === "files") return this.#file(record);
+    if (this.delayMs) await this.#wait(req.signal, this.delayMs);
+    if (req.signal.aborted) return new Response(null, { status: 499 });
+    if (route === "responses") return await this.#responses(record, fault);
+    return await this.#images(record, route, fault);
+  }
+
+  #wait(signal: AbortSignal, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+  }
+
+  #fault(fault: Fault): Response | undefined {
+    switch (fault.kind) {
+      case "status": {
+        const type = fault.status === 429
+          ? "requests"
+          : fault.status >= 500
+          ? "server_error"
+          : "invalid_request_error";
+        return json(
+          errorBody(
+            fault.message ?? `Fake error ${fault.status}`,
+            type,
+            fault.param ?? null,
+            fault.code ?? null,
+          ),
+          fault.status,
+          fault.headers,
+        );
+      }
+      case "bad-json":
+        return new Response('{"created": 1761149123, "data": [{"b64_json": "iVBORw0KGgo', {
+          headers: { "content-type": "application/json" },
+        });
+      case "drop":
+        return new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(
+                new TextEncoder().encode('{"created": 1761149123, "data": [{"b64_'),
+              );
+              controller.error(new Error("connection reset by the fake"));
+            },
+          }),
+          { headers: { "content-type": "application/json", "content-length": "100000" } },
+        );
+    }
+    return undefined;
+  }
+
+  #file(record: Recorded): Response {
+    const file = record.files?.find((f) => f.field === "file");
+    if (!file || record.fields?.purpose?.[0] !== "vision") {
+      return json(
+        errorBody("'file' and purpose 'vision' are required", "invalid_request_error", "file"),
+        400,
+      );
+    }
+    const id = `file-${(++this.#fileSeq).toString(36).padStart(8, "0")}`;
+    this.uploaded.set(id, { filename: file.name, bytes: file.size });
+    return json({
+      id,
+      object: "file",
+      bytes: file.size,
+      created_at: Math.floor(Date.now() / 1000),
+      filename: file.name,
+      purpose: "vision",
+      status: "processed",
+    });
+  }
+
+  #settings(source: Record<string, unknown>) {
+    const size = String(source.size ?? "auto") === "auto" ? "1024x1024" : String(source.size);
+    const quality = String(source.quality ?? "auto") === "auto" ? "high" : String(source.quality);
+    const format = String(source.output_format ?? "png");
+    return { size, quality, background: "opaque", output_format: format };
+  }
+
+  #usage(
+    prompt: string,
+    applied: { size: string; quality: string },
+    images: number,
+    inputs: number,
+  ) {
+    const [w, h] = applied.size.split("x").map(Number);
+    const square = Math.max(w, h) / Math.min(w, h) < 1.25;
+    const [squareTokens, wideTokens] = OUTPUT_TOKENS[applied.quality];
+    const perImage = square
+      ? squareTokens * (w * h) / (1024 * 1024)
+      : wideTokens * (w * h) / (1536 * 1024);
+    const imageOut = Math.round(perImage) * images;
+    const text = Math.ceil(prompt.length / 4);
+    const imageIn = inputs * 4_160;
+    return {
+      input_tokens: text + imageIn,
+      output_tokens: imageOut,
+      total_tokens: text + imageIn + imageOut,
+      input_tokens_details: { text_tokens: text, image_tokens: imageIn },
+      output_tokens_details: { image_tokens: imageOut, text_tokens: 0 },
+    };
+  }
+
+  async #b64(
+    applied: { size: string; output_format: string },
+    fault: Fault | undefined,
+    seed: number,
+  ) {
+    if (fault?.kind === "bad-base64") return "this is not base64!!";
+    const format = fault?.kind === "wrong-format"
+      ? (applied.output_format === "png" ? "jpeg" : "png")
+      : applied.output_format;
+    return encodeBase64(await this.image(applied.size, format, seed));
+  }
+
+  async #images(record: Recorded, route: Route, fault: Fault | undefined): Promise<Response> {
+    const source = route === "generations"
+      ? record.json!
+      : Object.fromEntries(Object.entries(record.fields!).map(([k, v]) => [k, v[0]]));
+    const model = String(source.model);
+    if (route === "edits" && this.rejectModelOnEdits && model.startsWith("gpt-image")) {
+      return json(
+        errorBody(
+          `Invalid value: '${model}'. Value must be 'dall-e-2'.`,
+          "invalid_request_error",
+          "model",
+          "invalid_value",
+        ),
+        400,
+      );
+    }
+    const prompt = String(source.prompt ?? "");
+    if (!prompt) {
+      return json(
+        errorBody("Missing required parameter: 'prompt'.", "invalid_request_error", "prompt"),
+        400,
+      );
+    }
+    if (source.background === "transparent") {
+      return json(
+        errorBody(
+          "Transparent background is not supported for this model.",
+          "invalid_request_error",
+          "background",
+        ),
+        400,
+      );
+    }
+    const n = Number(source.n ?? 1);
+    const inputs =
+      record.files?.filter((f) => f.field === "image" || f.field === "image[]").length ?? 0;
+    if (route === "edits" && inputs === 0) {
+      return json(
+        errorBody("Missing required parameter: 'image'.", "invalid_request_error", "image"),
+        400,
+      );
+    }
+    const applied = this.#settings(source);
+    const usage = this.#usage(prompt, applied, n, inputs);
+    const created = Math.floor(Date.now() / 1000);
+    if (fault?.kind === "no-data") return json({ created, ...applied, data: [], usage });
+    const images = await Promise.all(
+      Array.from({ length: n }, (_, i) => this.#b64(applied, fault, i + 1)),
+    );
+    const streamed = source.stream === true || source.stream === "true";
+    if (!streamed) {
+      return json({ created, ...applied, data: images.map((b64_json) => ({ b64_json })), usage });
+    }
+    const prefix = route === "generations" ? "image_generation" : "image_edit";
+    const partials = Number(source.partial_images ?? 0);
+    const events: string[] = [];
+    for (let i = 0; i < partials; i++) {
+      const b64_json = encodeBase64(await this.image(applied.size, applied.output_format, 100 + i));
+      events.push(
+        this.#sse(`${prefix}.partial_image`, {
+          b64_json,
+          partial_image_index: i,
+          ...applied,
+          created_at: created,
+        }),
+      );
+    }
+    for (const b64_json of images) {
+      events.push(
+        this.#sse(`${prefix}.completed`, {
+          b64_json,
+          usage: this.#usage(prompt, applied, 1, inputs),
+          ...applied,
+          created_at: created,
+        }),
+      );
+    }
+    return new Response(events.join(""), { headers: { "content-type": "text/event-stream" } });
+  }
+
+  #sse(type: string, data: Record<string, unknown>): string {
+    return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  }
+
+  async #responses(record: Recorded, fault: Fault | undefined): Promise<Response> {
+    const body = record.json!;
+    const tool = (body.tools as Record<string, unknown>[] | undefined)?.[0] ?? {};
+    const content = ((body.input as { content: Record<string, unknown>[] }[])?.[0]?.content) ?? [];
+    const images = content.filter((c) => c.type === "input_image");
+    for (const image of images) {
+      if (!this.uploaded.has(String(image.file_id))) {
+        return json(
+          errorBody(`File ${image.file_id} not found.`, "invalid_request_error", "input"),
+          400,
+        );
+      }
+    }
+    const mask = (tool.input_image_mask as { file_id?: string } | undefined)?.file_id;
+    if (mask && !this.uploaded.has(mask)) {
+      return json(
+        errorBody(
+          `Mask file ${mask} not found.`,
+          "invalid_request_error",
+          "tools[0].input_image_mask",
+        ),
+        400,
+      );
+    }
+    const applied = this.#settings(tool);
+    const usage = {
+      input_tokens: 120 + images.length * 85,
+      output_tokens: 40,
+      total_tokens: 160 + images.length * 85,
+    };
+    const base = {
+      id: `resp_${crypto.randomUUID().slice(0, 8)}`,
+      object: "response",
+      created_at: Math.floor(Date.now() / 1000),
+      model: body.model,
+      status: "completed",
+      usage,
+    };
+    if (fault?.kind === "no-image-call") {
+      return json({
+        ...base,
+        output: [{
+          type: "message",
+          id: "msg_1",
+          role: "assistant",
+          status: "completed",
+          content: [{ type: "output_text", text: "I can't help with editing that image." }],
+        }],
+      });
+    }
+    const result = await this.#b64(applied, fault, 7);
+    return json({
+      ...base,
+      output: [{
+        type: "image_generation_call",
+        id: "ig_fake1",
+        status: "completed",
+        result,
+        revised_prompt: "",
+        ...applied,
+      }],
+    });
+  }
+}

@@ -1,0 +1,143 @@
+/** generate_image end to end: MCP client -> server (narrow permissions) -> fake API -> disk. */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FakeOpenAI } from "./fake/api.ts";
+import { listFiles, startServer, textOf } from "./harness.ts";
+import { sniffImage } from "../src/images/sniff.ts";
+import type { ImageJobResult as ImageResult } from "../src/tools/image_job.ts";
+
+Deno.test("lists six tools without an API key, and a call without one names the variable", async () => {
+  const fake = FakeOpenAI.start();
+  const h = await startServer({ env: {}, allowNet: [fake.host] });
+  try {
+    const { tools } = await h.client.listTools();
+    assert.deepEqual(tools.map((t) => t.name).sort(), [
+      "continue_edit_session",
+      "edit_image",
+      "end_edit_session",
+      "generate_image",
+      "list_edit_sessions",
+      "start_edit_session",
+    ]);
+    const generate = tools.find((t) => t.name === "generate_image")!;
+    assert.deepEqual(generate.inputSchema.required, ["prompt"]);
+    assert.ok(generate.outputSchema, "generate_image declares an outputSchema");
+    const result = await h.call("generate_image", { prompt: "a lighthouse" });
+    assert.equal(result.isError, true);
+    assert.match(textOf(result), /OPENAI_API_KEY is not set/);
+    assert.equal(fake.requests.length, 0);
+  } finally {
+    await h.close();
+    await fake.close();
+  }
+});
+
+Deno.test("generate_image writes a real PNG to the default per-project folder and returns it", async () => {
+  const fake = FakeOpenAI.start();
+  const h = await startServer({ fake });
+  try {
+    const result = await h.call("generate_image", {
+      prompt: "A coastal lighthouse at dawn",
+      size: "1536x1024",
+      quality: "high",
+    });
+    assert.equal(result.isError, undefined, textOf(result));
+    const s = result.structuredContent as unknown as ImageResult;
+    assert.equal(s.model, "gpt-image-2");
+    assert.deepEqual(s.requested, { size: "1536x1024", quality: "high", n: 1, format: "png" });
+    assert.deepEqual(s.applied, {
+      size: "1536x1024",
+      quality: "high",
+      background: "opaque",
+      output_format: "png",
+    });
+    assert.equal(s.images.length, 1);
+    const file = s.images[0];
+    assert.match(file.filename, /^image-\d{8}-\d{6}-[0-9a-f]{6}\.png$/);
+    const written = await listFiles(join(h.configRoot, "output"));
+    assert.equal(written.length, 2, written.join());
+    assert.match(written[0], /^gi2-cwd-[^/]+-[0-9a-f]{8}\/\.gpt-image-2-ledger\.json$/);
+    assert.match(written[1], /^gi2-cwd-[^/]+-[0-9a-f]{8}\/image-.*\.png$/);
+    assert.equal(join(h.configRoot, "output", written[1]), file.file_path);
+    const bytes = await Deno.readFile(file.file_path);
+    assert.equal(bytes.length, file.size_bytes);
+    assert.deepEqual(bytes, await fake.image("1536x1024", "png"));
+    const info = sniffImage(bytes)!;
+    assert.deepEqual([info.format, info.width, info.height], ["png", 1536, 1024]);
+    const textTokens = Math.ceil("A coastal lighthouse at dawn".length / 4);
+    assert.equal(s.usage?.output_tokens, 5500);
+    assert.equal(s.cost_usd_estimated, Math.round((textTokens * 5 + 5500 * 30) / 100) / 10_000);
+    assert.ok(result.content.some((c) => c.type === "image"), "an inline image block");
+    assert.match(textOf(result), /Saved: .*image-.*\.png/);
+    assert.match(textOf(result), /Estimated cost: \$0\.\d{4}/);
+    const sent = fake.calls("generations")[0].json!;
+    assert.deepEqual(
+      { model: sent.model, prompt: sent.prompt, size: sent.size, quality: sent.quality, n: sent.n },
+      {
+        model: "gpt-image-2",
+        prompt: "A coastal lighthouse at dawn",
+        size: "1536x1024",
+        quality: "high",
+        n: 1,
+      },
+    );
+  } finally {
+    await h.close();
+    await fake.close();
+  }
+});
+
+Deno.test("n=3 gives three distinct files; prefix is sanitised; output_dir is honoured", async () => {
+  const fake = FakeOpenAI.start();
+  const h = await startServer({ fake });
+  try {
+    const out = join(h.cwd, "renders");
+    const result = await h.call("generate_image", {
+      prompt: "three cats",
+      n: 3,
+      size: "1024x1024",
+      quality: "low",
+      output_dir: "renders",
+      filename_prefix: "../../etc/hero banner",
+    });
+    assert.equal(result.isError, undefined, textOf(result));
+    const files = await listFiles(out);
+    assert.equal(files.length, 3);
+    assert.equal(new Set(files).size, 3);
+    for (const f of files) assert.match(f, /^image-\d{8}-\d{6}-[0-9a-f]{6}-etc-hero-banner\.png$/);
+  } finally {
+    await h.close();
+    await fake.close();
+  }
+});
+
+Deno.test("invalid sizes and transparent backgrounds are refused before any request", async () => {
+  const fake = FakeOpenAI.start();
+  const h = await startServer({ fake });
+  try {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ size: "1000x1000" }, /size: size 1000x1000: both edges must be multiples of 16/],
+      [{ size: "4096x1024" }, /longest edge must be at most 3840/],
+      [{ size: "3072x768" }, /aspect ratio must be within 1:3 and 3:1/],
+      [{ size: "512x512" }, /total pixels must be between 655,360 and 8,294,400/],
+      [{ size: "big" }, /size must be "auto" or WIDTHxHEIGHT/],
+      [{ background: "transparent" }, /background "transparent" is not supported by gpt-image-2/],
+      [{ n: 11 }, /^Invalid arguments for generate_image: n: /],
+      [
+        { output_compression: 50 },
+        /output_compression applies only to output_format "jpeg" or "webp"/,
+      ],
+    ];
+    for (const [args, expected] of cases) {
+      const result = await h.call("generate_image", { prompt: "x", ...args });
+      assert.equal(result.isError, true, JSON.stringify(args));
+      assert.match(textOf(result), expected);
+    }
+    assert.equal(fake.requests.length, 0);
+    assert.deepEqual(await listFiles(h.configRoot), []);
+  } finally {
+    await h.close();
+    await fake.close();
+  }
+});

@@ -1,0 +1,158 @@
+/** Starts the server as an MCP client would, under its documented permissions, and connects to it. */
+
+import {
+  type CallToolResult,
+  CallToolResultSchema,
+  Client,
+  type LoggingMessageNotification,
+  LoggingMessageNotificationSchema,
+  StdioClientTransport,
+} from "./mcp_client.ts";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ENV_VARS } from "../src/config.ts";
+import type { FakeOpenAI } from "./fake/api.ts";
+
+export const REPO = fileURLToPath(new URL("..", import.meta.url));
+
+/** The Deno cache of the test process, so that a server with another HOME still finds its modules. */
+export const DENO_DIR = Deno.env.get("DENO_DIR") ??
+  join(Deno.env.get("HOME") ?? "/root", ".cache", "deno");
+
+/** How to start the server under test. */
+export interface HarnessOptions {
+  fake?: FakeOpenAI;
+  env?: Record<string, string>;
+  /** Working directory of the server (default: a fresh temporary folder). */
+  cwd?: string;
+  /** The `--allow-write` scope (default: the temporary HOME's config folder and the work folder). */
+  allowWrite?: string[];
+  /** Extra `--allow-net` hosts besides the fake. */
+  allowNet?: string[];
+  /** Replaces the whole command (e.g. a compiled binary, or `deno run <url>`). */
+  command?: { command: string; args: string[] };
+}
+
+/** A connected client with the server's surroundings. */
+export interface Harness {
+  client: Client;
+  home: string;
+  cwd: string;
+  /** Default output folder root: `$HOME/.config/gpt-image-2-mcp`. */
+  configRoot: string;
+  stderr: () => string;
+  logs: LoggingMessageNotification["params"][];
+  call: (
+    name: string,
+    args: Record<string, unknown>,
+    options?: CallOptions,
+  ) => Promise<CallToolResult>;
+  close: () => Promise<void>;
+}
+
+/** Options for one tool call. */
+export interface CallOptions {
+  onprogress?: (p: { progress: number; message?: string }) => void;
+  signal?: AbortSignal;
+  timeout?: number;
+}
+
+/** The documented `deno run` flags for a given API host and write scope. */
+export function serverArgs(options: { netHosts: string[]; writeScope: string[] }): string[] {
+  return [
+    "run",
+    "--no-prompt",
+    `--config=${join(REPO, "deno.json")}`,
+    `--allow-net=${options.netHosts.join(",")}`,
+    `--allow-env=${ENV_VARS.join(",")}`,
+    "--allow-read",
+    `--allow-write=${options.writeScope.join(",")}`,
+    join(REPO, "src", "main.ts"),
+  ];
+}
+
+/** Starts the server and connects an MCP client to it over stdio. */
+export async function startServer(options: HarnessOptions = {}): Promise<Harness> {
+  const home = await Deno.makeTempDir({ prefix: "gi2-home-" });
+  const cwd = options.cwd ?? await Deno.makeTempDir({ prefix: "gi2-cwd-" });
+  const configRoot = join(home, ".config", "gpt-image-2-mcp");
+  const env: Record<string, string> = {
+    HOME: home,
+    DENO_DIR,
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    DENO_NO_UPDATE_CHECK: "1",
+    ...(options.fake
+      ? { OPENAI_API_KEY: options.fake.apiKey, OPENAI_BASE_URL: options.fake.baseURL }
+      : {}),
+    ...options.env,
+  };
+  for (const name of ["NPM_CONFIG_REGISTRY", "DENO_CERT"]) {
+    const value = Deno.env.get(name);
+    if (value) env[name] = value;
+  }
+  const netHosts = [
+    ...(options.fake ? [options.fake.host] : ["api.openai.com"]),
+    ...(options.allowNet ?? []),
+  ];
+  const command = options.command ?? {
+    command: Deno.execPath(),
+    args: serverArgs({ netHosts, writeScope: options.allowWrite ?? [configRoot, cwd] }),
+  };
+  const transport = new StdioClientTransport({ ...command, env, cwd, stderr: "pipe" });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Uint8Array) => (stderr += new TextDecoder().decode(chunk)));
+  const client = new Client({ name: "gpt-image-2-mcp-tests", version: "1.0.0" });
+  const logs: LoggingMessageNotification["params"][] = [];
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    logs.push(n.params);
+  });
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    throw new Error(`server did not start: ${(error as Error).message}\nstderr:\n${stderr}`);
+  }
+  return {
+    client,
+    home,
+    cwd,
+    configRoot,
+    stderr: () => stderr,
+    logs,
+    call: async (name, args, callOptions = {}) =>
+      await client.callTool({ name, arguments: args }, CallToolResultSchema, {
+        timeout: callOptions.timeout ?? 120_000,
+        onprogress: callOptions.onprogress,
+        signal: callOptions.signal,
+        resetTimeoutOnProgress: true,
+      }) as CallToolResult,
+    close: async () => {
+      await client.close();
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+      if (!options.cwd) await Deno.remove(cwd, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** The text of a result's text blocks. */
+export function textOf(result: CallToolResult): string {
+  return result.content.filter((c) => c.type === "text").map((c) => (c as { text: string }).text)
+    .join("\n");
+}
+
+/** Every file below `dir`, relative, sorted; missing folders are empty. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(current: string, prefix: string) {
+    try {
+      for await (const entry of Deno.readDir(current)) {
+        const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+        if (entry.isDirectory) await walk(join(current, entry.name), rel);
+        else out.push(rel);
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  await walk(dir, "");
+  return out.sort();
+}
