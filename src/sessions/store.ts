@@ -29,6 +29,13 @@ export interface SessionRecord {
   settings: SessionSettings;
 }
 
+/** `1.5 s`, `30 min`, `24 h`. */
+export function formatDuration(ms: number): string {
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))} s`;
+  if (ms < 3_600_000) return `${Number((ms / 60_000).toFixed(1))} min`;
+  return `${Number((ms / 3_600_000).toFixed(1))} h`;
+}
+
 const ID_PATTERN = /^edit-\d{1,13}-[0-9a-f]{8}$/;
 
 /** Stores sessions under `<output root>/.sessions/`, with an idle TTL and a cap. */
@@ -87,7 +94,7 @@ export class SessionStore {
     if (this.#expired(record)) {
       await Deno.remove(path).catch(() => {});
       throw new ToolError(
-        `Session ${id} expired after ${Math.round(this.config.sessionTtlMs / 60_000)} min idle ` +
+        `Session ${id} expired after ${formatDuration(this.config.sessionTtlMs)} idle ` +
           `(GPT_IMAGE_2_SESSION_TTL_MS). Start a new one with start_edit_session.`,
       );
     }

@@ -35,6 +35,9 @@ export interface Recorded {
   files?: { field: string; name: string; type: string; size: number }[];
   /** Set when the client closed the connection before the answer was complete. */
   aborted: boolean;
+  /** `performance.now()` when the request arrived and when its answer was ready. */
+  startedAt: number;
+  finishedAt?: number;
 }
 
 /** Output image tokens of the published prices ($30 per 1M): [1024x1024, 1536x1024 or 1024x1536]. */
@@ -117,7 +120,7 @@ export class FakeOpenAI {
     if (cached) return cached;
     const [w, h] = size.split("x").map(Number);
     const png = makePng(w, h, { seed });
-    let bytes = png;
+    let bytes: Uint8Array = png;
     if (format !== "png") {
       const decoded = await Image.decode(png);
       bytes = format === "jpeg" ? await decoded.encodeJPEG(85) : await decoded.encodeWEBP(80);
@@ -133,9 +136,16 @@ export class FakeOpenAI {
       path: url.pathname,
       authorization: req.headers.get("authorization"),
       aborted: false,
+      startedAt: performance.now(),
     };
     req.signal.addEventListener("abort", () => (record.aborted = true));
     this.requests.push(record);
+    const response = await this.#route(req, url, record);
+    record.finishedAt = performance.now();
+    return response;
+  }
+
+  async #route(req: Request, url: URL, record: Recorded): Promise<Response> {
     if (record.authorization !== `Bearer ${this.apiKey}`) {
       return json(
         errorBody(

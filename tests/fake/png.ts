@@ -35,7 +35,11 @@ export interface PngOptions {
 }
 
 /** Encodes a gradient-plus-noise image as a PNG of exactly `width` x `height`. */
-export function makePng(width: number, height: number, options: PngOptions = {}): Uint8Array {
+export function makePng(
+  width: number,
+  height: number,
+  options: PngOptions = {},
+): Uint8Array<ArrayBuffer> {
   const channels = options.alpha ? 4 : 3;
   const stride = width * channels + 1;
   const raw = new Uint8Array(stride * height);
