@@ -70,9 +70,11 @@ export function createServer(options: ServerOptions): Server {
     { name: "gpt-image-2-mcp", version: options.version },
     { capabilities: { tools: {}, logging: {} } },
   );
-  log.attach((level, data) => {
-    server.sendLoggingMessage({ level, logger: "gpt-image-2-mcp", data }).catch(() => {});
-  });
+  // Only after `initialized`: before it the client has had no chance to choose a level.
+  server.oninitialized = () =>
+    log.attach((level, data) => {
+      server.sendLoggingMessage({ level, logger: "gpt-image-2-mcp", data }).catch(() => {});
+    });
   let root: string | undefined;
   const outputRoot = () => (root ??= defaultOutputDir(config, options.cwd));
   const api = new Api(config, log);

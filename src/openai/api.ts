@@ -52,8 +52,8 @@ export class Api {
   #client?: Promise<OpenAI>;
   constructor(readonly config: Config, readonly log: Logger) {}
 
-  /** The SDK client, created on first use so that start-up does not load it. */
-  client(): Promise<OpenAI> {
+  /** Checks the key and loads the SDK on first use, so that start-up does not load it. */
+  ready(): Promise<OpenAI> {
     if (!this.config.apiKey) {
       return Promise.reject(
         new ToolError(
@@ -81,7 +81,7 @@ export class Api {
     request: (client: OpenAI, signal?: AbortSignal) => Promise<T>,
     options: CallOptions = {},
   ): Promise<T> {
-    const client = await this.client();
+    const client = await this.ready();
     const attempts = this.config.maxRetries + 1;
     for (let attempt = 1;; attempt++) {
       if (options.signal?.aborted) throw new CancelledError();

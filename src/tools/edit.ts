@@ -44,7 +44,7 @@ export function editTools(ctx: ToolContext): ToolDefinition[] {
     outputSchema: imageResultSchema,
     annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
     handler: async (args, call) => {
-      await ctx.api.client();
+      await ctx.api.ready();
       const outputDir = resolveOutputDir(ctx.config, { cwd: ctx.cwd, outputDir: args.output_dir });
       call.progress.stage("Reading input images");
       const inputs = await loadEditInputs(args, {

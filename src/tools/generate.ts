@@ -27,7 +27,7 @@ export function generateTools(ctx: ToolContext): ToolDefinition[] {
     outputSchema: imageResultSchema,
     annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
     handler: async (args, call) => {
-      await ctx.api.client();
+      await ctx.api.ready();
       const outputDir = resolveOutputDir(ctx.config, { cwd: ctx.cwd, outputDir: args.output_dir });
       const settings = settingsFrom(args, ctx.config, args.n);
       return runImageJob(ctx, call, {

@@ -123,7 +123,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
       outputSchema: sessionImageResultSchema,
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
       handler: async (args, call) => {
-        await ctx.api.client();
+        await ctx.api.ready();
         const outputDir = resolveOutputDir(ctx.config, {
           cwd: ctx.cwd,
           outputDir: args.output_dir,
@@ -168,7 +168,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
       outputSchema: sessionImageResultSchema,
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
       handler: async (args, call) => {
-        await ctx.api.client();
+        await ctx.api.ready();
         return await ctx.sessions.withLock(args.session_id, async () => {
           const previous = await ctx.sessions.get(args.session_id);
           const settings = {

@@ -33,7 +33,7 @@ export interface Recorded {
   json?: Record<string, unknown>;
   fields?: Record<string, string[]>;
   files?: { field: string; name: string; type: string; size: number }[];
-  /** Set when the client closed the connection before the answer was complete. */
+  /** Set when the client closed the connection before a slow answer was complete. */
   aborted: boolean;
   /** `performance.now()` when the request arrived and when its answer was ready. */
   startedAt: number;
@@ -75,6 +75,7 @@ export class FakeOpenAI {
   #cache = new Map<string, Uint8Array>();
   #server!: Deno.HttpServer<Deno.NetAddr>;
   #fileSeq = 0;
+  #trickling = new Set<Recorded>();
 
   private constructor(readonly apiKey: string) {}
 
@@ -138,10 +139,9 @@ export class FakeOpenAI {
       aborted: false,
       startedAt: performance.now(),
     };
-    req.signal.addEventListener("abort", () => (record.aborted = true));
     this.requests.push(record);
     const response = await this.#route(req, url, record);
-    record.finishedAt = performance.now();
+    if (!this.#trickling.has(record)) record.finishedAt = performance.now();
     return response;
   }
 
@@ -194,26 +194,50 @@ export class FakeOpenAI {
       }
     }
     const fault = this.#faults.get(route)?.shift();
-    if (fault?.kind === "hang") await this.#wait(req.signal, 3_600_000);
+    if (fault?.kind === "hang") return this.#slowly(record, new Response("{}"), 3_600_000);
     if (fault) {
       const answer = this.#fault(fault);
       if (answer) return answer;
     }
     if (route === "files") return this.#file(record);
-    if (this.delayMs) await this.#wait(req.signal, this.delayMs);
-    if (req.signal.aborted) return new Response(null, { status: 499 });
-    if (route === "responses") return await this.#responses(record, fault);
-    return await this.#images(record, route, fault);
+    const answer = route === "responses"
+      ? await this.#responses(record, fault)
+      : await this.#images(record, route, fault);
+    return this.delayMs ? this.#slowly(record, answer, this.delayMs) : answer;
   }
 
-  #wait(signal: AbortSignal, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      signal.addEventListener("abort", () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
+  /**
+   * Sends `answer`'s headers at once, trickles keep-alive bytes (JSON whitespace, SSE comments)
+   * for `ms`, then the body. Deno.serve does not report a client that disconnects while a
+   * handler waits once the request body came in several reads, but a write to a closed
+   * connection fails at once: that is how the fake sees a cancelled request.
+   */
+  #slowly(record: Recorded, answer: Response, ms: number): Response {
+    this.#trickling.add(record);
+    const sse = answer.headers.get("content-type")?.includes("event-stream");
+    const keepAlive = new TextEncoder().encode(sse ? ":\n\n" : " ");
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const done = () => {
+      clearInterval(timer);
+      record.finishedAt = performance.now();
+    };
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        const until = performance.now() + ms;
+        timer = setInterval(async () => {
+          if (performance.now() < until) return controller.enqueue(keepAlive);
+          clearInterval(timer);
+          controller.enqueue(new Uint8Array(await answer.arrayBuffer()));
+          controller.close();
+          done();
+        }, 50);
+      },
+      cancel: () => {
+        record.aborted = true;
+        done();
+      },
     });
+    return new Response(body, { status: answer.status, headers: answer.headers });
   }
 
   #fault(fault: Fault): Response | undefined {
