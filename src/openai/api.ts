@@ -4,6 +4,7 @@ import type OpenAI from "npm:openai@7.57.0";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { ToolError } from "../tools/tool_error.ts";
+import { netScopeProblem } from "../permissions.ts";
 import { retryAfterMs, toToolError } from "./errors.ts";
 
 /** The longest `Retry-After` we will sit through before giving the error back instead. */
@@ -20,7 +21,8 @@ export interface CallOptions {
 function isRetryable(error: unknown): boolean {
   const e = error as { name?: string; status?: number; code?: string | null };
   if (e?.name === "APIUserAbortError" || e?.name === "APIConnectionTimeoutError") return false;
-  if (e?.name === "APIConnectionError") return true;
+  // APIConnectionError: no answer at all; TypeError: the connection broke while the body was read.
+  if (e?.name === "APIConnectionError" || error instanceof TypeError) return true;
   if (e?.status === 429) return e.code !== "insufficient_quota";
   return e?.status !== undefined && e.status >= 500;
 }
@@ -54,6 +56,11 @@ export class Api {
 
   /** Checks the key and loads the SDK on first use, so that start-up does not load it. */
   ready(): Promise<OpenAI> {
+    const host = new URL(this.config.baseURL).host;
+    const permission = netScopeProblem(host);
+    if (permission) {
+      return Promise.reject(new ToolError(`OPENAI_BASE_URL (${host}): ${permission}`));
+    }
     if (!this.config.apiKey) {
       return Promise.reject(
         new ToolError(
@@ -85,11 +92,20 @@ export class Api {
     const attempts = this.config.maxRetries + 1;
     for (let attempt = 1;; attempt++) {
       if (options.signal?.aborted) throw new CancelledError();
+      // The SDK's own timeout ends at the response headers; this one covers the whole body too.
+      const timeout = AbortSignal.timeout(this.config.timeoutMs);
+      const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
       try {
         this.log.debug(`${label}: attempt ${attempt} of ${attempts}`);
-        return await request(client, options.signal);
+        return await request(client, signal);
       } catch (error) {
         if (options.signal?.aborted) throw new CancelledError();
+        if (timeout.aborted) {
+          throw new ToolError(
+            `The OpenAI request timed out after ${Math.round(this.config.timeoutMs / 1000)} s ` +
+              `(GPT_IMAGE_2_TIMEOUT_MS=${this.config.timeoutMs}). Try a smaller size or lower quality, or raise the limit.`,
+          );
+        }
         const headers = (error as { headers?: Headers }).headers;
         const asked = retryAfterMs(headers);
         if (attempt >= attempts || !isRetryable(error) || (asked ?? 0) > MAX_RETRY_WAIT_MS) {

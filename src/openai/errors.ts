@@ -93,6 +93,12 @@ export function describeApiError(
     return `Could not reach the OpenAI API after ${context.attempts} attempt(s): ${e.message}. ` +
       `Check the network and OPENAI_BASE_URL.`;
   }
+  if (error instanceof SyntaxError) {
+    return `OpenAI returned a malformed answer (${error.message}); nothing was saved. Try again.`;
+  }
+  if (error instanceof TypeError) {
+    return `The connection to the OpenAI API broke after ${context.attempts} attempt(s) (${error.message}). Try again.`;
+  }
   return describeStatus(e, context.attempts) ??
     `OpenAI call failed: ${error instanceof Error ? error.message : String(error)}`;
 }

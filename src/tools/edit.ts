@@ -23,7 +23,7 @@ export const editInputFields = {
     ),
 };
 
-const inputSchema = z.object({
+const inputSchema = z.strictObject({
   prompt: promptField,
   ...editInputFields,
   n: z.number().int().min(1).max(10).default(1).describe(

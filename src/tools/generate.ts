@@ -9,7 +9,7 @@ import { runImageJob } from "./image_job.ts";
 import { imageResultSchema } from "./result_schema.ts";
 import { defineTool, type ToolContext, type ToolDefinition } from "./tool.ts";
 
-const inputSchema = z.object({
+const inputSchema = z.strictObject({
   prompt: promptField,
   n: z.number().int().min(1).max(10).default(1).describe("How many images, 1-10"),
   ...outputFields,

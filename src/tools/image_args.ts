@@ -37,8 +37,9 @@ export const outputFields = {
   moderation: z.enum(["auto", "low"]).optional().describe("Content moderation strictness"),
   output_dir: z.string().min(1).max(4096).optional()
     .describe("Folder to save into (absolute, or relative to the server's working directory)"),
-  filename_prefix: z.string().max(64).optional()
-    .describe("Appended to the file name: image-YYYYMMDD-HHMMSS-xxxxxx-<prefix>.png"),
+  filename_prefix: z.string().max(64).refine((p) => !/[\\/\0]|\.\./.test(p), {
+    message: 'must not contain "/", "\\" or ".." (it names a file, not a path)',
+  }).optional().describe("Appended to the file name: image-YYYYMMDD-HHMMSS-xxxxxx-<prefix>.png"),
   user: z.string().min(1).max(256).optional().describe("End-user id for OpenAI abuse monitoring"),
   partial_images: z.number().int().min(0).max(3).optional()
     .describe("0-3 partial images streamed as progress (each costs ~100 extra output tokens)"),

@@ -29,7 +29,7 @@ import { ToolError } from "./tool_error.ts";
 
 const sessionId = z.string().min(1).max(200).describe("The id start_edit_session returned");
 
-const startSchema = z.object({
+const startSchema = z.strictObject({
   prompt: promptField,
   ...editInputFields,
   ...outputFields,
@@ -38,7 +38,7 @@ const startSchema = z.object({
 const { output_dir: _dir, size: _size, quality: _quality, output_format: _format, ...turnFields } =
   outputFields;
 
-const continueSchema = z.object({
+const continueSchema = z.strictObject({
   session_id: sessionId,
   prompt: promptField,
   mask: imageSource.optional().describe("PNG mask for this turn, same size as the previous image"),
@@ -210,7 +210,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
       name: "end_edit_session",
       title: "End edit session",
       description: "End an edit session. Its images stay on disk.",
-      inputSchema: z.object({ session_id: sessionId }),
+      inputSchema: z.strictObject({ session_id: sessionId }),
       outputSchema: sessionSummary,
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
       handler: async (args) => {
@@ -228,7 +228,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
       name: "list_edit_sessions",
       title: "List edit sessions",
       description: "List open edit sessions, most recently used first.",
-      inputSchema: z.object({}),
+      inputSchema: z.strictObject({}),
       outputSchema: z.object({ sessions: z.array(sessionSummary) }),
       annotations: { readOnlyHint: true, openWorldHint: false },
       handler: async () => {

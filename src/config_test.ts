@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig } from "./config.ts";
+
+function load(env: Record<string, string>) {
+  return loadConfig({ cwd: "/work", env: (n) => env[n] });
+}
+
+Deno.test("defaults match the reference", () => {
+  const c = load({ HOME: "/h" });
+  assert.equal(c.baseURL, "https://api.openai.com/v1");
+  assert.equal(c.model, "gpt-image-2");
+  assert.equal(c.responsesEditModel, "gpt-4.1-mini");
+  assert.equal(c.editRoute, "auto");
+  assert.equal(c.configDir, "/h/.config");
+  assert.equal(c.maxRetries, 2);
+  assert.equal(c.apiKey, undefined);
+});
+
+Deno.test("bad values are one-line ConfigErrors naming the variable", () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ OPENAI_BASE_URL: "not a url" }, /^OPENAI_BASE_URL must be an absolute http\(s\) URL/],
+    [{ OPENAI_BASE_URL: "ftp://x" }, /^OPENAI_BASE_URL must use https:\/\/ or http:\/\//],
+    [
+      { GPT_IMAGE_2_EDIT_ROUTE: "sideways" },
+      /^GPT_IMAGE_2_EDIT_ROUTE must be one of auto, direct, responses/,
+    ],
+    [
+      { GPT_IMAGE_2_MAX_RETRIES: "-1" },
+      /^GPT_IMAGE_2_MAX_RETRIES must be a whole number from 0 to 10/,
+    ],
+    [{ GPT_IMAGE_2_BUDGET_USD: "free" }, /^GPT_IMAGE_2_BUDGET_USD must be a positive amount/],
+    [{ GPT_IMAGE_2_MCP_DEBUG: "verbose" }, /^GPT_IMAGE_2_MCP_DEBUG must be 1 or 0/],
+    [
+      { GPT_IMAGE_2_PARTIAL_IMAGES: "4" },
+      /^GPT_IMAGE_2_PARTIAL_IMAGES must be a whole number from 0 to 3/,
+    ],
+  ];
+  for (const [env, expected] of cases) {
+    assert.throws(() => load(env), (e) => e instanceof ConfigError && expected.test(e.message));
+  }
+});

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import fc from "npm:fast-check@4.10.2";
+import { loadConfig } from "../config.ts";
+import { ToolError } from "../tools/tool_error.ts";
+import {
+  defaultOutputDir,
+  findGitRoot,
+  imageFilename,
+  sanitizePrefix,
+  saveImages,
+} from "./output.ts";
+
+Deno.test("filenames have the reference's shape, and n names differ", () => {
+  const date = new Date(2026, 3, 22, 15, 3, 1);
+  assert.match(imageFilename({ ext: "png", date }), /^image-20260422-150301-[0-9a-f]{6}\.png$/);
+  assert.match(
+    imageFilename({ ext: "jpeg", date, prefix: "hero banner" }),
+    /^image-20260422-150301-[0-9a-f]{6}-hero-banner\.jpeg$/,
+  );
+  const names = new Set(Array.from({ length: 50 }, () => imageFilename({ ext: "png", date })));
+  assert.equal(names.size, 50);
+});
+
+Deno.test("property: a sanitised prefix can never leave the folder", () => {
+  fc.assert(
+    fc.property(fc.string({ unit: "binary", maxLength: 100 }), (prefix) => {
+      const clean = sanitizePrefix(prefix);
+      assert.match(clean, /^[A-Za-z0-9._-]*$/);
+      assert.ok(!clean.includes("..") && !clean.startsWith(".") && clean.length <= 64);
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("the default folder is <config>/gpt-image-2-mcp/output/<git root name>-<hash>", async () => {
+  const root = await Deno.makeTempDir({ prefix: "proj-" });
+  await Deno.mkdir(join(root, ".git"));
+  await Deno.mkdir(join(root, "a", "b"), { recursive: true });
+  const env: Record<string, string> = { HOME: "/home/u" };
+  const config = loadConfig({ cwd: root, env: (n) => env[n] });
+  const fromRoot = defaultOutputDir(config, root);
+  assert.equal(findGitRoot(join(root, "a", "b")), root);
+  assert.equal(defaultOutputDir(config, join(root, "a", "b")), fromRoot);
+  assert.match(
+    fromRoot,
+    new RegExp(`^/home/u/\\.config/gpt-image-2-mcp/output/proj-[^/]+-[0-9a-f]{8}$`),
+  );
+  const xdg: Record<string, string> = {
+    HOME: "/home/u",
+    XDG_CONFIG_HOME: "/xdg",
+    GPT_IMAGE_2_OUTPUT_DIR: "rel/out",
+  };
+  assert.equal(
+    defaultOutputDir(loadConfig({ cwd: "/work", env: (n) => xdg[n] }), root),
+    "/work/rel/out",
+  );
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("saveImages is all or nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const image = { bytes: new Uint8Array([1, 2, 3]), mimeType: "image/png", ext: "png" };
+  await assert.rejects(
+    saveImages(dir, [image, { ...image, stem: "x".repeat(300) }]), // ENAMETOOLONG on the second
+    (e) => e instanceof ToolError && /Could not save the image/.test(e.message),
+  );
+  assert.deepEqual([...Deno.readDirSync(dir)], []);
+  const saved = await saveImages(dir, [image, image]);
+  assert.equal(new Set(saved.map((s) => s.file_path)).size, 2);
+  await Deno.remove(dir, { recursive: true });
+});

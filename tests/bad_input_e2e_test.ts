@@ -1,0 +1,191 @@
+/** Bad input over all six tools: the exact error, no request sent, no file written. */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FakeOpenAI } from "./fake/api.ts";
+import { makePng } from "./fake/png.ts";
+import { listFiles, startServer, textOf } from "./harness.ts";
+
+type Case = [tool: string, args: Record<string, unknown>, expected: RegExp];
+
+const PNG = "./in.png";
+const ENDED = "edit-1761149123-0badc0de";
+
+const CASES: Case[] = [
+  ["generate_image", {}, /prompt: Invalid input: expected string, received undefined/],
+  ["generate_image", { prompt: 5 }, /prompt: Invalid input: expected string, received number/],
+  ["generate_image", { prompt: "" }, /prompt: Too small: expected string to have >=1 characters/],
+  [
+    "generate_image",
+    { prompt: "x".repeat(32_001) },
+    /prompt: Too big: expected string to have <=32000 characters/,
+  ],
+  ["generate_image", { prompt: "x", n: 0 }, /n: Too small: expected number to be >=1/],
+  ["generate_image", { prompt: "x", n: 11 }, /n: Too big: expected number to be <=10/],
+  ["generate_image", { prompt: "x", n: 1.5 }, /n: Invalid input: expected int, received number/],
+  [
+    "generate_image",
+    { prompt: "x", output_format: "jpeg", output_compression: 101 },
+    /output_compression: Too big: expected number to be <=100/,
+  ],
+  [
+    "generate_image",
+    { prompt: "x", output_format: "jpeg", output_compression: -1 },
+    /output_compression: Too small: expected number to be >=0/,
+  ],
+  [
+    "generate_image",
+    { prompt: "x", output_format: "gif" },
+    /output_format: Invalid option: expected one of "png"\|"jpeg"\|"webp"/,
+  ],
+  ["generate_image", { prompt: "x", quality: "ultra" }, /quality: Invalid option/],
+  ["generate_image", { prompt: "x", sise: "1024x1024" }, /Unrecognized key: "sise"/],
+  [
+    "generate_image",
+    { prompt: "x", size: "1024x1023" },
+    /size 1024x1023: both edges must be multiples of 16/,
+  ],
+  [
+    "generate_image",
+    { prompt: "x", filename_prefix: "../../.ssh/key" },
+    /filename_prefix: must not contain "\/", "\\" or "\.\."/,
+  ],
+  ["generate_image", { prompt: "x", filename_prefix: "a\\b" }, /filename_prefix: must not contain/],
+  [
+    "generate_image",
+    { prompt: "x", output_dir: "../../../../../../etc" },
+    /output_dir "\/etc" is refused: it lies in \/etc/,
+  ],
+  [
+    "generate_image",
+    { prompt: "x", output_dir: "~/.ssh" },
+    /output_dir ".*\/\.ssh" is refused: it lies in .*\/\.ssh, a sensitive system or user folder/,
+  ],
+  [
+    "generate_image",
+    { prompt: "x", output_dir: "/" },
+    /output_dir "\/" is refused: pick a dedicated folder/,
+  ],
+  [
+    "generate_image",
+    { prompt: "x", output_dir: "/tmp/elsewhere-gi2" },
+    /the server's write permission does not cover it\. Add --allow-write=\/tmp\/elsewhere-gi2/,
+  ],
+  [
+    "generate_image",
+    { prompt: "x", partial_images: 4 },
+    /partial_images: Too big: expected number to be <=3/,
+  ],
+  ["generate_image", { prompt: "x", inline: "huge" }, /inline: Invalid option/],
+  ["edit_image", { prompt: "x" }, /images: Invalid input: expected array, received undefined/],
+  [
+    "edit_image",
+    { prompt: "x", images: "in.png" },
+    /images: Invalid input: expected array, received string/,
+  ],
+  [
+    "edit_image",
+    { prompt: "x", images: Array(9).fill(PNG) },
+    /images: Too big: expected array to have <=8 items/,
+  ],
+  [
+    "edit_image",
+    { prompt: "x", images: ["data:image/png;base64,!!!!"] },
+    /images\[0\] .*: the data URL's payload is not valid base64/,
+  ],
+  [
+    "edit_image",
+    { prompt: "x", images: ["data:image/png,notbase64"] },
+    /images\[0\] .*: a data URL must look like data:image\/png;base64/,
+  ],
+  [
+    "edit_image",
+    { prompt: "x", images: ["./notes.txt"] },
+    /images\[0\] \(\.\/notes\.txt\): not a PNG, JPEG or WebP image/,
+  ],
+  [
+    "edit_image",
+    { prompt: "x", images: [PNG], mask: "./small-mask.png" },
+    /mask \(\.\/small-mask\.png\): the mask is 512x512 but images\[0\] is 1024x1024; they must match/,
+  ],
+  ["edit_image", { prompt: "x", images: [PNG], n: 11 }, /n: Too big/],
+  [
+    "start_edit_session",
+    { prompt: "x", images: [] },
+    /images: Too small: expected array to have >=1 items/,
+  ],
+  [
+    "start_edit_session",
+    { prompt: "x", images: ["./notes.txt"] },
+    /images\[0\] \(\.\/notes\.txt\): not a PNG, JPEG or WebP image/,
+  ],
+  ["start_edit_session", { prompt: "x", images: [PNG], n: 2 }, /Unrecognized key: "n"/],
+  [
+    "start_edit_session",
+    { prompt: "x", images: [PNG], background: "transparent" },
+    /background "transparent" is not supported by gpt-image-2/,
+  ],
+  [
+    "continue_edit_session",
+    { prompt: "x" },
+    /session_id: Invalid input: expected string, received undefined/,
+  ],
+  [
+    "continue_edit_session",
+    { session_id: "nope", prompt: "x" },
+    /session_id "nope" is not a session id/,
+  ],
+  ["continue_edit_session", { session_id: "../../etc/passwd", prompt: "x" }, /is not a session id/],
+  [
+    "continue_edit_session",
+    { session_id: ENDED, prompt: "x" },
+    /Session edit-1761149123-0badc0de does not exist or has ended\. Start a new one with start_edit_session/,
+  ],
+  [
+    "continue_edit_session",
+    { session_id: ENDED, prompt: "x", size: "160x160" },
+    /size 160x160: total pixels must be between/,
+  ],
+  [
+    "end_edit_session",
+    { session_id: ENDED },
+    /does not exist or has ended\. Start a new one with start_edit_session/,
+  ],
+  [
+    "end_edit_session",
+    { session_id: 42 },
+    /session_id: Invalid input: expected string, received number/,
+  ],
+  ["list_edit_sessions", { all: true }, /Unrecognized key: "all"/],
+];
+
+Deno.test("bad input to every tool: exact error, no request, no file", async () => {
+  const fake = FakeOpenAI.start();
+  const h = await startServer({ fake });
+  try {
+    await Deno.writeFile(join(h.cwd, "in.png"), makePng(1024, 1024));
+    await Deno.writeFile(join(h.cwd, "small-mask.png"), makePng(512, 512, { alpha: true }));
+    await Deno.writeTextFile(join(h.cwd, "notes.txt"), "not an image");
+    const rows: string[] = [];
+    for (const [tool, args, expected] of CASES) {
+      const result = await h.call(tool, args);
+      const text = textOf(result);
+      rows.push(`${tool} ${JSON.stringify(args).slice(0, 60)} -> ${text.slice(0, 100)}`);
+      assert.equal(result.isError, true, `${tool} ${JSON.stringify(args).slice(0, 80)}`);
+      assert.match(text, expected, `${tool} ${JSON.stringify(args).slice(0, 80)}`);
+    }
+    console.log(rows.join("\n"));
+    assert.equal(fake.requests.length, 0, "no request reached the API");
+    assert.deepEqual(await listFiles(h.configRoot), [], "nothing written");
+    assert.deepEqual((await listFiles(h.cwd)).sort(), ["in.png", "notes.txt", "small-mask.png"]);
+    const again = await h.call("generate_image", {
+      prompt: "still alive",
+      quality: "low",
+      inline: "none",
+    });
+    assert.equal(again.isError, undefined, "a bad call never ends the process");
+  } finally {
+    await h.close();
+    await fake.close();
+  }
+});

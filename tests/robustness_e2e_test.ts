@@ -1,0 +1,236 @@
+/** Concurrency, stdout purity, secrets, and a 200-call soak with injected faults. */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ENV_VARS } from "../src/config.ts";
+import { FakeOpenAI, type Fault } from "./fake/api.ts";
+import { makePng } from "./fake/png.ts";
+import { DENO_DIR, listFiles, REPO, serverArgs, startServer, textOf } from "./harness.ts";
+import type { ImageJobResult } from "../src/tools/image_job.ts";
+
+function files(result: { structuredContent?: unknown }): ImageJobResult["images"] {
+  return (result.structuredContent as ImageJobResult).images;
+}
+
+Deno.test("16 parallel calls give 16 distinct complete files; tools/list answers meanwhile", async () => {
+  const fake = FakeOpenAI.start();
+  fake.delayMs = 1500;
+  const h = await startServer({ fake });
+  try {
+    const calls = Array.from(
+      { length: 16 },
+      (_, i) =>
+        h.call("generate_image", {
+          prompt: `parallel ${i}`,
+          quality: "low",
+          size: "1024x1024",
+          inline: "none",
+        }),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    const { tools } = await h.client.listTools();
+    const listMs = performance.now() - t0;
+    assert.equal(tools.length, 6);
+    assert.ok(listMs < 1000, `tools/list took ${listMs} ms while 16 calls were in flight`);
+    const results = await Promise.all(calls);
+    const paths = results.flatMap((r) => {
+      assert.equal(r.isError, undefined, textOf(r));
+      return files(r).map((f) => f.file_path);
+    });
+    assert.equal(new Set(paths).size, 16);
+    const expected = await fake.image("1024x1024", "png");
+    for (const path of paths) assert.deepEqual(await Deno.readFile(path), expected);
+  } finally {
+    await h.close();
+    await fake.close();
+  }
+});
+
+Deno.test("stdout carries only JSON-RPC, even in debug mode and after failures; the key never shows", async () => {
+  const fake = FakeOpenAI.start();
+  const home = await Deno.makeTempDir();
+  const out = join(home, "out");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: serverArgs({ netHosts: [fake.host], writeScope: [home] }),
+    env: {
+      HOME: home,
+      DENO_DIR,
+      OPENAI_API_KEY: fake.apiKey,
+      OPENAI_BASE_URL: fake.baseURL,
+      GPT_IMAGE_2_MCP_DEBUG: "1",
+      GPT_IMAGE_2_OUTPUT_DIR: out,
+      GPT_IMAGE_2_RETRY_BASE_MS: "5",
+    },
+    clearEnv: true,
+    cwd: REPO,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  fake.inject("generations", { kind: "status", status: 500 }, { kind: "bad-json" });
+  const messages = [
+    {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "raw", version: "1" },
+      },
+    },
+    { jsonrpc: "2.0", method: "notifications/initialized" },
+    { jsonrpc: "2.0", id: 2, method: "tools/list" },
+    {
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "generate_image", arguments: { prompt: "x", quality: "low" } },
+    },
+    {
+      jsonrpc: "2.0",
+      id: 4,
+      method: "tools/call",
+      params: { name: "generate_image", arguments: { prompt: 7 } },
+    },
+    {
+      jsonrpc: "2.0",
+      id: 5,
+      method: "tools/call",
+      params: { name: "no_such_tool", arguments: {} },
+    },
+    {
+      jsonrpc: "2.0",
+      id: 6,
+      method: "tools/call",
+      params: {
+        name: "generate_image",
+        arguments: { prompt: "ok", quality: "low", inline: "none" },
+      },
+    },
+  ];
+  const stderrText = new Response(child.stderr).text();
+  const writer = child.stdin.getWriter();
+  const encoder = new TextEncoder();
+  const lines: string[] = [];
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (const message of messages) {
+    await writer.write(encoder.encode(JSON.stringify(message) + "\n"));
+    if (!("id" in message)) continue;
+    while (!lines.some((l) => l.includes(`"id":${message.id}`))) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      const parts = buffer.split("\n");
+      buffer = parts.pop()!;
+      lines.push(...parts.filter((l) => l.length));
+    }
+  }
+  await writer.close();
+  for (let next = await reader.read(); !next.done; next = await reader.read()) buffer += next.value;
+  lines.push(...buffer.split("\n").filter((l) => l.length));
+  const status = await child.status;
+  const err = await stderrText;
+  try {
+    for (const line of lines) {
+      assert.equal(JSON.parse(line).jsonrpc, "2.0", `not JSON-RPC: ${line.slice(0, 120)}`);
+    }
+    const byId = new Map(
+      lines.map((l) => JSON.parse(l)).filter((m) => "id" in m).map((m) => [m.id, m]),
+    );
+    assert.equal(byId.get(3).result.isError, true, "the retried 500 then bad JSON is a tool error");
+    assert.equal(byId.get(4).result.isError, true);
+    assert.equal(byId.get(5).error.code, -32602);
+    assert.equal(byId.get(6).result.isError, undefined);
+    assert.match(err, /debug: images\.generate: attempt 1 of 3/, "debug lines went to stderr");
+    assert.equal(status.code, 0, "closing stdin ends the server cleanly");
+    assert.ok(!err.includes(fake.apiKey) && !lines.join().includes(fake.apiKey), "no key anywhere");
+  } finally {
+    await fake.close();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("the server runs under the scoped --allow-env list (the documented run line)", () => {
+  assert.ok(
+    serverArgs({ netHosts: ["x"], writeScope: ["/y"] }).includes(
+      `--allow-env=${ENV_VARS.join(",")}`,
+    ),
+  );
+});
+
+function rssMb(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+Deno.test({
+  name:
+    "soak: 200 calls with injected faults; memory settles; every success has its file; nothing left over",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const fake = FakeOpenAI.start();
+    const h = await startServer({
+      fake,
+      env: { GPT_IMAGE_2_RETRY_BASE_MS: "2", GPT_IMAGE_2_EDIT_ROUTE: "auto" },
+    });
+    const faults: Fault[] = [
+      { kind: "status", status: 500 },
+      { kind: "status", status: 400, param: "prompt", message: "bad prompt" },
+      { kind: "bad-json" },
+      { kind: "drop" },
+      { kind: "wrong-format" },
+    ];
+    try {
+      await Deno.writeFile(join(h.cwd, "in.png"), makePng(1024, 640));
+      let successes = 0;
+      let failures = 0;
+      let rssAfterWarmup = 0;
+      for (let round = 0; round < 25; round++) {
+        if (round === 5) rssAfterWarmup = rssMb(h.pid()!);
+        const batch = Array.from({ length: 8 }, async (_, i) => {
+          const n = round * 8 + i;
+          if (n % 5 === 0) {
+            fake.inject(n % 10 === 0 ? "edits" : "generations", faults[(n / 5) % faults.length]);
+          }
+          const result = n % 10 === 0 || n % 7 === 0
+            ? await h.call("edit_image", {
+              prompt: `soak ${n}`,
+              images: ["in.png"],
+              inline: "none",
+            })
+            : await h.call("generate_image", {
+              prompt: `soak ${n}`,
+              size: "1024x640",
+              quality: "low",
+              inline: n % 4 === 0 ? "preview" : "none",
+            });
+          if (result.isError) return failures++;
+          successes++;
+          for (const f of files(result)) {
+            assert.equal((await Deno.stat(f.file_path)).size, f.size_bytes);
+            await Deno.remove(f.file_path);
+          }
+        });
+        await Promise.all(batch);
+      }
+      const rssEnd = rssMb(h.pid()!);
+      console.log(
+        `soak: ${successes} ok, ${failures} failed; RSS ${
+          rssAfterWarmup.toFixed(0)
+        } MB after 40 calls, ${rssEnd.toFixed(0)} MB after 200`,
+      );
+      assert.equal(successes + failures, 200);
+      assert.ok(failures >= 20 && successes >= 150, `${successes} ok / ${failures} failed`);
+      assert.ok(rssEnd - rssAfterWarmup < 60, `memory grew ${rssEnd - rssAfterWarmup} MB`);
+      const left = (await listFiles(h.configRoot)).filter((f) => !f.endsWith("ledger.json"));
+      assert.deepEqual(left, [], "no temporary or partial file left");
+      assert.equal(fake.uploaded.size, 0, "no uploaded file left");
+    } finally {
+      await h.close();
+      await fake.close();
+    }
+  },
+});
