@@ -124,6 +124,15 @@ export function createServer(options: ServerOptions): Server {
       );
     } finally {
       progress.stop();
+      if (config.debug) {
+        // With --v8-flags=--expose-gc (tests), this reports the live set rather than garbage.
+        (globalThis as { gc?: () => void }).gc?.();
+        const m = Deno.memoryUsage();
+        const mb = (n: number) => Math.round(n / 1e5) / 10;
+        log.debug(
+          `memory: rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)} MB, external ${mb(m.external)} MB`,
+        );
+      }
     }
   });
   return server;

@@ -29,6 +29,8 @@ export interface HarnessOptions {
   allowWrite?: string[];
   /** Extra `--allow-net` hosts besides the fake. */
   allowNet?: string[];
+  /** Extra `deno run` flags before the script (e.g. `--v8-flags=--expose-gc`). */
+  denoFlags?: string[];
   /** Replaces the whole command (e.g. a compiled binary, or `deno run <url>`). */
   command?: { command: string; args: string[] };
 }
@@ -60,9 +62,12 @@ export interface CallOptions {
 }
 
 /** The documented `deno run` flags for a given API host and write scope. */
-export function serverArgs(options: { netHosts: string[]; writeScope: string[] }): string[] {
+export function serverArgs(
+  options: { netHosts: string[]; writeScope: string[]; denoFlags?: string[] },
+): string[] {
   return [
     "run",
+    ...(options.denoFlags ?? []),
     "--no-prompt",
     `--config=${join(REPO, "deno.json")}`,
     `--allow-net=${options.netHosts.join(",")}`,
@@ -88,7 +93,7 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
       : {}),
     ...options.env,
   };
-  for (const name of ["NPM_CONFIG_REGISTRY", "DENO_CERT"]) {
+  for (const name of ["NPM_CONFIG_REGISTRY"]) {
     const value = Deno.env.get(name);
     if (value) env[name] = value;
   }
@@ -98,7 +103,11 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
   ];
   const command = options.command ?? {
     command: Deno.execPath(),
-    args: serverArgs({ netHosts, writeScope: options.allowWrite ?? [configRoot, cwd] }),
+    args: serverArgs({
+      netHosts,
+      writeScope: options.allowWrite ?? [configRoot, cwd],
+      denoFlags: options.denoFlags,
+    }),
   };
   const transport = new StdioClientTransport({ ...command, env, cwd, stderr: "pipe" });
   let stderr = "";

@@ -1,6 +1,8 @@
 /** The Images API: `/v1/images/generations` and `/v1/images/edits`, plain or streamed. */
 
 import type { Usage } from "../cost.ts";
+import { decodeBase64Strict } from "../images/base64.ts";
+import { parseImageAnswer } from "./image_json.ts";
 import { ToolError } from "../tools/tool_error.ts";
 import type { Api, CallOptions } from "./api.ts";
 
@@ -26,9 +28,9 @@ export interface Applied {
   output_format?: string;
 }
 
-/** Base64 images with what the API said about them. */
+/** Decoded images (undefined where the base64 was invalid) with what the API said about them. */
 export interface ApiImages {
-  images: string[];
+  images: (Uint8Array | undefined)[];
   applied: Applied;
   usage?: Usage;
 }
@@ -42,7 +44,7 @@ export interface UploadFile {
 
 /** Options for one images request: cancellation, retries and partial images. */
 export interface ImageCallOptions extends CallOptions {
-  onPartial?: (b64: string, index: number) => void | Promise<void>;
+  onPartial?: (image: Uint8Array | undefined, index: number) => void | Promise<void>;
 }
 
 type StreamEvent = {
@@ -107,9 +109,9 @@ async function collectStream(
   const result: ApiImages = { images: [], applied: {} };
   for await (const event of stream) {
     if (event.type.endsWith(".partial_image") && event.b64_json) {
-      await options.onPartial?.(event.b64_json, event.partial_image_index ?? 0);
+      await options.onPartial?.(decodeBase64Strict(event.b64_json), event.partial_image_index ?? 0);
     } else if (event.type.endsWith(".completed")) {
-      if (event.b64_json) result.images.push(event.b64_json);
+      if (event.b64_json) result.images.push(decodeBase64Strict(event.b64_json));
       result.usage = addUsage(result.usage, event.usage);
       result.applied = {
         size: event.size,
@@ -122,29 +124,36 @@ async function collectStream(
   return result;
 }
 
-function fromResponse(response: Record<string, unknown>): ApiImages {
-  const data = response?.data;
-  if (!Array.isArray(data)) throw new ToolError("OpenAI returned an answer with no image data.");
+/** Reads a plain (not streamed) images answer from its bytes. */
+export async function fromResponse(
+  response: Response,
+  key = "b64_json",
+): Promise<ApiImages & { json: Record<string, unknown> }> {
+  const { json, images } = parseImageAnswer(new Uint8Array(await response.arrayBuffer()), key);
   return {
-    images: data.map((d) => (d as { b64_json?: string })?.b64_json ?? ""),
+    json,
+    images,
     applied: {
-      size: response.size as string | undefined,
-      quality: response.quality as string | undefined,
-      background: response.background as string | undefined,
-      output_format: response.output_format as string | undefined,
+      size: json.size as string | undefined,
+      quality: json.quality as string | undefined,
+      background: json.background as string | undefined,
+      output_format: json.output_format as string | undefined,
     },
-    usage: response.usage as Usage | undefined,
+    usage: json.usage as Usage | undefined,
   };
 }
 
-function collect(
-  answer: unknown,
+async function collect(
+  request: { asResponse(): Promise<Response> } & PromiseLike<unknown>,
   streamed: boolean,
   options: ImageCallOptions,
 ): Promise<ApiImages> {
-  return streamed
-    ? collectStream(answer as AsyncIterable<StreamEvent>, options)
-    : Promise.resolve(fromResponse(answer as Record<string, unknown>));
+  if (streamed) return collectStream(await request as AsyncIterable<StreamEvent>, options);
+  const answer = await fromResponse(await request.asResponse());
+  if (!Array.isArray(answer.json.data)) {
+    throw new ToolError("OpenAI returned an answer with no image data.");
+  }
+  return answer;
 }
 
 /** Generates images from text. */
@@ -154,9 +163,9 @@ export function generateImages(
   options: ImageCallOptions = {},
 ): Promise<ApiImages> {
   const payload = body(api.config.model, settings);
-  return api.call("images.generate", async (client, signal) => {
-    const answer = await client.images.generate(payload as never, { signal });
-    return collect(answer, settings.partialImages > 0, options);
+  return api.call("images.generate", (client, signal) => {
+    const request = client.images.generate(payload as never, { signal });
+    return collect(request, settings.partialImages > 0, options);
   }, options);
 }
 
@@ -176,10 +185,10 @@ export function editImagesDirect(
     const mask = inputs.mask
       ? await toFile(inputs.mask.bytes, inputs.mask.name, { type: inputs.mask.mimeType })
       : undefined;
-    const answer = await client.images.edit(
+    const request = client.images.edit(
       { ...payload, image: files, ...(mask ? { mask } : {}) } as never,
       { signal },
     );
-    return collect(answer, settings.partialImages > 0, options);
+    return collect(request, settings.partialImages > 0, options);
   }, options);
 }

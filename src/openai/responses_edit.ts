@@ -3,11 +3,18 @@
 import type { Usage } from "../cost.ts";
 import { ToolError } from "../tools/tool_error.ts";
 import type { Api } from "./api.ts";
-import type { ApiImages, ImageCallOptions, ImageSettings, UploadFile } from "./images.ts";
+import {
+  type ApiImages,
+  fromResponse,
+  type ImageCallOptions,
+  type ImageSettings,
+  type UploadFile,
+} from "./images.ts";
 
 interface OutputItem {
   type: string;
   result?: string | null;
+  image?: Uint8Array;
   status?: string;
   size?: string;
   quality?: string;
@@ -87,14 +94,24 @@ export async function editImagesViaResponses(
       tool_choice: { type: "image_generation" },
       ...(settings.user ? { user: settings.user } : {}),
     };
-    const response = await api.call(
+    const answer = await api.call(
       "responses.create",
-      (client, signal) => client.responses.create(request as never, { signal }),
+      async (client, signal) =>
+        fromResponse(
+          await client.responses.create(request as never, { signal }).asResponse(),
+          "result",
+        ),
       options,
-    ) as unknown as { output?: OutputItem[]; usage?: Usage };
+    );
+    const response = answer.json as { output?: OutputItem[]; usage?: Usage };
     const output = Array.isArray(response?.output) ? response.output : [];
-    const call = output.find((o) => o.type === "image_generation_call" && o.result);
-    if (!call?.result) {
+    // The parser lifted each "result" out in order; pair them back with their items.
+    let next = 0;
+    for (const item of output) {
+      if (typeof item.result === "string") item.image = answer.images[next++];
+    }
+    const call = output.find((o) => o.type === "image_generation_call" && o.image !== undefined);
+    if (!call) {
       const refusal = refusalText(output);
       throw new ToolError(
         refusal
@@ -103,7 +120,7 @@ export async function editImagesViaResponses(
       );
     }
     return {
-      images: [call.result],
+      images: [call.image],
       applied: {
         size: call.size,
         quality: call.quality,

@@ -6,7 +6,6 @@ import type { CallToolResult } from "../mcp_sdk.ts";
 import type { SpendReport } from "../budget.ts";
 import type { InlineMode } from "../config.ts";
 import type { Usage } from "../cost.ts";
-import { decodeBase64Strict } from "../images/base64.ts";
 import { createFileAtomic } from "../fs_atomic.ts";
 import { imageFilename, type SavedFile, saveImages } from "../images/output.ts";
 import { inlineImages, type SourceImage } from "../images/preview.ts";
@@ -63,10 +62,12 @@ export interface ImageJobResult extends Record<string, unknown> {
   warnings: string[];
 }
 
-function decodeImages(images: readonly string[], format: ImageFormat): SourceImage[] {
+function checkImages(
+  images: readonly (Uint8Array | undefined)[],
+  format: ImageFormat,
+): SourceImage[] {
   if (images.length === 0) throw new ToolError("OpenAI returned no image.");
-  return images.map((b64, i) => {
-    const bytes = decodeBase64Strict(b64);
+  return images.map((bytes, i) => {
     if (!bytes) {
       throw new ToolError(`OpenAI returned image ${i + 1} as invalid base64; nothing was saved.`);
     }
@@ -109,8 +110,7 @@ export async function runImageJob(
       signal,
       onRetry: ({ attempt, waitMs, reason }) =>
         progress.stage(`${reason}; retry ${attempt} in ${waitMs} ms`),
-      onPartial: async (b64, index) => {
-        const bytes = decodeBase64Strict(b64);
+      onPartial: async (bytes, index) => {
         if (!bytes || signal.aborted) return;
         const name = imageFilename({ ext: format, stem: job.stem, prefix: `partial${index + 1}` });
         const path = join(job.outputDir, name);
@@ -121,7 +121,7 @@ export async function runImageJob(
     });
     progress.stop();
     if (signal.aborted) throw new CancelledError();
-    const sources = decodeImages(
+    const sources = checkImages(
       answer.images,
       (answer.applied.output_format as ImageFormat) ?? format,
     );
