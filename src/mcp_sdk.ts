@@ -6,18 +6,29 @@
  * @module
  */
 
-export { Server } from "npm:@modelcontextprotocol/sdk@1.32.2/server";
 // @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/types"
 export {
   type CallToolRequest,
   CallToolRequestSchema,
   type CallToolResult,
   ErrorCode,
+  type Implementation,
+  InitializedNotificationSchema,
+  InitializeRequestSchema,
+  LATEST_PROTOCOL_VERSION,
   ListToolsRequestSchema,
+  type LoggingLevel,
   McpError,
+  type ServerCapabilities,
   type ServerNotification,
   type ServerRequest,
+  type ServerResult,
+  SetLevelRequestSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
   type Tool,
 } from "npm:@modelcontextprotocol/sdk@1.32.2/types.js";
 // @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/shared/protocol"
-export type { RequestHandlerExtra } from "npm:@modelcontextprotocol/sdk@1.32.2/shared/protocol.js";
+export {
+  Protocol,
+  type RequestHandlerExtra,
+} from "npm:@modelcontextprotocol/sdk@1.32.2/shared/protocol.js";

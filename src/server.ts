@@ -1,6 +1,7 @@
-/** The MCP server: registers the six tools and turns every failure into a tool error result. */
+/** The MCP server: answers `initialize` at once, then serves the six tools, loaded on first use. */
 
-import { z } from "npm:zod@4.6.7";
+import type { Config } from "./config.ts";
+import type { Logger } from "./log.ts";
 import {
   type CallToolRequest,
   CallToolRequestSchema,
@@ -9,23 +10,12 @@ import {
   ListToolsRequestSchema,
   McpError,
   type RequestHandlerExtra,
-  Server,
   type ServerNotification,
   type ServerRequest,
-  type Tool,
 } from "./mcp_sdk.ts";
-import { Ledger } from "./budget.ts";
-import type { Config } from "./config.ts";
-import type { Logger } from "./log.ts";
-import { defaultOutputDir } from "./images/output.ts";
-import { Api } from "./openai/api.ts";
-import { EditRouter } from "./openai/edit_route.ts";
-import { SessionStore } from "./sessions/store.ts";
-import { editTools } from "./tools/edit.ts";
-import { generateTools } from "./tools/generate.ts";
+import { McpServer } from "./mcp_server.ts";
 import { Progress } from "./tools/progress.ts";
-import { sessionTools } from "./tools/sessions.ts";
-import type { ToolContext, ToolDefinition } from "./tools/tool.ts";
+import type { Toolbox } from "./tools/mod.ts";
 import { ToolError } from "./tools/tool_error.ts";
 
 /** What `createServer` needs. */
@@ -36,72 +26,38 @@ export interface ServerOptions {
   version: string;
 }
 
-/** Formats schema failures as "input: rule" lines. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => {
-    const path = issue.path.length ? issue.path.join(".") : "arguments";
-    return `${path}: ${issue.message}`;
-  }).join("; ");
-}
-
 function errorResult(text: string): CallToolResult {
   return { content: [{ type: "text", text }], isError: true };
 }
 
-function listingOf(tool: ToolDefinition): Tool {
-  return {
-    name: tool.name,
-    title: tool.title,
-    description: tool.description,
-    inputSchema: z.toJSONSchema(tool.inputSchema, { io: "input" }) as Tool["inputSchema"],
-    ...(tool.outputSchema
-      ? {
-        outputSchema: z.toJSONSchema(tool.outputSchema, { io: "output" }) as Tool["outputSchema"],
-      }
-      : {}),
-    ...(tool.annotations ? { annotations: tool.annotations } : {}),
-  };
-}
-
-/** Builds the server and its tools; the tool listing is computed once, here. */
-export function createServer(options: ServerOptions): Server {
+/** Builds the server; the tools and their listing are built once, on first need. */
+export function createServer(options: ServerOptions): McpServer {
   const { config, log } = options;
-  const server = new Server(
+  const server = new McpServer(
     { name: "gpt-image-2-mcp", version: options.version },
-    { capabilities: { tools: {}, logging: {} } },
+    { tools: {}, logging: {} },
   );
-  // Only after `initialized`: before it the client has had no chance to choose a level.
-  server.oninitialized = () =>
+  let toolbox: Promise<Toolbox> | undefined;
+  const tools = () => toolbox ??= import("./tools/mod.ts").then((m) => m.createToolbox(options));
+
+  server.oninitialized = () => {
+    // Only now: before it the client has had no chance to choose a log level.
     log.attach((level, data) => {
       server.sendLoggingMessage({ level, logger: "gpt-image-2-mcp", data }).catch(() => {});
     });
-  let root: string | undefined;
-  const outputRoot = () => (root ??= defaultOutputDir(config, options.cwd));
-  const api = new Api(config, log);
-  const ctx: ToolContext = {
-    config,
-    log,
-    api,
-    router: new EditRouter(api, config.editRoute),
-    ledger: new Ledger(config, outputRoot, log),
-    sessions: new SessionStore(config, outputRoot, log),
-    cwd: options.cwd,
+    tools().catch((error) => log.error(`could not load the tools: ${error}`));
   };
-  const tools = [...generateTools(ctx), ...editTools(ctx), ...sessionTools(ctx)];
-  const byName = new Map(tools.map((t) => [t.name, t]));
-  const listing = { tools: tools.map(listingOf) };
 
-  server.setRequestHandler(ListToolsRequestSchema, () => listing);
+  server.setRequestHandler(ListToolsRequestSchema, async () => (await tools()).listing);
   server.setRequestHandler(CallToolRequestSchema, async (
     request: CallToolRequest,
     extra: RequestHandlerExtra<ServerRequest, ServerNotification>,
   ): Promise<CallToolResult> => {
+    const { byName, parseArguments } = await tools();
     const tool = byName.get(request.params.name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
-    const parsed = tool.inputSchema.safeParse(request.params.arguments ?? {});
-    if (!parsed.success) {
-      return errorResult(`Invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}`);
-    }
+    const parsed = parseArguments(tool, request.params.arguments ?? {});
+    if ("error" in parsed) return errorResult(parsed.error);
     const token = request.params._meta?.progressToken;
     const send = token === undefined
       ? undefined
@@ -112,7 +68,7 @@ export function createServer(options: ServerOptions): Server {
         });
     const progress = new Progress(send, config.progressIntervalMs);
     try {
-      return await tool.handler(parsed.data, { signal: extra.signal, progress });
+      return await tool.handler(parsed.data as never, { signal: extra.signal, progress });
     } catch (error) {
       if (error instanceof ToolError) {
         log.notice(`${tool.name} failed: ${error.message}`);

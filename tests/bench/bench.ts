@@ -1,0 +1,399 @@
+/**
+ * `deno task bench`: the server's own cost against the fake API on loopback. Prints a table,
+ * writes JSON (default dist/bench.json, or the first argument), and never fails on a time.
+ */
+
+import { join } from "node:path";
+import { decodeBase64 } from "../../src/images/codec_base64.ts";
+import { FakeOpenAI } from "../fake/api.ts";
+import { makePng } from "../fake/png.ts";
+import { DENO_DIR, REPO, serverArgs } from "../harness.ts";
+
+type Json = Record<string, unknown>;
+
+/** A minimal JSON-RPC client over the server's stdio: no SDK, so no client-side schema work. */
+class RawClient {
+  #next = 1;
+  #pending = new Map<number, (message: Json) => void>();
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly ready: Promise<number>;
+
+  private constructor(readonly child: Deno.ChildProcess, started: number) {
+    this.#writer = child.stdin.getWriter();
+    this.#read();
+    this.ready = this.request("initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "bench", version: "1" },
+    }).then(() => performance.now() - started);
+  }
+
+  static spawn(
+    command: string,
+    args: string[],
+    env: Record<string, string>,
+    cwd: string,
+  ): RawClient {
+    const started = performance.now();
+    const child = new Deno.Command(command, {
+      args,
+      env,
+      clearEnv: true,
+      cwd,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    return new RawClient(child, started);
+  }
+
+  async #read() {
+    // Chunks are kept as a list and searched only where new: a 23 MB line must cost O(n).
+    let parts: string[] = [];
+    for await (const chunk of this.child.stdout.pipeThrough(new TextDecoderStream())) {
+      let start = 0;
+      for (
+        let newline = chunk.indexOf("\n");
+        newline !== -1;
+        newline = chunk.indexOf("\n", start)
+      ) {
+        parts.push(chunk.slice(start, newline));
+        const message = JSON.parse(parts.join(""));
+        parts = [];
+        start = newline + 1;
+        this.#pending.get(message.id)?.(message);
+        this.#pending.delete(message.id);
+      }
+      if (start < chunk.length) parts.push(chunk.slice(start));
+    }
+  }
+
+  request(method: string, params: Json = {}): Promise<Json> {
+    const id = this.#next++;
+    const answer = new Promise<Json>((resolve) => this.#pending.set(id, resolve));
+    this.#writer.write(
+      new TextEncoder().encode(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n"),
+    );
+    return answer;
+  }
+
+  async call(name: string, args: Json): Promise<Json> {
+    const answer = await this.request("tools/call", { name, arguments: args });
+    const result = answer.result as Json;
+    if (!result || result.isError) {
+      throw new Error(`${name} failed: ${JSON.stringify(answer).slice(0, 300)}`);
+    }
+    return result;
+  }
+
+  peakRssMb(): number {
+    const status = Deno.readTextFileSync(`/proc/${this.child.pid}/status`);
+    return Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024;
+  }
+
+  async close() {
+    await this.#writer.close();
+    await this.child.status;
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+async function medianOf(n: number, fn: () => Promise<unknown>): Promise<number> {
+  await fn(); // warm-up
+  const times = [];
+  for (let i = 0; i < n; i++) times.push(await timed(fn));
+  return median(times);
+}
+
+const fake = FakeOpenAI.start();
+const work = await Deno.makeTempDir({ prefix: "gi2-bench-" });
+const out = join(work, "out");
+const env = {
+  HOME: work,
+  DENO_DIR,
+  OPENAI_API_KEY: fake.apiKey,
+  OPENAI_BASE_URL: fake.baseURL,
+  GPT_IMAGE_2_OUTPUT_DIR: out,
+  PATH: Deno.env.get("PATH") ?? "",
+};
+const args = serverArgs({ netHosts: [fake.host], writeScope: [work] });
+const binary = Deno.env.get("GPT_IMAGE_2_MCP_BIN");
+const rows: { name: string; value: number; unit: string; budget?: number; note?: string }[] = [];
+const record = (name: string, value: number, unit: string, budget?: number, note?: string) => {
+  rows.push({ name, value: Math.round(value * 100) / 100, unit, budget, note });
+  console.error(`  ${name}: ${value.toFixed(2)} ${unit}`);
+};
+
+// Cold start: spawn to the initialize reply, with the module cache warm.
+for (
+  const [label, command, commandArgs] of [
+    ["deno run", Deno.execPath(), args],
+    ...(binary ? [["compiled binary", binary, []] as const] : []),
+  ] as const
+) {
+  const times = [];
+  for (let i = 0; i < 11; i++) {
+    const client = RawClient.spawn(command, [...commandArgs], env, work);
+    const ms = await client.ready;
+    await client.close();
+    if (i > 0) times.push(ms);
+  }
+  record(`cold start to initialize reply (${label}), median of 10`, median(times), "ms", 100);
+}
+if (!binary) {
+  console.error(
+    "  compiled binary: not built here (denort cannot be downloaded); set GPT_IMAGE_2_MCP_BIN to include it",
+  );
+}
+
+const client = RawClient.spawn(Deno.execPath(), args, env, work);
+await client.ready;
+client.request("notifications/initialized");
+record(
+  "tools/list latency, median of 50",
+  await medianOf(50, () => client.request("tools/list")),
+  "ms",
+  1,
+);
+
+/** The floor: the same request made directly, decoded and written to disk, no MCP in between. */
+async function floor(size: string): Promise<void> {
+  const response = await fetch(`${fake.baseURL}/images/generations`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${fake.apiKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "gpt-image-2", prompt: "bench", size, quality: "low", n: 1 }),
+  });
+  const body = await response.json();
+  await Deno.writeFile(
+    join(work, `floor-${crypto.randomUUID()}.png`),
+    decodeBase64(body.data[0].b64_json),
+  );
+}
+
+for (const [size, runs, budget] of [["1024x1024", 15, 3], ["3840x2160", 5, 15]] as const) {
+  await fake.image(size, "png");
+  const base = await medianOf(runs, () => floor(size));
+  record(`floor: direct request + decode + write, ${size}`, base, "ms");
+  for (const inline of ["full", "preview", "none"]) {
+    const call = await medianOf(
+      runs,
+      () => client.call("generate_image", { prompt: "bench", size, quality: "low", inline }),
+    );
+    record(
+      `generate_image overhead above floor, ${size}, inline ${inline}`,
+      call - base,
+      "ms",
+      inline === "full" ? budget : undefined,
+    );
+  }
+}
+
+await Deno.writeFile(join(work, "in.png"), makePng(1024, 1024));
+const input = await Deno.readFile(join(work, "in.png"));
+async function editFloor(): Promise<void> {
+  const form = new FormData();
+  for (
+    const [k, v] of Object.entries({
+      model: "gpt-image-2",
+      prompt: "bench",
+      quality: "low",
+      size: "1024x1024",
+    })
+  ) {
+    form.append(k, v);
+  }
+  form.append("image[]", new File([input], "image-1.png", { type: "image/png" }));
+  const response = await fetch(`${fake.baseURL}/images/edits`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${fake.apiKey}` },
+    body: form,
+  });
+  const body = await response.json();
+  await Deno.writeFile(
+    join(work, `floor-${crypto.randomUUID()}.png`),
+    decodeBase64(body.data[0].b64_json),
+  );
+}
+const directFloor = await medianOf(10, editFloor);
+const directCall = await medianOf(
+  10,
+  () =>
+    client.call("edit_image", {
+      prompt: "bench",
+      images: [join(work, "in.png")],
+      quality: "low",
+      size: "1024x1024",
+      inline: "none",
+    }),
+);
+record(
+  "edit_image overhead above floor, direct route, 1024x1024 input",
+  directCall - directFloor,
+  "ms",
+);
+await client.close();
+
+const responsesClient = RawClient.spawn(Deno.execPath(), args, {
+  ...env,
+  GPT_IMAGE_2_EDIT_ROUTE: "responses",
+}, work);
+await responsesClient.ready;
+async function responsesFloor(): Promise<void> {
+  const auth = { authorization: `Bearer ${fake.apiKey}` };
+  const form = new FormData();
+  form.append("purpose", "vision");
+  form.append("file", new File([input], "image-1.png", { type: "image/png" }));
+  const file =
+    await (await fetch(`${fake.baseURL}/files`, { method: "POST", headers: auth, body: form }))
+      .json();
+  const response = await fetch(`${fake.baseURL}/responses`, {
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "gpt-4.1-mini",
+      input: [{
+        role: "user",
+        content: [{ type: "input_text", text: "bench" }, { type: "input_image", file_id: file.id }],
+      }],
+      tools: [{
+        type: "image_generation",
+        model: "gpt-image-2",
+        action: "edit",
+        quality: "low",
+        size: "1024x1024",
+      }],
+      tool_choice: { type: "image_generation" },
+    }),
+  });
+  const body = await response.json();
+  await (await fetch(`${fake.baseURL}/files/${file.id}`, { method: "DELETE", headers: auth })).body
+    ?.cancel();
+  const result =
+    body.output.find((o: { type: string }) => o.type === "image_generation_call").result;
+  await Deno.writeFile(join(work, `floor-${crypto.randomUUID()}.png`), decodeBase64(result));
+}
+const responsesBase = await medianOf(10, responsesFloor);
+const responsesCall = await medianOf(
+  10,
+  () =>
+    responsesClient.call("edit_image", {
+      prompt: "bench",
+      images: [join(work, "in.png")],
+      quality: "low",
+      size: "1024x1024",
+      inline: "none",
+    }),
+);
+record(
+  "edit_image overhead above floor, Responses route, 1024x1024 input",
+  responsesCall - responsesBase,
+  "ms",
+);
+await responsesClient.close();
+
+// Throughput and peak memory: a fresh server, a realistic API delay, then 4K images.
+const loaded = RawClient.spawn(Deno.execPath(), args, env, work);
+await loaded.ready;
+fake.delayMs = 1000;
+const single = await medianOf(
+  3,
+  () =>
+    loaded.call("generate_image", {
+      prompt: "bench",
+      size: "1024x1024",
+      quality: "low",
+      inline: "preview",
+    }),
+);
+const parallel = await timed(() =>
+  Promise.all(
+    Array.from({ length: 16 }, () =>
+      loaded.call("generate_image", {
+        prompt: "bench",
+        size: "1024x1024",
+        quality: "low",
+        inline: "preview",
+      })),
+  )
+);
+record("16 parallel calls / slowest single call (API delay 1 s)", parallel / single, "x", 1.5);
+fake.delayMs = 0;
+for (const inline of ["full", "preview", "none"]) {
+  await loaded.call("generate_image", {
+    prompt: "bench",
+    size: "3840x2160",
+    quality: "low",
+    inline,
+  });
+}
+record("peak RSS after the run (VmHWM, includes 4K images)", loaded.peakRssMb(), "MB", 110);
+await loaded.close();
+
+// The inline preview codec, and the candidate it was chosen over.
+const { makePreview } = await import("../../src/images/preview.ts");
+const { sniffImage } = await import("../../src/images/sniff.ts");
+for (const size of ["1024x1024", "3840x2160"]) {
+  const bytes = await fake.image(size, "png");
+  const source = { bytes, info: sniffImage(bytes)! };
+  const ms = await medianOf(3, () => makePreview(source, 600_000));
+  const preview = await makePreview(source, 600_000);
+  record(
+    `preview codec fast-png + jpeg-js, ${size}`,
+    ms,
+    "ms",
+    undefined,
+    `${preview!.width}x${preview!.height}, ${preview!.bytes} bytes`,
+  );
+  const { Image } = await import("npm:imagescript@1.3.1");
+  const candidate = await medianOf(3, async () => {
+    const image = await Image.decode(bytes);
+    const scale = Math.min(1, 1568 / Math.max(image.width, image.height));
+    if (scale < 1) image.resize(Math.round(image.width * scale), Math.round(image.height * scale));
+    return image.encodeJPEG(82);
+  });
+  record(`candidate imagescript (needs a native addon from npm), ${size}`, candidate, "ms");
+}
+
+await fake.close();
+await Deno.remove(work, { recursive: true });
+
+const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ??
+  "unknown CPU";
+const machine =
+  `${cpu}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}, ${Deno.build.os}`;
+const lines = [
+  `machine: ${machine}`,
+  "| measure | value | budget | verdict |",
+  "|---|---|---|---|",
+  ...rows.map((r) => {
+    const verdict = r.budget === undefined
+      ? (r.note ?? "")
+      : r.value <= r.budget
+      ? "within budget"
+      : `over by ${(r.value - r.budget).toFixed(2)} ${r.unit} (${
+        (r.value / r.budget).toFixed(1)
+      }x)`;
+    return `| ${r.name} | ${r.value} ${r.unit} | ${r.budget ?? ""}${
+      r.budget !== undefined ? ` ${r.unit}` : ""
+    } | ${verdict} |`;
+  }),
+];
+console.log(lines.join("\n"));
+const target = Deno.args[0] ?? join(REPO, "dist", "bench.json");
+await Deno.mkdir(join(target, ".."), { recursive: true });
+await Deno.writeTextFile(
+  target,
+  JSON.stringify({ machine, date: new Date().toISOString(), rows }, null, 2) + "\n",
+);
+console.log(`\nwritten to ${target}`);
