@@ -54,13 +54,13 @@ async function serve(): Promise<void> {
   const config = loadConfig({ cwd });
   const log = new Logger({ debug: config.debug, secrets: [config.apiKey] });
   installGlobalHandlers(log);
-  const [{ createServer }, { StdioServerTransport }] = await Promise.all([
+  const [{ createServer }, { DenoStdioTransport }] = await Promise.all([
     import("./server.ts"),
-    import("./mcp_stdio.ts"),
+    import("./stdio_transport.ts"),
   ]);
   const server = createServer({ config, log, cwd, version: VERSION });
   server.onclose = () => Deno.exit(0);
-  await server.connect(new StdioServerTransport());
+  await server.connect(new DenoStdioTransport());
   log.debug(
     `gpt-image-2-mcp ${VERSION} ready on stdio (model ${config.model}, API ${config.baseURL})`,
   );

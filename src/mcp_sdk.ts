@@ -15,6 +15,8 @@ export {
   type Implementation,
   InitializedNotificationSchema,
   InitializeRequestSchema,
+  type JSONRPCMessage,
+  JSONRPCMessageSchema,
   LATEST_PROTOCOL_VERSION,
   ListToolsRequestSchema,
   type LoggingLevel,
@@ -32,3 +34,5 @@ export {
   Protocol,
   type RequestHandlerExtra,
 } from "npm:@modelcontextprotocol/sdk@1.32.2/shared/protocol.js";
+// @ts-types="npm:@modelcontextprotocol/sdk@1.32.2/shared/transport"
+export type { Transport } from "npm:@modelcontextprotocol/sdk@1.32.2/shared/transport.js";

@@ -3,6 +3,26 @@
 import type { InlineMode } from "../config.ts";
 import { encodeBase64 } from "./codec_base64.ts";
 import type { ImageInfo } from "./sniff.ts";
+import { decodePngFast, type Pixels } from "./png_decode.ts";
+
+/**
+ * Previews are CPU-bound and hold ~15 MB each while they run; more at once than there are cores
+ * only adds memory. A process-wide limit, because cores are a process-wide resource.
+ */
+const PREVIEW_SLOTS = Math.max(1, navigator.hardwareConcurrency || 1);
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function withPreviewSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= PREVIEW_SLOTS) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await work();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
 
 /** Claude downsizes anything with a longer edge, so a larger preview only costs bytes. */
 export const PREVIEW_MAX_EDGE = 1568;
@@ -35,16 +55,10 @@ function original(source: SourceImage): InlineImage {
   };
 }
 
-interface Pixels {
-  width: number;
-  height: number;
-  /** Samples per pixel (1 grey, 2 grey+alpha, 3 RGB, 4 RGBA), 8 bits each. */
-  channels: number;
-  data: Uint8Array | Uint8ClampedArray;
-}
-
 async function decode(source: SourceImage): Promise<Pixels | undefined> {
   if (source.info.format === "png") {
+    const fast = await decodePngFast(source.bytes);
+    if (fast) return fast;
     const { decode: decodePng } = await import("npm:fast-png@8.0.0");
     const png = decodePng(source.bytes);
     if (png.depth !== 8 || png.palette) return undefined;
@@ -62,13 +76,19 @@ async function decode(source: SourceImage): Promise<Pixels | undefined> {
       formatAsRGBA: true,
       maxMemoryUsageInMB: 1024,
     });
-    return { width: image.width, height: image.height, channels: 4, data: image.data };
+    return {
+      width: image.width,
+      height: image.height,
+      channels: 4,
+      data: new Uint8Array(image.data),
+    };
   }
   return undefined;
 }
 
 /** Area-averaging downscale to RGBA (alpha forced opaque: the preview is a JPEG). */
 function resize(src: Pixels, width: number, height: number): Uint8Array {
+  if (src.channels === 4 && width === src.width && height === src.height) return src.data;
   const out = new Uint8Array(width * height * 4);
   const colour = src.channels >= 3 ? 3 : 1;
   const xs = src.width / width;
@@ -142,7 +162,9 @@ export async function inlineImages(
   for (const [index, source] of sources.entries()) {
     const fits = source.bytes.length <= perImage &&
       Math.max(source.info.width, source.info.height) <= PREVIEW_MAX_EDGE;
-    const inline = fits ? original(source) : await makePreview(source, perImage);
+    const inline = fits
+      ? original(source)
+      : await withPreviewSlot(() => makePreview(source, perImage));
     if (inline) images.push(inline);
     else {notes.push(
         `image ${index + 1} is not shown inline (no preview fits ${perImage} bytes); open the file`,
