@@ -86,9 +86,10 @@ class RawClient {
     return result;
   }
 
-  peakRssMb(): number {
+  /** Peak (`VmHWM`) or current (`VmRSS`) resident size of the server. */
+  rssMb(field: "VmHWM" | "VmRSS"): number {
     const status = Deno.readTextFileSync(`/proc/${this.child.pid}/status`);
-    return Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024;
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)![1]) / 1024;
   }
 
   async close() {
@@ -305,29 +306,22 @@ await responsesClient.close();
 // Throughput and peak memory: a fresh server, a realistic API delay, then 4K images.
 const loaded = RawClient.spawn(Deno.execPath(), args, env, work);
 await loaded.ready;
+await loaded.request("tools/list");
+record("RSS when idle, after initialize and tools/list", loaded.rssMb("VmRSS"), "MB");
 fake.delayMs = 1000;
-const single = await medianOf(
-  3,
-  () =>
-    loaded.call("generate_image", {
-      prompt: "bench",
-      size: "1024x1024",
-      quality: "low",
-      inline: "preview",
-    }),
-);
-const parallel = await timed(() =>
-  Promise.all(
-    Array.from({ length: 16 }, () =>
-      loaded.call("generate_image", {
-        prompt: "bench",
-        size: "1024x1024",
-        quality: "low",
-        inline: "preview",
-      })),
-  )
-);
-record("16 parallel calls / slowest single call (API delay 1 s)", parallel / single, "x", 1.5);
+for (const inline of ["none", "preview"]) {
+  const call = { prompt: "bench", size: "1024x1024", quality: "low", inline };
+  const single = await medianOf(3, () => loaded.call("generate_image", call));
+  const parallel = await timed(() =>
+    Promise.all(Array.from({ length: 16 }, () => loaded.call("generate_image", call)))
+  );
+  record(
+    `16 parallel calls / slowest single call (API delay 1 s), inline ${inline}`,
+    parallel / single,
+    "x",
+    1.5,
+  );
+}
 fake.delayMs = 0;
 for (const inline of ["full", "preview", "none"]) {
   await loaded.call("generate_image", {
@@ -337,7 +331,7 @@ for (const inline of ["full", "preview", "none"]) {
     inline,
   });
 }
-record("peak RSS after the run (VmHWM, includes 4K images)", loaded.peakRssMb(), "MB", 110);
+record("peak RSS after the run (VmHWM, includes 4K images)", loaded.rssMb("VmHWM"), "MB", 110);
 await loaded.close();
 
 // The inline preview codec, and the candidate it was chosen over.
