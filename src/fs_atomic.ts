@@ -20,11 +20,16 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Writes a new file atomically; throws `AlreadyExists` rather than replace one. */
-export async function createFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+/** Makes sure `path`'s folder exists and names a temporary file beside it. */
+async function tempBeside(path: string): Promise<string> {
   const dir = dirname(path);
   await Deno.mkdir(dir, { recursive: true });
-  const temp = join(dir, `.${randomHex(4)}.tmp`);
+  return join(dir, `.${randomHex(4)}.tmp`);
+}
+
+/** Writes a new file atomically; throws `AlreadyExists` rather than replace one. */
+export async function createFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const temp = await tempBeside(path);
   try {
     await Deno.writeFile(temp, bytes, { createNew: true });
     try {
@@ -42,9 +47,7 @@ export async function createFileAtomic(path: string, bytes: Uint8Array): Promise
 
 /** Replaces a small file atomically, so that readers see the old or the new content, never half. */
 export async function replaceFileAtomic(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  await Deno.mkdir(dir, { recursive: true });
-  const temp = join(dir, `.${randomHex(4)}.tmp`);
+  const temp = await tempBeside(path);
   try {
     await Deno.writeTextFile(temp, text, { createNew: true });
     await Deno.rename(temp, path);

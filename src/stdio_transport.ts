@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concatBytes } from "./bytes.ts";
 import { type JSONRPCMessage, JSONRPCMessageSchema, type Transport } from "./mcp_sdk.ts";
 
 const NEWLINE = 0x0a;
@@ -37,7 +38,7 @@ export class DenoStdioTransport implements Transport {
       for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
         pending.push(chunk.subarray(start, end));
         start = end + 1;
-        const line = pending.length === 1 ? pending[0] : concat(pending);
+        const line = pending.length === 1 ? pending[0] : concatBytes(pending);
         pending = [];
         this.#dispatch(decoder.decode(line));
       }
@@ -68,14 +69,4 @@ export class DenoStdioTransport implements Transport {
     this.onclose?.();
     return Promise.resolve();
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

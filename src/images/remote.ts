@@ -1,5 +1,6 @@
 /** Downloads a remote input: https only, no internal addresses, bounded in time, size and redirects. */
 
+import { concatBytes } from "../bytes.ts";
 import type { Config } from "../config.ts";
 import { canResolveDns, netScopeProblem } from "../permissions.ts";
 import { ToolError } from "../tools/tool_error.ts";
@@ -66,13 +67,7 @@ async function readCapped(
     }
     chunks.push(value);
   }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    bytes.set(c, offset);
-    offset += c.length;
-  }
-  return bytes;
+  return concatBytes(chunks);
 }
 
 /** Fetches `source`, following at most three redirects, each checked like the first request. */

@@ -1,11 +1,10 @@
 /** `edit_image`: one to eight reference images (and an optional mask) to new images. */
 
 import { z } from "npm:zod@4.6.7";
-import { loadEditInputs, MAX_INPUTS } from "../images/inputs.ts";
-import { resolveOutputDir } from "../images/output.ts";
-import { editJob } from "./edit_job.ts";
+import { MAX_INPUTS } from "../images/inputs.ts";
+import { editJob, prepareEdit } from "./edit_job.ts";
 import { compressionRefinement, outputFields, promptField } from "./image_args.ts";
-import { runImageJob } from "./image_job.ts";
+import { runImageJob, WRITES_IMAGES } from "./image_job.ts";
 import { imageResultSchema } from "./result_schema.ts";
 import { defineTool, type ToolContext, type ToolDefinition } from "./tool.ts";
 
@@ -42,19 +41,9 @@ export function editTools(ctx: ToolContext): ToolDefinition[] {
       "with gpt-image-2. The result is saved to disk and shown inline.",
     inputSchema,
     outputSchema: imageResultSchema,
-    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+    annotations: WRITES_IMAGES,
     handler: async (args, call) => {
-      await ctx.api.ready();
-      const outputDir = resolveOutputDir(ctx.config, { cwd: ctx.cwd, outputDir: args.output_dir });
-      call.progress.stage("Reading input images");
-      const inputs = await loadEditInputs(args, {
-        config: ctx.config,
-        cwd: ctx.cwd,
-        signal: call.signal,
-      });
-      call.progress.stage(
-        `Uploading ${inputs.images.length + (inputs.mask ? 1 : 0)} input file(s)`,
-      );
+      const { outputDir, inputs } = await prepareEdit(ctx, call, args);
       return runImageJob(ctx, call, editJob(ctx, { args, n: args.n, inputs, outputDir }));
     },
   })];

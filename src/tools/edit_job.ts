@@ -9,11 +9,11 @@ import {
   textCostFromUsage,
   TOKEN_PRICES,
 } from "../cost.ts";
-import type { LoadedImage } from "../images/inputs.ts";
+import { type LoadedImage, loadEditInputs } from "../images/inputs.ts";
 import type { UploadFile } from "../openai/images.ts";
-import type { ImageJob } from "./image_job.ts";
+import { type ImageJob, prepareImageCall } from "./image_job.ts";
 import { type OutputArgs, settingsFrom } from "./image_args.ts";
-import type { ToolContext } from "./tool.ts";
+import type { CallContext, ToolContext } from "./tool.ts";
 
 function upload(image: LoadedImage, name: string): UploadFile {
   return {
@@ -21,6 +21,23 @@ function upload(image: LoadedImage, name: string): UploadFile {
     name: `${name}.${image.info.format === "jpeg" ? "jpg" : image.info.format}`,
     mimeType: image.info.mimeType,
   };
+}
+
+/** Checks the key and output folder, then reads and vets the inputs, reporting each stage. */
+export async function prepareEdit(
+  ctx: ToolContext,
+  call: CallContext,
+  args: { output_dir?: string; images: string[]; mask?: string },
+): Promise<{ outputDir: string; inputs: { images: LoadedImage[]; mask?: LoadedImage } }> {
+  const outputDir = await prepareImageCall(ctx, args.output_dir);
+  call.progress.stage("Reading input images");
+  const inputs = await loadEditInputs(args, {
+    config: ctx.config,
+    cwd: ctx.cwd,
+    signal: call.signal,
+  });
+  call.progress.stage(`Uploading ${inputs.images.length + (inputs.mask ? 1 : 0)} input file(s)`);
+  return { outputDir, inputs };
 }
 
 /** The job for one edit of `inputs` with `args`. */

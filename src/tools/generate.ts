@@ -2,10 +2,9 @@
 
 import { z } from "npm:zod@4.6.7";
 import { costFromUsage, estimateCost } from "../cost.ts";
-import { resolveOutputDir } from "../images/output.ts";
 import { generateImages } from "../openai/images.ts";
 import { compressionRefinement, outputFields, promptField, settingsFrom } from "./image_args.ts";
-import { runImageJob } from "./image_job.ts";
+import { prepareImageCall, runImageJob, WRITES_IMAGES } from "./image_job.ts";
 import { imageResultSchema } from "./result_schema.ts";
 import { defineTool, type ToolContext, type ToolDefinition } from "./tool.ts";
 
@@ -25,10 +24,9 @@ export function generateTools(ctx: ToolContext): ToolDefinition[] {
       "and shown inline; the result gives the file path, applied settings, token usage and cost.",
     inputSchema,
     outputSchema: imageResultSchema,
-    annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+    annotations: WRITES_IMAGES,
     handler: async (args, call) => {
-      await ctx.api.ready();
-      const outputDir = resolveOutputDir(ctx.config, { cwd: ctx.cwd, outputDir: args.output_dir });
+      const outputDir = await prepareImageCall(ctx, args.output_dir);
       const settings = settingsFrom(args, ctx.config, args.n);
       return runImageJob(ctx, call, {
         verb: "Generated",

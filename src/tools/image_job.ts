@@ -7,13 +7,22 @@ import type { SpendReport } from "../budget.ts";
 import type { InlineMode } from "../config.ts";
 import type { Usage } from "../cost.ts";
 import { createFileAtomic } from "../fs_atomic.ts";
-import { imageFilename, type SavedFile, saveImages } from "../images/output.ts";
+import { imageFilename, resolveOutputDir, type SavedFile, saveImages } from "../images/output.ts";
 import { inlineImages, type SourceImage } from "../images/preview.ts";
 import { describeBytes, type ImageFormat, sniffImage } from "../images/sniff.ts";
 import { CancelledError } from "../openai/api.ts";
 import type { ApiImages, ImageCallOptions } from "../openai/images.ts";
 import type { CallContext, ToolContext } from "./tool.ts";
 import { ToolError } from "./tool_error.ts";
+
+/** Annotations of the tools that call the API and write images. */
+export const WRITES_IMAGES = { readOnlyHint: false, destructiveHint: false, openWorldHint: true };
+
+/** Checks the key, then resolves and vets the call's output folder, before any input is read. */
+export async function prepareImageCall(ctx: ToolContext, outputDir?: string): Promise<string> {
+  await ctx.api.ready();
+  return resolveOutputDir(ctx.config, { cwd: ctx.cwd, outputDir });
+}
 
 /** What the caller asked for, echoed in the result. */
 export interface Requested {

@@ -5,7 +5,7 @@ import type { CallToolResult } from "../mcp_sdk.ts";
 import { loadEditInputs } from "../images/inputs.ts";
 import { resolveOutputDir } from "../images/output.ts";
 import type { SessionRecord } from "../sessions/store.ts";
-import { editJob } from "./edit_job.ts";
+import { editJob, prepareEdit } from "./edit_job.ts";
 import { editInputFields, imageSource } from "./edit.ts";
 import {
   compressionRefinement,
@@ -16,7 +16,7 @@ import {
   qualityField,
   sizeField,
 } from "./image_args.ts";
-import { runImageJob } from "./image_job.ts";
+import { runImageJob, WRITES_IMAGES } from "./image_job.ts";
 import { sessionImageResultSchema } from "./result_schema.ts";
 import {
   type CallContext,
@@ -121,19 +121,9 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
         "continue_edit_session then refines the latest image. Sessions survive a server restart.",
       inputSchema: startSchema,
       outputSchema: sessionImageResultSchema,
-      annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+      annotations: WRITES_IMAGES,
       handler: async (args, call) => {
-        await ctx.api.ready();
-        const outputDir = resolveOutputDir(ctx.config, {
-          cwd: ctx.cwd,
-          outputDir: args.output_dir,
-        });
-        call.progress.stage("Reading input images");
-        const inputs = await loadEditInputs(args, {
-          config: ctx.config,
-          cwd: ctx.cwd,
-          signal: call.signal,
-        });
+        const { outputDir, inputs } = await prepareEdit(ctx, call, args);
         const id = ctx.sessions.newId();
         const evicted = await ctx.sessions.makeRoom();
         return turn({
@@ -166,7 +156,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
         "Optionally change size, quality or format for this and later turns.",
       inputSchema: continueSchema,
       outputSchema: sessionImageResultSchema,
-      annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+      annotations: WRITES_IMAGES,
       handler: async (args, call) => {
         await ctx.api.ready();
         return await ctx.sessions.withLock(args.session_id, async () => {

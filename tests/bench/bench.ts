@@ -200,6 +200,20 @@ for (const [size, runs, budget] of [["1024x1024", 15, 3], ["3840x2160", 5, 15]] 
   }
 }
 
+/** Records an edit's call time minus its floor, with a 1024x1024 input and no inline image. */
+async function recordEditOverhead(route: string, server: RawClient, floorOf: () => Promise<void>) {
+  const base = await medianOf(10, floorOf);
+  const call = await medianOf(10, () =>
+    server.call("edit_image", {
+      prompt: "bench",
+      images: [join(work, "in.png")],
+      quality: "low",
+      size: "1024x1024",
+      inline: "none",
+    }));
+  record(`edit_image overhead above floor, ${route} route, 1024x1024 input`, call - base, "ms");
+}
+
 await Deno.writeFile(join(work, "in.png"), makePng(1024, 1024));
 const input = await Deno.readFile(join(work, "in.png"));
 async function editFloor(): Promise<void> {
@@ -226,23 +240,7 @@ async function editFloor(): Promise<void> {
     decodeBase64(body.data[0].b64_json),
   );
 }
-const directFloor = await medianOf(10, editFloor);
-const directCall = await medianOf(
-  10,
-  () =>
-    client.call("edit_image", {
-      prompt: "bench",
-      images: [join(work, "in.png")],
-      quality: "low",
-      size: "1024x1024",
-      inline: "none",
-    }),
-);
-record(
-  "edit_image overhead above floor, direct route, 1024x1024 input",
-  directCall - directFloor,
-  "ms",
-);
+await recordEditOverhead("direct", client, editFloor);
 await client.close();
 
 const responsesClient = RawClient.spawn(Deno.execPath(), args, {
@@ -284,23 +282,7 @@ async function responsesFloor(): Promise<void> {
     body.output.find((o: { type: string }) => o.type === "image_generation_call").result;
   await Deno.writeFile(join(work, `floor-${crypto.randomUUID()}.png`), decodeBase64(result));
 }
-const responsesBase = await medianOf(10, responsesFloor);
-const responsesCall = await medianOf(
-  10,
-  () =>
-    responsesClient.call("edit_image", {
-      prompt: "bench",
-      images: [join(work, "in.png")],
-      quality: "low",
-      size: "1024x1024",
-      inline: "none",
-    }),
-);
-record(
-  "edit_image overhead above floor, Responses route, 1024x1024 input",
-  responsesCall - responsesBase,
-  "ms",
-);
+await recordEditOverhead("Responses", responsesClient, responsesFloor);
 await responsesClient.close();
 
 // Throughput and peak memory: a fresh server, a realistic API delay, then 4K images.

@@ -1,6 +1,7 @@
 /** Real PNG files for the fake API and for test inputs: sized and compressible like real output. */
 
 import { deflateSync } from "node:zlib";
+import { concatBytes } from "../../src/bytes.ts";
 
 const CRC_TABLE = new Uint32Array(256).map((_, n) => {
   let c = n;
@@ -76,11 +77,5 @@ export function makePng(
     chunk("IDAT", new Uint8Array(deflateSync(raw, { level: 1 }))),
     chunk("IEND", new Uint8Array()),
   ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
