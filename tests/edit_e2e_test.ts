@@ -266,3 +266,73 @@ Deno.test("GPT_IMAGE_2_EDIT_ROUTE=direct does not fall back", async () => {
     assert.equal(fake.calls("responses").length, 0);
   }, (fake) => (fake.rejectModelOnEdits = true));
 });
+
+Deno.test("remote inputs: download timeout, at most 3 redirects, plain http only when allowed", async () => {
+  const plain = new InputServer({ tls: false });
+  plain.files.set("a.png", makePng(1024, 1024));
+  try {
+    await withServer(
+      { GPT_IMAGE_2_INPUT_TIMEOUT_MS: "500", GPT_IMAGE_2_INPUT_HOST_ALLOWLIST: "" },
+      async (h, fake, inputs) => {
+        const refused = await h.call("edit_image", {
+          prompt: "x",
+          images: [`${inputs.origin}/f/a.png`],
+        });
+        assert.match(
+          textOf(refused),
+          /127\.0\.0\.1 is an internal address/,
+          "private hosts need the allowlist",
+        );
+        assert.deepEqual(inputs.hits, [], "refused before connecting");
+        assert.equal(fake.requests.length, 0);
+      },
+    );
+    await withServer({ GPT_IMAGE_2_INPUT_TIMEOUT_MS: "500" }, async (h, fake, inputs) => {
+      inputs.files.set("a.png", makePng(1024, 1024));
+      const slow = await h.call("edit_image", { prompt: "x", images: [`${inputs.origin}/hang`] });
+      assert.match(
+        textOf(slow),
+        /images\[0\] .*: the download timed out after 500 ms \(GPT_IMAGE_2_INPUT_TIMEOUT_MS\)/,
+      );
+      let url = `${inputs.origin}/f/a.png`;
+      for (let i = 0; i < 4; i++) url = `${inputs.origin}/redirect?to=${encodeURIComponent(url)}`;
+      const tooMany = await h.call("edit_image", { prompt: "x", images: [url] });
+      assert.match(textOf(tooMany), /more than 3 redirects/);
+      const threeHops = url.slice(url.indexOf("to=") + 3);
+      const ok = await h.call("edit_image", {
+        prompt: "x",
+        images: [decodeURIComponent(threeHops)],
+        inline: "none",
+      });
+      assert.equal(ok.isError, undefined, textOf(ok));
+      const downgrade = await h.call("edit_image", {
+        prompt: "x",
+        images: [`${inputs.origin}/redirect?to=${encodeURIComponent(`${plain.origin}/f/a.png`)}`],
+      });
+      assert.match(
+        textOf(downgrade),
+        /only https:\/\/ URLs are accepted \(also after a redirect\)/,
+      );
+      assert.equal(fake.calls("edits").length, 1, "only the good call reached the API");
+    });
+    const fake = FakeOpenAI.start();
+    const h = await startServer({
+      fake,
+      allowNet: [plain.host],
+      env: { GPT_IMAGE_2_ALLOW_HTTP_INPUTS: "1", GPT_IMAGE_2_INPUT_HOST_ALLOWLIST: plain.host },
+    });
+    try {
+      const result = await h.call("edit_image", {
+        prompt: "x",
+        images: [`${plain.origin}/f/a.png`],
+        inline: "none",
+      });
+      assert.equal(result.isError, undefined, textOf(result));
+    } finally {
+      await h.close();
+      await fake.close();
+    }
+  } finally {
+    await plain.close();
+  }
+});

@@ -75,6 +75,33 @@ Deno.test("partial images are streamed over SSE, saved, and reported as progress
   }
 });
 
+Deno.test("edit_image streams partial images too (image_edit.* events over multipart)", async () => {
+  const fake = FakeOpenAI.start();
+  const h = await startServer({ fake });
+  try {
+    await Deno.writeFile(join(h.cwd, "a.png"), makePng(1024, 1024));
+    const seen: string[] = [];
+    const result = await h.call(
+      "edit_image",
+      { prompt: "x", images: ["a.png"], partial_images: 1 },
+      {
+        onprogress: (p) => seen.push(p.message ?? ""),
+      },
+    );
+    assert.equal(result.isError, undefined, textOf(result));
+    assert.equal(fake.calls("edits")[0].fields!.partial_images[0], "1");
+    assert.deepEqual(seen.filter((m) => m.startsWith("Reading") || m.startsWith("Uploading")), [
+      "Reading input images",
+      "Uploading 1 input file(s)",
+    ]);
+    const partial = seen.find((m) => m.startsWith("Partial image 1 of 1 saved: "))!;
+    assert.ok(await Deno.stat(partial.slice("Partial image 1 of 1 saved: ".length)));
+  } finally {
+    await h.close();
+    await fake.close();
+  }
+});
+
 Deno.test("cancelling a call closes the API connection, writes nothing, and the server carries on", async () => {
   const fake = FakeOpenAI.start();
   fake.delayMs = 30_000;

@@ -2,7 +2,6 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ENV_VARS } from "../src/config.ts";
 import { FakeOpenAI, type Fault } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
 import { DENO_DIR, listFiles, REPO, serverArgs, startServer, textOf } from "./harness.ts";
@@ -153,14 +152,6 @@ Deno.test("stdout carries only JSON-RPC, even in debug mode and after failures; 
   }
 });
 
-Deno.test("the server runs under the scoped --allow-env list (the documented run line)", () => {
-  assert.ok(
-    serverArgs({ netHosts: ["x"], writeScope: ["/y"] }).includes(
-      `--allow-env=${ENV_VARS.join(",")}`,
-    ),
-  );
-});
-
 function lastMemory(stderr: string): number {
   const all = [
     ...stderr.matchAll(/memory: rss [\d.]+ MB, heap ([\d.]+) MB, external ([\d.]+) MB/g),
@@ -255,6 +246,77 @@ Deno.test({
     } finally {
       await h.close();
       await fake.close();
+    }
+  },
+});
+
+Deno.test("a bad configuration value stops the server with one line naming it, no stack trace", async () => {
+  const home = await Deno.makeTempDir();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: serverArgs({ netHosts: ["api.openai.com"], writeScope: [home] }),
+    env: { HOME: home, DENO_DIR, GPT_IMAGE_2_EDIT_ROUTE: "sideways" },
+    clearEnv: true,
+    stdin: "null",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr).trim();
+  assert.equal(out.code, 1);
+  assert.equal(new TextDecoder().decode(out.stdout), "", "nothing on stdout");
+  assert.equal(
+    stderr,
+    'gpt-image-2-mcp: configuration error: GPT_IMAGE_2_EDIT_ROUTE must be one of auto, direct, responses, got "sideways".',
+  );
+  await Deno.remove(home, { recursive: true });
+});
+
+async function mountTinyDisk(): Promise<string | undefined> {
+  if (Deno.build.os !== "linux") return undefined;
+  const dir = await Deno.makeTempDir({ prefix: "gi2-full-disk-" });
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir],
+    stderr: "piped",
+  })
+    .output().catch(() => undefined);
+  if (mount?.code === 0) return dir;
+  await Deno.remove(dir);
+  console.log("full-disk test NOT run: mounting a 1 MB tmpfs needs root");
+  return undefined;
+}
+
+const tinyDisk = await mountTinyDisk();
+
+Deno.test({
+  name: "a full disk gives a clear error and leaves no partial file",
+  ignore: !tinyDisk,
+  fn: async () => {
+    const fake = FakeOpenAI.start();
+    const h = await startServer({
+      fake,
+      allowWrite: [tinyDisk!],
+      env: { GPT_IMAGE_2_OUTPUT_DIR: tinyDisk! },
+    });
+    try {
+      const result = await h.call("generate_image", {
+        prompt: "x",
+        size: "1024x1024",
+        quality: "low",
+      });
+      assert.equal(result.isError, true);
+      assert.match(
+        textOf(result),
+        new RegExp(`Could not save the image in ${tinyDisk}: the disk is full\\.`),
+      );
+      assert.deepEqual(
+        [...Deno.readDirSync(tinyDisk!)].map((e) => e.name),
+        [],
+        "no temporary or partial file",
+      );
+      const after = await h.call("list_edit_sessions", {});
+      assert.equal(after.isError, undefined, "the server carries on");
+    } finally {
+      await h.close();
+      await fake.close();
+      await new Deno.Command("umount", { args: [tinyDisk!] }).output();
+      await Deno.remove(tinyDisk!);
     }
   },
 });
