@@ -19,6 +19,28 @@ export const REPO = fileURLToPath(new URL("..", import.meta.url));
 export const DENO_DIR = Deno.env.get("DENO_DIR") ??
   join(Deno.env.get("HOME") ?? "/root", ".cache", "deno");
 
+/**
+ * Variables a spawned Deno needs to reach the npm registry the way this process does: custom CAs
+ * (Deno honours NODE_EXTRA_CA_CERTS for npm downloads), proxies, the registry. A test that
+ * spawns Deno with a clean environment on a machine with a cold cache fails without them.
+ */
+export function networkEnv(): Record<string, string> {
+  const names = [
+    "NODE_EXTRA_CA_CERTS",
+    "DENO_CERT",
+    "DENO_TLS_CA_STORE",
+    "SSL_CERT_FILE",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "no_proxy",
+    "NPM_CONFIG_REGISTRY",
+  ];
+  return Object.fromEntries(names.flatMap((n) => (Deno.env.get(n) ? [[n, Deno.env.get(n)!]] : [])));
+}
+
 /** How to start the server under test. */
 export interface HarnessOptions {
   fake?: FakeOpenAI;
@@ -84,6 +106,7 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
   const cwd = options.cwd ?? await Deno.makeTempDir({ prefix: "gi2-cwd-" });
   const configRoot = join(home, ".config", "gpt-image-2-mcp");
   const env: Record<string, string> = {
+    ...networkEnv(),
     HOME: home,
     DENO_DIR,
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
@@ -93,10 +116,6 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
       : {}),
     ...options.env,
   };
-  for (const name of ["NPM_CONFIG_REGISTRY"]) {
-    const value = Deno.env.get(name);
-    if (value) env[name] = value;
-  }
   const netHosts = [
     ...(options.fake ? [options.fake.host] : ["api.openai.com"]),
     ...(options.allowNet ?? []),

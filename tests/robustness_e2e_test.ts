@@ -4,7 +4,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeOpenAI, type Fault } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
-import { DENO_DIR, listFiles, REPO, serverArgs, startServer, textOf } from "./harness.ts";
+import {
+  DENO_DIR,
+  listFiles,
+  networkEnv,
+  REPO,
+  serverArgs,
+  startServer,
+  textOf,
+} from "./harness.ts";
 import type { ImageJobResult } from "../src/tools/image_job.ts";
 
 function files(result: { structuredContent?: unknown }): ImageJobResult["images"] {
@@ -53,6 +61,7 @@ Deno.test("stdout carries only JSON-RPC, even in debug mode and after failures; 
   const child = new Deno.Command(Deno.execPath(), {
     args: serverArgs({ netHosts: [fake.host], writeScope: [home] }),
     env: {
+      ...networkEnv(),
       HOME: home,
       DENO_DIR,
       OPENAI_API_KEY: fake.apiKey,
@@ -254,7 +263,7 @@ Deno.test("a bad configuration value stops the server with one line naming it, n
   const home = await Deno.makeTempDir();
   const out = await new Deno.Command(Deno.execPath(), {
     args: serverArgs({ netHosts: ["api.openai.com"], writeScope: [home] }),
-    env: { HOME: home, DENO_DIR, GPT_IMAGE_2_EDIT_ROUTE: "sideways" },
+    env: { ...networkEnv(), HOME: home, DENO_DIR, GPT_IMAGE_2_EDIT_ROUTE: "sideways" },
     clearEnv: true,
     stdin: "null",
   }).output();

@@ -3,13 +3,19 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeOpenAI } from "./fake/api.ts";
-import { DENO_DIR, REPO, serverArgs, startServer, textOf } from "./harness.ts";
+import { DENO_DIR, networkEnv, REPO, serverArgs, startServer, textOf } from "./harness.ts";
 import type { ImageJobResult } from "../src/tools/image_job.ts";
 
 async function run(args: string[], env: Record<string, string> = {}, cwd = REPO) {
   const out = await new Deno.Command(Deno.execPath(), {
     args,
-    env: { DENO_DIR, HOME: env.HOME ?? "/nonexistent", PATH: Deno.env.get("PATH") ?? "", ...env },
+    env: {
+      ...networkEnv(),
+      DENO_DIR,
+      HOME: env.HOME ?? "/nonexistent",
+      PATH: Deno.env.get("PATH") ?? "",
+      ...env,
+    },
     clearEnv: true,
     cwd,
   }).output();
@@ -158,6 +164,7 @@ async function buildBinary(): Promise<{ path?: string; reason?: string }> {
   if (existing) return { path: existing };
   const out = join(await Deno.makeTempDir(), "gpt-image-2-mcp");
   const env: Record<string, string> = {
+    ...networkEnv(),
     EXTRA_NET: "127.0.0.1",
     OUTPUT: out,
     PATH: Deno.env.get("PATH") ?? "",

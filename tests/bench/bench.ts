@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { decodeBase64 } from "../../src/images/codec_base64.ts";
 import { FakeOpenAI } from "../fake/api.ts";
 import { makePng } from "../fake/png.ts";
-import { DENO_DIR, REPO, serverArgs } from "../harness.ts";
+import { DENO_DIR, networkEnv, REPO, serverArgs } from "../harness.ts";
 
 type Json = Record<string, unknown>;
 
@@ -121,6 +121,7 @@ const fake = FakeOpenAI.start();
 const work = await Deno.makeTempDir({ prefix: "gi2-bench-" });
 const out = join(work, "out");
 const env = {
+  ...networkEnv(),
   HOME: work,
   DENO_DIR,
   OPENAI_API_KEY: fake.apiKey,
