@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { Config } from "../config.ts";
 import { readScopeProblem } from "../permissions.ts";
 import { ToolError } from "../tools/tool_error.ts";
-import { decodeBase64Strict } from "./base64.ts";
+import { tryDecodeBase64 } from "./codec_base64.ts";
 import { fetchRemote } from "./remote.ts";
 import { describeBytes, type ImageInfo, sniffImage } from "./sniff.ts";
 
@@ -37,7 +37,7 @@ function fromDataUrl(source: string, label: string, maxBytes: number): Uint8Arra
   if (match[2].length * 0.75 > maxBytes + 3) {
     throw new ToolError(`${label}: the data URL holds more than ${maxBytes} bytes.`);
   }
-  const bytes = decodeBase64Strict(match[2]);
+  const bytes = tryDecodeBase64(match[2]);
   if (!bytes) throw new ToolError(`${label}: the data URL's payload is not valid base64.`);
   return bytes;
 }

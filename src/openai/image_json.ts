@@ -4,20 +4,16 @@
  * `JSON.parse`, which doubled the large strings per call and kept the server's memory growing.
  */
 
-import { decodeBase64 } from "../images/codec_base64.ts";
+import { tryDecodeBase64 } from "../images/codec_base64.ts";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const ASCII = new TextDecoder(); // base64 is ASCII, which UTF-8 decodes on its fast path
 
 /** Decodes base64 held as ASCII bytes; undefined when it is not valid base64. */
-export function decodeBase64Bytes(text: Uint8Array): Uint8Array | undefined {
-  try {
-    // The string lives only for this call; the native decoder is strict and fast.
-    return text.length ? decodeBase64(ASCII.decode(text)) : undefined;
-  } catch {
-    return undefined;
-  }
+function decodeBase64Bytes(text: Uint8Array): Uint8Array | undefined {
+  // The string lives only for this call; the native decoder is strict and fast.
+  return tryDecodeBase64(ASCII.decode(text));
 }
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {
