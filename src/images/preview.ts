@@ -6,8 +6,8 @@ import type { ImageInfo } from "./sniff.ts";
 import { decodePngFast, type Pixels } from "./png_decode.ts";
 
 /**
- * Previews are CPU-bound and hold ~15 MB each while they run; more at once than there are cores
- * only adds memory. A process-wide limit, because cores are a process-wide resource.
+ * Previews are CPU-bound and hold ~15 MB each while they run; having more in flight than there
+ * are cores only adds memory. Process-wide, because memory and cores are.
  */
 const PREVIEW_SLOTS = Math.max(1, navigator.hardwareConcurrency || 1);
 let running = 0;
