@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, ENV_VARS, loadConfig } from "./config.ts";
 
 function load(env: Record<string, string>) {
   return loadConfig({ cwd: "/work", env: (n) => env[n] });
@@ -38,4 +38,10 @@ Deno.test("bad values are one-line ConfigErrors naming the variable", () => {
   for (const [env, expected] of cases) {
     assert.throws(() => load(env), (e) => e instanceof ConfigError && expected.test(e.message));
   }
+});
+
+Deno.test("deno task start grants exactly the variables the server reads", async () => {
+  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const granted = /--allow-env=(\S+)/.exec(denoJson.tasks.start)?.[1].split(",");
+  assert.deepEqual(granted, [...ENV_VARS]);
 });
