@@ -2,9 +2,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FakeOpenAI } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
-import { listFiles, startServer, textOf } from "./harness.ts";
+import { listFiles, textOf, withServer } from "./harness.ts";
 
 type Case = [tool: string, args: Record<string, unknown>, expected: RegExp];
 
@@ -159,10 +158,8 @@ const CASES: Case[] = [
   ["list_edit_sessions", { all: true }, /Unrecognized key: "all"/],
 ];
 
-Deno.test("bad input to every tool: exact error, no request, no file", async () => {
-  const fake = FakeOpenAI.start();
-  const h = await startServer({ fake });
-  try {
+Deno.test("bad input to every tool: exact error, no request, no file", () =>
+  withServer({}, async (h, fake) => {
     await Deno.writeFile(join(h.cwd, "in.png"), makePng(1024, 1024));
     await Deno.writeFile(join(h.cwd, "small-mask.png"), makePng(512, 512, { alpha: true }));
     await Deno.writeTextFile(join(h.cwd, "notes.txt"), "not an image");
@@ -184,8 +181,4 @@ Deno.test("bad input to every tool: exact error, no request, no file", async () 
       inline: "none",
     });
     assert.equal(again.isError, undefined, "a bad call never ends the process");
-  } finally {
-    await h.close();
-    await fake.close();
-  }
-});
+  }));

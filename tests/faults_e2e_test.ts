@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeOpenAI, type Fault, type Route } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
-import { type Harness, listFiles, startServer, textOf, waitFor } from "./harness.ts";
+import { type Harness, listFiles, startServer, textOf, waitFor, withServer } from "./harness.ts";
 
 interface Row {
   fault: string;
@@ -201,10 +201,8 @@ Deno.test("API faults: retries, backoff and one actionable error each; nothing p
   }
 });
 
-Deno.test("Retry-After is honoured between attempts", async () => {
-  const fake = FakeOpenAI.start();
-  const h = await startServer({ fake, env: { GPT_IMAGE_2_RETRY_BASE_MS: "5" } });
-  try {
+Deno.test("Retry-After is honoured between attempts", () =>
+  withServer({ env: { GPT_IMAGE_2_RETRY_BASE_MS: "5" } }, async (h, fake) => {
     fake.inject("generations", s(429, { headers: { "retry-after": "1" } }));
     const result = await h.call("generate_image", { prompt: "x", quality: "low", inline: "none" });
     assert.equal(result.isError, undefined, textOf(result));
@@ -213,11 +211,7 @@ Deno.test("Retry-After is honoured between attempts", async () => {
       second.startedAt - first.finishedAt! >= 950,
       `waited ${second.startedAt - first.finishedAt!} ms`,
     );
-  } finally {
-    await h.close();
-    await fake.close();
-  }
-});
+  }));
 
 Deno.test("a call slower than GPT_IMAGE_2_TIMEOUT_MS fails with the limit in the message", async () => {
   const fake = FakeOpenAI.start();

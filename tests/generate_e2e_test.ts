@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeOpenAI } from "./fake/api.ts";
-import { listFiles, startServer, textOf } from "./harness.ts";
+import { listFiles, startServer, textOf, withServer } from "./harness.ts";
 import { sniffImage } from "../src/images/sniff.ts";
 import type { ImageJobResult as ImageResult } from "../src/tools/image_job.ts";
 
@@ -33,10 +33,8 @@ Deno.test("lists six tools without an API key, and a call without one names the 
   }
 });
 
-Deno.test("generate_image writes a real PNG to the default per-project folder and returns it", async () => {
-  const fake = FakeOpenAI.start();
-  const h = await startServer({ fake });
-  try {
+Deno.test("generate_image writes a real PNG to the default per-project folder and returns it", () =>
+  withServer({}, async (h, fake) => {
     const result = await h.call("generate_image", {
       prompt: "A coastal lighthouse at dawn",
       size: "1536x1024",
@@ -82,16 +80,10 @@ Deno.test("generate_image writes a real PNG to the default per-project folder an
         n: 1,
       },
     );
-  } finally {
-    await h.close();
-    await fake.close();
-  }
-});
+  }));
 
-Deno.test("n=3 gives three distinct files; prefix is sanitised; output_dir is honoured", async () => {
-  const fake = FakeOpenAI.start();
-  const h = await startServer({ fake });
-  try {
+Deno.test("n=3 gives three distinct files; prefix is sanitised; output_dir is honoured", () =>
+  withServer({}, async (h) => {
     const out = join(h.cwd, "renders");
     const result = await h.call("generate_image", {
       prompt: "three cats",
@@ -106,16 +98,10 @@ Deno.test("n=3 gives three distinct files; prefix is sanitised; output_dir is ho
     assert.equal(files.length, 3);
     assert.equal(new Set(files).size, 3);
     for (const f of files) assert.match(f, /^image-\d{8}-\d{6}-[0-9a-f]{6}-hero-banner\.png$/);
-  } finally {
-    await h.close();
-    await fake.close();
-  }
-});
+  }));
 
-Deno.test("invalid sizes and transparent backgrounds are refused before any request", async () => {
-  const fake = FakeOpenAI.start();
-  const h = await startServer({ fake });
-  try {
+Deno.test("invalid sizes and transparent backgrounds are refused before any request", () =>
+  withServer({}, async (h, fake) => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ size: "1000x1000" }, /size: size 1000x1000: both edges must be multiples of 16/],
       [{ size: "4096x1024" }, /longest edge must be at most 3840/],
@@ -136,8 +122,4 @@ Deno.test("invalid sizes and transparent backgrounds are refused before any requ
     }
     assert.equal(fake.requests.length, 0);
     assert.deepEqual(await listFiles(h.configRoot), []);
-  } finally {
-    await h.close();
-    await fake.close();
-  }
-});
+  }));

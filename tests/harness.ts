@@ -11,7 +11,7 @@ import {
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ENV_VARS } from "../src/config.ts";
-import type { FakeOpenAI } from "./fake/api.ts";
+import { FakeOpenAI } from "./fake/api.ts";
 
 export const REPO = fileURLToPath(new URL("..", import.meta.url));
 
@@ -196,4 +196,22 @@ export async function waitFor(condition: () => boolean, ms = 5000): Promise<bool
     await new Promise((r) => setTimeout(r, 20));
   }
   return true;
+}
+
+/** Starts a fake API and a server connected to it, runs `body`, and always stops both. */
+export async function withServer(
+  options: Omit<HarnessOptions, "fake">,
+  body: (h: Harness, fake: FakeOpenAI) => Promise<void>,
+): Promise<void> {
+  const fake = FakeOpenAI.start();
+  const h = await startServer({ ...options, fake }).catch(async (error) => {
+    await fake.close();
+    throw error;
+  });
+  try {
+    await body(h, fake);
+  } finally {
+    await h.close();
+    await fake.close();
+  }
 }

@@ -8,7 +8,7 @@ import { sniffImage } from "../src/images/sniff.ts";
 import type { ImageJobResult } from "../src/tools/image_job.ts";
 import { FakeOpenAI } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
-import { listFiles, startServer, textOf, waitFor } from "./harness.ts";
+import { listFiles, startServer, textOf, waitFor, withServer } from "./harness.ts";
 
 function structured(result: { structuredContent?: unknown }): ImageJobResult {
   return result.structuredContent as ImageJobResult;
@@ -21,11 +21,9 @@ function imageBlocks(result: { content: unknown[] }): { data: string; mimeType: 
   }[];
 }
 
-Deno.test("progress arrives at each stage and as a heartbeat during a slow call", async () => {
-  const fake = FakeOpenAI.start();
-  fake.delayMs = 1200;
-  const h = await startServer({ fake, env: { GPT_IMAGE_2_PROGRESS_INTERVAL_MS: "200" } });
-  try {
+Deno.test("progress arrives at each stage and as a heartbeat during a slow call", () =>
+  withServer({ env: { GPT_IMAGE_2_PROGRESS_INTERVAL_MS: "200" } }, async (h, fake) => {
+    fake.delayMs = 1200;
     const seen: { progress: number; message?: string }[] = [];
     const result = await h.call("generate_image", { prompt: "slow", quality: "low" }, {
       onprogress: (p) => seen.push(p),
@@ -38,16 +36,10 @@ Deno.test("progress arrives at each stage and as a heartbeat during a slow call"
     assert.ok(messages.includes("Saving"));
     const values = seen.map((p) => p.progress);
     assert.deepEqual(values, [...values].sort((a, b) => a - b), "progress only increases");
-  } finally {
-    await h.close();
-    await fake.close();
-  }
-});
+  }));
 
-Deno.test("partial images are streamed over SSE, saved, and reported as progress", async () => {
-  const fake = FakeOpenAI.start();
-  const h = await startServer({ fake });
-  try {
+Deno.test("partial images are streamed over SSE, saved, and reported as progress", () =>
+  withServer({}, async (h, fake) => {
     const seen: string[] = [];
     const result = await h.call("generate_image", {
       prompt: "streamed",
@@ -69,16 +61,10 @@ Deno.test("partial images are streamed over SSE, saved, and reported as progress
     }
     assert.equal(structured(result).images.length, 1);
     assert.ok((structured(result).usage?.output_tokens ?? 0) > 0, "usage from the completed event");
-  } finally {
-    await h.close();
-    await fake.close();
-  }
-});
+  }));
 
-Deno.test("edit_image streams partial images too (image_edit.* events over multipart)", async () => {
-  const fake = FakeOpenAI.start();
-  const h = await startServer({ fake });
-  try {
+Deno.test("edit_image streams partial images too (image_edit.* events over multipart)", () =>
+  withServer({}, async (h, fake) => {
     await Deno.writeFile(join(h.cwd, "a.png"), makePng(1024, 1024));
     const seen: string[] = [];
     const result = await h.call(
@@ -96,17 +82,11 @@ Deno.test("edit_image streams partial images too (image_edit.* events over multi
     ]);
     const partial = seen.find((m) => m.startsWith("Partial image 1 of 1 saved: "))!;
     assert.ok(await Deno.stat(partial.slice("Partial image 1 of 1 saved: ".length)));
-  } finally {
-    await h.close();
-    await fake.close();
-  }
-});
+  }));
 
-Deno.test("cancelling a call closes the API connection, writes nothing, and the server carries on", async () => {
-  const fake = FakeOpenAI.start();
-  fake.delayMs = 30_000;
-  const h = await startServer({ fake, env: { GPT_IMAGE_2_EDIT_ROUTE: "responses" } });
-  try {
+Deno.test("cancelling a call closes the API connection, writes nothing, and the server carries on", () =>
+  withServer({ env: { GPT_IMAGE_2_EDIT_ROUTE: "responses" } }, async (h, fake) => {
+    fake.delayMs = 30_000;
     await Deno.writeFile(join(h.cwd, "a.png"), makePng(1024, 1024));
     for (
       const [tool, args] of [
@@ -133,16 +113,10 @@ Deno.test("cancelling a call closes the API connection, writes nothing, and the 
     fake.delayMs = 0;
     const next = await h.call("generate_image", { prompt: "after the cancel", quality: "low" });
     assert.equal(next.isError, undefined, textOf(next));
-  } finally {
-    await h.close();
-    await fake.close();
-  }
-});
+  }));
 
-Deno.test("logging/setLevel changes which log notifications arrive; no secret in any", async () => {
-  const fake = FakeOpenAI.start();
-  const h = await startServer({ fake });
-  try {
+Deno.test("logging/setLevel changes which log notifications arrive; no secret in any", () =>
+  withServer({}, async (h, fake) => {
     await h.client.setLoggingLevel("error");
     await h.call("generate_image", { prompt: "quiet", quality: "low" });
     assert.equal(h.logs.length, 0, "nothing below error was sent");
@@ -155,16 +129,10 @@ Deno.test("logging/setLevel changes which log notifications arrive; no secret in
     assert.ok(h.logs.every((l) => l.level !== "debug"));
     assert.ok(!JSON.stringify(h.logs).includes(fake.apiKey));
     assert.ok(!h.stderr().includes(fake.apiKey));
-  } finally {
-    await h.close();
-    await fake.close();
-  }
-});
+  }));
 
-Deno.test("resource links point at the saved files; inline modes full and none", async () => {
-  const fake = FakeOpenAI.start();
-  const h = await startServer({ fake });
-  try {
+Deno.test("resource links point at the saved files; inline modes full and none", () =>
+  withServer({}, async (h) => {
     const full = await h.call("generate_image", {
       prompt: "x",
       n: 2,
@@ -192,16 +160,10 @@ Deno.test("resource links point at the saved files; inline modes full and none",
     const none = await h.call("generate_image", { prompt: "x", inline: "none", quality: "low" });
     assert.equal(imageBlocks(none).length, 0);
     assert.equal(none.content.filter((c) => c.type === "resource_link").length, 1);
-  } finally {
-    await h.close();
-    await fake.close();
-  }
-});
+  }));
 
-Deno.test("the inline preview of a 3840x2160 image fits the byte budget and decodes at 1568 px", async () => {
-  const fake = FakeOpenAI.start();
-  const h = await startServer({ fake });
-  try {
+Deno.test("the inline preview of a 3840x2160 image fits the byte budget and decodes at 1568 px", () =>
+  withServer({}, async (h) => {
     const result = await h.call("generate_image", {
       prompt: "4K",
       size: "3840x2160",
@@ -225,11 +187,7 @@ Deno.test("the inline preview of a 3840x2160 image fits the byte budget and deco
       "the file is the full original",
     );
     assert.match(textOf(result), /Inline: 1568x882 JPEG preview/);
-  } finally {
-    await h.close();
-    await fake.close();
-  }
-});
+  }));
 
 Deno.test("spend limits refuse before any request, and the ledger survives a restart", async () => {
   const fake = FakeOpenAI.start();

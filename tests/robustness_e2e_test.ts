@@ -12,6 +12,7 @@ import {
   serverArgs,
   startServer,
   textOf,
+  withServer,
 } from "./harness.ts";
 import type { ImageJobResult } from "../src/tools/image_job.ts";
 
@@ -19,11 +20,9 @@ function files(result: { structuredContent?: unknown }): ImageJobResult["images"
   return (result.structuredContent as ImageJobResult).images;
 }
 
-Deno.test("16 parallel calls give 16 distinct complete files; tools/list answers meanwhile", async () => {
-  const fake = FakeOpenAI.start();
-  fake.delayMs = 1500;
-  const h = await startServer({ fake });
-  try {
+Deno.test("16 parallel calls give 16 distinct complete files; tools/list answers meanwhile", () =>
+  withServer({}, async (h, fake) => {
+    fake.delayMs = 1500;
     const calls = Array.from(
       { length: 16 },
       (_, i) =>
@@ -48,11 +47,7 @@ Deno.test("16 parallel calls give 16 distinct complete files; tools/list answers
     assert.equal(new Set(paths).size, 16);
     const expected = await fake.image("1024x1024", "png");
     for (const path of paths) assert.deepEqual(await Deno.readFile(path), expected);
-  } finally {
-    await h.close();
-    await fake.close();
-  }
-});
+  }));
 
 Deno.test("stdout carries only JSON-RPC, even in debug mode and after failures; the key never shows", async () => {
   const fake = FakeOpenAI.start();

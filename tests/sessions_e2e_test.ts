@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { ImageJobResult } from "../src/tools/image_job.ts";
 import { FakeOpenAI } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
-import { startServer, textOf } from "./harness.ts";
+import { startServer, textOf, withServer } from "./harness.ts";
 
 type SessionResult = ImageJobResult & { session_id: string; turn: number };
 
@@ -110,10 +110,8 @@ Deno.test("a session started in one server process continues in the next", async
   }
 });
 
-Deno.test("two continue calls on one session run one after the other", async () => {
-  const fake = FakeOpenAI.start();
-  const h = await startServer({ fake });
-  try {
+Deno.test("two continue calls on one session run one after the other", () =>
+  withServer({}, async (h, fake) => {
     await Deno.writeFile(join(h.cwd, "a.png"), makePng(1024, 1024));
     const started = structured(
       await h.call("start_edit_session", { prompt: "start", images: ["a.png"] }),
@@ -131,11 +129,7 @@ Deno.test("two continue calls on one session run one after the other", async () 
     );
     const paths = [structured(a).images[0].file_path, structured(b).images[0].file_path];
     assert.notEqual(paths[0], paths[1]);
-  } finally {
-    await h.close();
-    await fake.close();
-  }
-});
+  }));
 
 Deno.test("idle sessions expire with a message naming start_edit_session; the cap ends the oldest", async () => {
   const fake = FakeOpenAI.start();
