@@ -148,10 +148,9 @@ Deno.test("idle sessions expire with a message naming start_edit_session; the ca
       });
       ids.push(structured(r).session_id);
       if (i === 2) {
-        assert.match(
-          structured(r).warnings.join(),
-          new RegExp(`ended the least recently used session\\(s\\) ${ids[0]}`),
-        );
+        const evicted = new RegExp(`ended the least recently used session\\(s\\) ${ids[0]}`);
+        assert.match(structured(r).warnings.join(), evicted);
+        assert.match(textOf(r), evicted, "the model reading the text sees it too");
       }
     }
     const listed = (await h.call("list_edit_sessions", {})).structuredContent as {

@@ -85,16 +85,24 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
     evicted?: string[];
   }): Promise<CallToolResult> {
     const { record, args } = options;
-    const result = await runImageJob(ctx, options.call, {
-      ...editJob(ctx, {
-        args,
-        n: 1,
-        inputs: options.inputs,
-        outputDir: record.output_dir,
-        stem: `session-${record.id}-turn${record.turns}`,
-        extra: { session_id: record.id, turn: record.turns },
-      }),
+    const job = editJob(ctx, {
+      args,
+      n: 1,
+      inputs: options.inputs,
+      outputDir: record.output_dir,
+      stem: `session-${record.id}-turn${record.turns}`,
+      extra: { session_id: record.id, turn: record.turns },
     });
+    if (options.evicted?.length) {
+      // As a job note it reaches the text summary as well as structuredContent.
+      job.notes = [
+        ...(job.notes ?? []),
+        `ended the least recently used session(s) ${
+          options.evicted.join(", ")
+        } (GPT_IMAGE_2_SESSION_MAX)`,
+      ];
+    }
+    const result = await runImageJob(ctx, options.call, job);
     const now = new Date().toISOString();
     await ctx.sessions.save({
       ...record,
@@ -102,13 +110,6 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
       last_prompt: args.prompt,
       last_image: lastImage(result),
     });
-    if (options.evicted?.length) {
-      (result.structuredContent as { warnings: string[] }).warnings.push(
-        `ended the least recently used session(s) ${
-          options.evicted.join(", ")
-        } (GPT_IMAGE_2_SESSION_MAX)`,
-      );
-    }
     return result;
   }
 
