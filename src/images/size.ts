@@ -1,7 +1,5 @@
 /** The size rules of gpt-image-2, checked before any request is made. */
 
-export const SIZE_PRESETS = ["auto", "1024x1024", "1536x1024", "1024x1536"] as const;
-
 /** A parsed `WxH` size. */
 export interface Dimensions {
   width: number;
