@@ -193,6 +193,13 @@ Deno.test("API faults: retries, backoff and one actionable error each; nothing p
       assert.ok(!seen.includes(fake.apiKey), `${row.fault}: no key in the error`);
     }
     assert.equal(fake.uploaded.size, 0, "no uploaded file left");
+    assert.ok(
+      servers.direct.logs.some((l) =>
+        l.level === "warning" &&
+        /images\.generate: HTTP 429; retrying in \d+ ms \(attempt 2 of 3\)/.test(String(l.data))
+      ),
+      "each retry reaches the client as notifications/message",
+    );
     for (const h of Object.values(servers)) assert.ok(!h.stderr().includes(fake.apiKey));
   } finally {
     console.log(["fault | expected | seen", ...table.map((r) => r.join(" | "))].join("\n"));

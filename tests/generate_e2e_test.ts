@@ -82,8 +82,8 @@ Deno.test("generate_image writes a real PNG to the default per-project folder an
     );
   }));
 
-Deno.test("n=3 gives three distinct files; prefix is sanitised; output_dir is honoured", () =>
-  withServer({}, async (h) => {
+Deno.test("n=3 gives three distinct files; prefix is sanitised; output_dir and user are honoured", () =>
+  withServer({}, async (h, fake) => {
     const out = join(h.cwd, "renders");
     const result = await h.call("generate_image", {
       prompt: "three cats",
@@ -92,8 +92,10 @@ Deno.test("n=3 gives three distinct files; prefix is sanitised; output_dir is ho
       quality: "low",
       output_dir: "renders",
       filename_prefix: "hero banner!",
+      user: "end-user-42",
     });
     assert.equal(result.isError, undefined, textOf(result));
+    assert.equal(fake.calls("generations")[0].json!.user, "end-user-42");
     const files = await listFiles(out);
     assert.equal(files.length, 3);
     assert.equal(new Set(files).size, 3);
