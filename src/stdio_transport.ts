@@ -7,6 +7,7 @@
  */
 
 import { concatBytes } from "./bytes.ts";
+import { encodeFrame } from "./json_frame.ts";
 import { type JSONRPCMessage, JSONRPCMessageSchema, type Transport } from "./mcp_sdk.ts";
 
 const NEWLINE = 0x0a;
@@ -59,7 +60,9 @@ export class DenoStdioTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (!this.#writer) throw new Error("The transport is not started");
-    await this.#writer.write(new TextEncoder().encode(JSON.stringify(message) + "\n"));
+    // Queued together, so no other message can land between the parts of this one.
+    const writer = this.#writer;
+    await Promise.all(encodeFrame(message).map((part) => writer.write(part)));
   }
 
   close(): Promise<void> {

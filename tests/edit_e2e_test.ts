@@ -180,11 +180,14 @@ Deno.test("the Responses route uploads, edits with the mask, deletes the uploads
       quality: "high",
       size: "1024x1024",
       n: 3,
+      inline: "full",
     });
     assert.equal(result.isError, undefined, textOf(result));
     const s = structured(result);
     assert.equal(s.route, "responses");
     assert.equal(s.images.length, 1);
+    const [block] = result.content.filter((c) => c.type === "image") as { data: string }[];
+    assert.equal(block.data, encodeBase64(await Deno.readFile(s.images[0].file_path)));
     assert.match(s.warnings.join(), /n=3 was lowered to 1/);
     assert.equal(fake.calls("files").length, 3);
     assert.equal(fake.calls("edits").length, 0);

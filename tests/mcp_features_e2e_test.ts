@@ -157,6 +157,17 @@ Deno.test("resource links point at the saved files; inline modes full and none",
         "full inline is the file itself",
       );
     }
+    const streamed = await h.call("generate_image", {
+      prompt: "x",
+      inline: "full",
+      quality: "low",
+      partial_images: 1,
+    });
+    assert.deepEqual(
+      decodeBase64(imageBlocks(streamed)[0].data),
+      await Deno.readFile(structured(streamed).images[0].file_path),
+      "full inline of a streamed answer is the file itself",
+    );
     const none = await h.call("generate_image", { prompt: "x", inline: "none", quality: "low" });
     assert.equal(imageBlocks(none).length, 0);
     assert.equal(none.content.filter((c) => c.type === "resource_link").length, 1);

@@ -1,7 +1,7 @@
 /** Inline images that clients accept: a downscaled JPEG preview unless the original already fits. */
 
 import type { InlineMode } from "../config.ts";
-import { encodeBase64 } from "./codec_base64.ts";
+import { base64ForJson, encodeBase64 } from "./codec_base64.ts";
 import type { ImageInfo } from "./sniff.ts";
 import { decodePngFast, type Pixels } from "./png_decode.ts";
 
@@ -46,7 +46,7 @@ export interface SourceImage {
 
 function original(source: SourceImage): InlineImage {
   return {
-    data: encodeBase64(source.bytes),
+    data: base64ForJson(source.bytes),
     mimeType: source.info.mimeType,
     width: source.info.width,
     height: source.info.height,

@@ -4,18 +4,10 @@
  * `JSON.parse`, which doubled the large strings per call and kept the server's memory growing.
  */
 
-import { tryDecodeBase64 } from "../images/codec_base64.ts";
+import { decodeArrivedBase64 } from "../images/codec_base64.ts";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const ASCII = new TextDecoder(); // base64 is ASCII, which UTF-8 decodes on its fast path
-
-/** Decodes base64 held as ASCII bytes; undefined when it is not valid base64. */
-function decodeBase64Bytes(text: Uint8Array): Uint8Array | undefined {
-  // The string lives only for this call; the native decoder is strict and fast.
-  return tryDecodeBase64(ASCII.decode(text));
-}
-
 function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {
   const first = needle[0];
   for (let i = haystack.indexOf(first, from); i !== -1; i = haystack.indexOf(first, i + 1)) {
@@ -60,7 +52,7 @@ export function parseImageAnswer(bytes: Uint8Array, key: string): ParsedImageAns
     const value = bytes.subarray(start, end);
     // JSON may escape "/" as "\/": rare, so only tried when plain decoding fails.
     images.push(
-      decodeBase64Bytes(value) ??
+      decodeArrivedBase64(value) ??
         (value.includes(BACKSLASH) ? decodeEscaped(bytes.subarray(start - 1, end + 1)) : undefined),
     );
     kept.push(bytes.subarray(from, start));
@@ -79,5 +71,5 @@ export function parseImageAnswer(bytes: Uint8Array, key: string): ParsedImageAns
 }
 
 function decodeEscaped(quoted: Uint8Array): Uint8Array | undefined {
-  return decodeBase64Bytes(new TextEncoder().encode(JSON.parse(new TextDecoder().decode(quoted))));
+  return decodeArrivedBase64(JSON.parse(new TextDecoder().decode(quoted)));
 }

@@ -1,7 +1,7 @@
 /** The Images API: `/v1/images/generations` and `/v1/images/edits`, plain or streamed. */
 
 import type { Usage } from "../cost.ts";
-import { tryDecodeBase64 } from "../images/codec_base64.ts";
+import { decodeArrivedBase64 } from "../images/codec_base64.ts";
 import { parseImageAnswer } from "./image_json.ts";
 import { ToolError } from "../tools/tool_error.ts";
 import type { Api, CallOptions } from "./api.ts";
@@ -109,9 +109,12 @@ async function collectStream(
   const result: ApiImages = { images: [], applied: {} };
   for await (const event of stream) {
     if (event.type.endsWith(".partial_image") && event.b64_json) {
-      await options.onPartial?.(tryDecodeBase64(event.b64_json), event.partial_image_index ?? 0);
+      await options.onPartial?.(
+        decodeArrivedBase64(event.b64_json),
+        event.partial_image_index ?? 0,
+      );
     } else if (event.type.endsWith(".completed")) {
-      if (event.b64_json) result.images.push(tryDecodeBase64(event.b64_json));
+      if (event.b64_json) result.images.push(decodeArrivedBase64(event.b64_json));
       result.usage = addUsage(result.usage, event.usage);
       result.applied = {
         size: event.size,

@@ -4,12 +4,14 @@
  */
 
 import { join } from "node:path";
+import { concatBytes } from "../../src/bytes.ts";
 import { decodeBase64 } from "../../src/images/codec_base64.ts";
 import { FakeOpenAI } from "../fake/api.ts";
 import { makePng } from "../fake/png.ts";
 import { DENO_DIR, networkEnv, REPO, serverArgs } from "../harness.ts";
 
 type Json = Record<string, unknown>;
+const NEWLINE = 0x0a;
 
 /** A minimal JSON-RPC client over the server's stdio: no SDK, so no client-side schema work. */
 class RawClient {
@@ -48,23 +50,20 @@ class RawClient {
   }
 
   async #read() {
-    // Chunks are kept as a list and searched only where new: a 23 MB line must cost O(n).
-    let parts: string[] = [];
-    for await (const chunk of this.child.stdout.pipeThrough(new TextDecoderStream())) {
+    // Bytes until the newline, then one decode and one parse: what a lean client does.
+    const decoder = new TextDecoder();
+    let parts: Uint8Array[] = [];
+    for await (const chunk of this.child.stdout) {
       let start = 0;
-      for (
-        let newline = chunk.indexOf("\n");
-        newline !== -1;
-        newline = chunk.indexOf("\n", start)
-      ) {
-        parts.push(chunk.slice(start, newline));
-        const message = JSON.parse(parts.join(""));
+      for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
+        parts.push(chunk.subarray(start, end));
+        const message = JSON.parse(decoder.decode(concatBytes(parts)));
         parts = [];
-        start = newline + 1;
+        start = end + 1;
         this.#pending.get(message.id)?.(message);
         this.#pending.delete(message.id);
       }
-      if (start < chunk.length) parts.push(chunk.slice(start));
+      if (start < chunk.length) parts.push(chunk.subarray(start));
     }
   }
 
