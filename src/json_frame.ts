@@ -8,17 +8,19 @@
  * @module
  */
 
-/** Text that is already valid inside a JSON string without escaping (base64, say), as bytes. */
+import { concatBytes } from "./bytes.ts";
+
+/** Text that is valid inside a JSON string as it is (base64, say), as bytes in pieces. */
 export class RawJsonString {
-  constructor(readonly bytes: Uint8Array) {}
+  constructor(readonly parts: readonly Uint8Array[]) {}
 }
 
 /**
- * Wraps `bytes` for a field that the MCP types declare as a string. Only this server's
+ * Wraps `parts` for a field that the MCP types declare as a string. Only this server's
  * transport (`encodeFrame`) can write the result, which is where every tool result goes.
  */
-export function rawJsonString(bytes: Uint8Array): string {
-  return new RawJsonString(bytes) as unknown as string;
+export function rawJsonString(parts: readonly Uint8Array[]): string {
+  return new RawJsonString(parts) as unknown as string;
 }
 
 /** Random, so no prompt or file name echoed in a result can forge a placeholder. */
@@ -26,19 +28,44 @@ const TOKEN = `@@raw-${crypto.randomUUID()}-`;
 const TOKEN_PATTERN = new RegExp(`"${TOKEN}(\\d+)"`);
 const encoder = new TextEncoder();
 
+/** Writes of at least this size: fewer, larger writes move megabytes faster than many. */
+const BLOCK = 1 << 20;
+
+/** Joins consecutive small parts into blocks of about `BLOCK` bytes. */
+function coalesce(parts: Uint8Array[]): Uint8Array[] {
+  const blocks: Uint8Array[] = [];
+  let group: Uint8Array[] = [];
+  let size = 0;
+  const flush = () => {
+    if (group.length === 1) blocks.push(group[0]);
+    else if (group.length > 1) blocks.push(concatBytes(group));
+    group = [];
+    size = 0;
+  };
+  for (const part of parts) {
+    group.push(part);
+    size += part.length;
+    if (size >= BLOCK) flush();
+  }
+  flush();
+  return blocks;
+}
+
 /** `message` as one newline-terminated JSON line, in parts to write one after another. */
 export function encodeFrame(message: unknown): Uint8Array[] {
-  const raw: Uint8Array[] = [];
+  const raw: (readonly Uint8Array[])[] = [];
   const text = JSON.stringify(message, (_key, value) => {
     if (!(value instanceof RawJsonString)) return value;
-    raw.push(value.bytes);
+    raw.push(value.parts);
     return TOKEN + (raw.length - 1);
   }) + "\n";
   if (raw.length === 0) return [encoder.encode(text)];
   // split() with a capture group alternates: JSON text, index, JSON text, index, ..., JSON text.
   const pieces = text.split(TOKEN_PATTERN);
   const quote = encoder.encode('"');
-  return pieces.flatMap((piece, i) =>
-    i % 2 === 0 ? [encoder.encode(piece)] : [quote, raw[Number(piece)], quote]
+  return coalesce(
+    pieces.flatMap((piece, i) =>
+      i % 2 === 0 ? [encoder.encode(piece)] : [quote, ...raw[Number(piece)], quote]
+    ),
   );
 }

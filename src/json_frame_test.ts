@@ -17,13 +17,13 @@ Deno.test("raw strings are written as their bytes, in place, and parse back as s
   const message = {
     id: 7,
     content: [
-      { type: "image", data: rawJsonString(ascii("AQID")), mimeType: "image/png" },
+      { type: "image", data: rawJsonString([ascii("AQ"), ascii("ID")]), mimeType: "image/png" },
       { type: "text", text: "between" },
-      { type: "image", data: rawJsonString(ascii("BAUG")), mimeType: "image/png" },
+      { type: "image", data: rawJsonString([ascii("BAUG")]), mimeType: "image/png" },
     ],
   };
   const parts = encodeFrame(message);
-  assert.ok(parts.some((p) => p.length === 4 && text([p]) === "AQID"), "the bytes are not copied");
+  assert.ok(parts.some((p) => text([p]) === "BAUG"), "the bytes are written as they are");
   const line = text(parts);
   assert.ok(line.endsWith("\n") && !line.slice(0, -1).includes("\n"));
   assert.deepEqual(JSON.parse(line), {
@@ -38,7 +38,7 @@ Deno.test("raw strings are written as their bytes, in place, and parse back as s
 
 Deno.test("any text around raw strings survives, including look-alike placeholders", () => {
   fc.assert(fc.property(fc.string(), fc.string(), fc.base64String(), (a, b, data) => {
-    const message = { a, raw: rawJsonString(ascii(data)), b: `"@@raw-${b}-0"` };
+    const message = { a, raw: rawJsonString([ascii(data)]), b: `"@@raw-${b}-0"` };
     assert.deepEqual(JSON.parse(text(encodeFrame(message))), { ...message, raw: data });
   }));
 });

@@ -2,8 +2,12 @@
 
 import { rawJsonString } from "../json_frame.ts";
 
+type LastChunk = { lastChunkHandling?: "strict" | "stop-before-partial" };
 interface NativeBase64 {
-  fromBase64(text: string, options?: { lastChunkHandling?: "strict" }): Uint8Array;
+  fromBase64(text: string, options?: LastChunk): Uint8Array;
+}
+interface NativeSetBase64 {
+  setFromBase64(text: string, options?: LastChunk): { read: number; written: number };
 }
 
 /** Decodes base64 (ASCII whitespace is skipped); throws on anything else that is not base64. */
@@ -30,17 +34,90 @@ export function encodeBase64(bytes: Uint8Array): string {
 const ASCII = new TextDecoder();
 
 /** The exact base64 each decoded image arrived as, for as long as the image is alive. */
-const arrivedAs = new WeakMap<Uint8Array, string | Uint8Array>();
+const arrivedAs = new WeakMap<Uint8Array, string | Uint8Array[]>();
 
 /**
  * Decodes base64 that arrived from the API, as a string or as its ASCII bytes, and remembers
  * that text so `base64ForJson` can send it on unchanged instead of encoding the image again.
  */
-export function decodeArrivedBase64(text: string | Uint8Array): Uint8Array | undefined {
-  const bytes = tryDecodeBase64(typeof text === "string" ? text : ASCII.decode(text));
-  // Canonical padded base64 has exactly this length; anything else held skipped whitespace.
-  if (bytes && text.length === Math.ceil(bytes.length / 3) * 4) arrivedAs.set(bytes, text);
+export function decodeArrivedBase64(text: string): Uint8Array | undefined {
+  const bytes = tryDecodeBase64(text);
+  if (bytes && isCanonical(text.length, bytes.length)) arrivedAs.set(bytes, text);
   return bytes;
+}
+
+/** Canonical padded base64 has exactly this length; anything else held whitespace or escapes. */
+function isCanonical(textLength: number, byteLength: number): boolean {
+  return textLength === Math.ceil(byteLength / 3) * 4;
+}
+
+/**
+ * Decodes base64 that arrives in pieces (a JSON string value read off the network) straight
+ * into one buffer, so an answer never exists whole as bytes and again as a string. JSON's `\/`
+ * escape is undone; any other backslash makes the value invalid.
+ */
+export class Base64Decoder {
+  #out: Uint8Array;
+  #written = 0;
+  #carry = "";
+  #escape = false;
+  #bad = false;
+  #rawLength = 0;
+  #raw?: Uint8Array[];
+
+  /** `capacity`: the expected decoded size (grown when short); `keepText`: keep the pieces. */
+  constructor(capacity: number, keepText = false) {
+    this.#out = new Uint8Array(Math.max(3, capacity));
+    if (keepText) this.#raw = [];
+  }
+
+  /** Decodes the next piece of base64 text, given as its ASCII bytes. */
+  write(piece: Uint8Array): void {
+    if (this.#bad || piece.length === 0) return;
+    this.#rawLength += piece.length;
+    this.#raw?.push(piece);
+    let text = (this.#escape ? "\\" : "") + ASCII.decode(piece);
+    this.#escape = text.endsWith("\\");
+    if (this.#escape) text = text.slice(0, -1);
+    if (text.includes("\\")) text = text.replaceAll("\\/", "/");
+    if (text.includes("\\")) return this.#fail();
+    this.#decode(this.#carry + text, "stop-before-partial");
+    if (this.#carry.length > 64) this.#fail(); // nothing decodable: not base64
+  }
+
+  /** The decoded bytes, or undefined when the text was empty or not valid base64. */
+  end(): Uint8Array | undefined {
+    if (!this.#bad && (this.#escape || this.#carry)) this.#decode(this.#carry, "strict");
+    if (this.#bad || this.#carry || this.#escape || this.#written === 0) return undefined;
+    // A buffer sized from the whole answer may be far larger than one of several images.
+    const bytes = this.#written < this.#out.length * 0.9
+      ? this.#out.slice(0, this.#written)
+      : this.#out.subarray(0, this.#written);
+    if (this.#raw && isCanonical(this.#rawLength, bytes.length)) arrivedAs.set(bytes, this.#raw);
+    return bytes;
+  }
+
+  #decode(text: string, lastChunkHandling: "strict" | "stop-before-partial"): void {
+    const needed = this.#written + Math.ceil(text.length / 4) * 3;
+    if (needed > this.#out.length) {
+      const grown = new Uint8Array(Math.max(needed, this.#out.length * 2));
+      grown.set(this.#out.subarray(0, this.#written));
+      this.#out = grown;
+    }
+    try {
+      const target = this.#out.subarray(this.#written) as unknown as NativeSetBase64;
+      const { read, written } = target.setFromBase64(text, { lastChunkHandling });
+      this.#written += written;
+      this.#carry = text.slice(read);
+    } catch {
+      this.#fail();
+    }
+  }
+
+  #fail(): void {
+    this.#bad = true;
+    this.#raw = undefined;
+  }
 }
 
 /** `bytes` as base64 for a JSON-RPC frame: the text it arrived as when known, else encoded. */

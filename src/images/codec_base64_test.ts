@@ -1,16 +1,49 @@
 import assert from "node:assert/strict";
+import fc from "npm:fast-check@4.10.2";
 import { RawJsonString } from "../json_frame.ts";
-import { base64ForJson, decodeArrivedBase64, encodeBase64 } from "./codec_base64.ts";
+import { Base64Decoder, base64ForJson, decodeArrivedBase64, encodeBase64 } from "./codec_base64.ts";
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
+function decodeInPieces(text: string, cuts: number[], keepText = false, capacity = 1) {
+  const decoder = new Base64Decoder(capacity, keepText);
+  let at = 0;
+  for (const cut of cuts) {
+    decoder.write(ascii(text.slice(at, at + cut)));
+    at = Math.min(text.length, at + cut);
+  }
+  decoder.write(ascii(text.slice(at)));
+  return decoder.end();
+}
+
+Deno.test("base64 decoded in any pieces, into any starting capacity, equals the whole", () => {
+  fc.assert(fc.property(
+    fc.uint8Array({ minLength: 1, maxLength: 300 }),
+    fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 60 }),
+    fc.integer({ min: 1, max: 400 }),
+    (bytes, cuts, capacity) => {
+      assert.deepEqual(decodeInPieces(encodeBase64(bytes), cuts, false, capacity), bytes);
+      const escaped = encodeBase64(bytes).replaceAll("/", "\\/");
+      assert.deepEqual(decodeInPieces(escaped, cuts, false, capacity), bytes);
+    },
+  ));
+});
+
+Deno.test("anything but base64 (or an escape other than \\/) is undefined, as is nothing", () => {
+  for (const bad of ["not base64!", "AAAA\\nAAAA", "AAA", "AA==AA==", "AAAA\\", ""]) {
+    assert.equal(decodeInPieces(bad, [2, 3]), undefined, bad);
+  }
+});
+
 Deno.test("base64 that arrived as bytes is sent on as those bytes, not encoded again", () => {
-  const arrived = ascii("AAECAwQF");
-  const bytes = decodeArrivedBase64(arrived)!;
+  const pieces = [ascii("AAEC"), ascii("AwQF")];
+  const decoder = new Base64Decoder(6, true);
+  for (const piece of pieces) decoder.write(piece);
+  const bytes = decoder.end()!;
   assert.deepEqual(bytes, new Uint8Array([0, 1, 2, 3, 4, 5]));
   const data = base64ForJson(bytes) as unknown;
   assert.ok(data instanceof RawJsonString);
-  assert.equal(data.bytes, arrived);
+  assert.deepEqual(data.parts, pieces);
 });
 
 Deno.test("base64 that arrived as a string is sent on as that string", () => {
@@ -18,10 +51,11 @@ Deno.test("base64 that arrived as a string is sent on as that string", () => {
   assert.equal(base64ForJson(bytes), "AAECAwQF");
 });
 
-Deno.test("non-canonical arrivals (whitespace inside) are encoded afresh; other bytes too", () => {
-  const bytes = decodeArrivedBase64(ascii("AAEC AwQF"))!;
-  assert.deepEqual(bytes, new Uint8Array([0, 1, 2, 3, 4, 5]));
-  assert.equal(base64ForJson(bytes), "AAECAwQF");
+Deno.test("non-canonical arrivals (whitespace, escapes) are encoded afresh; other bytes too", () => {
+  for (const text of ["AAEC AwQF", "AAEC\\/w==".replace("AAEC", "AAE/")]) {
+    const bytes = decodeInPieces(text, [3], true)!;
+    assert.ok(bytes, text);
+    assert.equal(base64ForJson(bytes), encodeBase64(bytes));
+  }
   assert.equal(base64ForJson(new Uint8Array([255])), encodeBase64(new Uint8Array([255])));
-  assert.equal(decodeArrivedBase64(ascii("not base64!")), undefined);
 });

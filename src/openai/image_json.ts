@@ -1,13 +1,32 @@
 /**
- * Reads an image API answer from its bytes. The base64 fields (megabytes each) are decoded
- * straight from their byte ranges instead of going through a whole-body string and
- * `JSON.parse`, which doubled the large strings per call and kept the server's memory growing.
+ * Reads an image API answer as it arrives. Each base64 field (megabytes) is decoded piece by
+ * piece straight into one buffer; only the small JSON around those fields is parsed as JSON.
+ * Reading the body whole, then as a string, then decoding, held three copies of every image
+ * at once and most of the server's peak memory.
  */
 
-import { decodeArrivedBase64 } from "../images/codec_base64.ts";
+import { Base64Decoder } from "../images/codec_base64.ts";
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const EMPTY = new Uint8Array(0);
+
+/** The answer's JSON without its base64 fields, and those fields decoded (undefined if invalid). */
+export interface ParsedImageAnswer {
+  json: Record<string, unknown>;
+  images: (Uint8Array | undefined)[];
+}
+
+/** How to read one answer. */
+export interface ImageAnswerOptions {
+  /** The field that holds base64 images: `b64_json` (Images API) or `result` (Responses). */
+  key: string;
+  /** The answer's size in bytes when known, to size the image buffers once. */
+  sizeHint?: number;
+  /** Keep each image's base64 text too, to send it on as it is (full inline). */
+  keepBase64?: boolean;
+}
+
 function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {
   const first = needle[0];
   for (let i = haystack.indexOf(first, from); i !== -1; i = haystack.indexOf(first, i + 1)) {
@@ -23,53 +42,115 @@ function skipSpace(bytes: Uint8Array, i: number): number {
   return i;
 }
 
-/** The answer's JSON without its base64 fields, and those fields decoded (undefined if invalid). */
-export interface ParsedImageAnswer {
-  json: Record<string, unknown>;
-  images: (Uint8Array | undefined)[];
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
-/** Parses `bytes` as JSON, lifting out every string value of `key` as decoded base64. */
+/** Takes an answer's bytes in any pieces; `end()` gives the parsed answer. */
+export class ImageAnswerReader {
+  readonly #marker: Uint8Array;
+  readonly #kept: Uint8Array[] = [];
+  readonly #images: (Uint8Array | undefined)[] = [];
+  /** JSON text not yet known to hold no complete field name. */
+  #pending: Uint8Array = EMPTY;
+  #scanFrom = 0;
+  #value?: Base64Decoder;
+  /** Bytes read before the current chunk. */
+  #seen = 0;
+
+  constructor(readonly options: ImageAnswerOptions) {
+    this.#marker = new TextEncoder().encode(`"${options.key}"`);
+  }
+
+  /** Reads the next piece of the answer. */
+  push(chunk: Uint8Array): void {
+    let rest = chunk;
+    while (rest.length) rest = this.#value ? this.#inValue(rest) : this.#outside(rest);
+    this.#seen += chunk.length;
+  }
+
+  /** The JSON and the decoded images; throws `SyntaxError` on a truncated or invalid answer. */
+  end(): ParsedImageAnswer {
+    if (this.#value) throw new SyntaxError("Unterminated string in JSON (a base64 field)");
+    this.#kept.push(this.#pending);
+    const decoder = new TextDecoder();
+    const text = this.#kept
+      .map((part, i) => decoder.decode(part, { stream: i < this.#kept.length - 1 }))
+      .join("");
+    const json = JSON.parse(text);
+    if (typeof json !== "object" || json === null) {
+      throw new SyntaxError("The answer is not a JSON object");
+    }
+    return { json, images: this.#images };
+  }
+
+  /** Scans JSON text for `"key": "`; returns what follows the opening quote of a value. */
+  #outside(chunk: Uint8Array): Uint8Array {
+    const text = this.#pending = concat(this.#pending, chunk);
+    for (;;) {
+      const at = indexOf(text, this.#marker, this.#scanFrom);
+      if (at === -1) {
+        // Set aside what cannot hold the start of a field name, so scanning stays linear.
+        const keepFrom = Math.max(0, text.length - this.#marker.length + 1);
+        this.#kept.push(text.slice(0, keepFrom));
+        this.#pending = text.slice(keepFrom);
+        this.#scanFrom = 0;
+        return EMPTY;
+      }
+      const colon = skipSpace(text, at + this.#marker.length);
+      const quote = text[colon] === COLON ? skipSpace(text, colon + 1) : colon;
+      if (quote >= text.length) {
+        this.#scanFrom = at; // the rest of `"key": "` is still to come
+        return EMPTY;
+      }
+      if (text[colon] === COLON && text[quote] === QUOTE) {
+        // Copied: a view would keep the whole network chunk alive.
+        this.#kept.push(text.slice(0, quote + 1));
+        this.#pending = EMPTY;
+        this.#scanFrom = 0;
+        const remaining = this.options.sizeHint ? this.options.sizeHint - this.#seen : 0;
+        this.#value = new Base64Decoder(
+          remaining > 0 ? Math.ceil(remaining * 0.75) : 1 << 20,
+          this.options.keepBase64,
+        );
+        return text.subarray(quote + 1);
+      }
+      this.#scanFrom = at + 1; // the name of something else, or a value that is not a string
+    }
+  }
+
+  /** Feeds base64 text to the current value until its closing quote. */
+  #inValue(chunk: Uint8Array): Uint8Array {
+    const end = chunk.indexOf(QUOTE);
+    if (end === -1) {
+      this.#value!.write(chunk);
+      return EMPTY;
+    }
+    this.#value!.write(chunk.subarray(0, end));
+    this.#images.push(this.#value!.end());
+    this.#value = undefined;
+    this.#kept.push(new Uint8Array([QUOTE]));
+    return chunk.subarray(end + 1);
+  }
+}
+
+/** Parses a whole answer held in memory (tests, small answers). */
 export function parseImageAnswer(bytes: Uint8Array, key: string): ParsedImageAnswer {
-  const marker = new TextEncoder().encode(`"${key}"`);
-  const kept: Uint8Array[] = [];
-  const images: (Uint8Array | undefined)[] = [];
-  let from = 0;
-  for (let at = indexOf(bytes, marker, 0); at !== -1; at = indexOf(bytes, marker, from)) {
-    let i = skipSpace(bytes, at + marker.length);
-    if (bytes[i] !== 0x3a) {
-      from = at + marker.length;
-      continue;
-    }
-    i = skipSpace(bytes, i + 1);
-    if (bytes[i] !== QUOTE) {
-      from = at + marker.length;
-      continue;
-    }
-    const start = i + 1;
-    const end = bytes.indexOf(QUOTE, start);
-    if (end === -1) throw new SyntaxError("Unterminated string in JSON (a base64 field)");
-    const value = bytes.subarray(start, end);
-    // JSON may escape "/" as "\/": rare, so only tried when plain decoding fails.
-    images.push(
-      decodeArrivedBase64(value) ??
-        (value.includes(BACKSLASH) ? decodeEscaped(bytes.subarray(start - 1, end + 1)) : undefined),
-    );
-    kept.push(bytes.subarray(from, start));
-    from = end;
-  }
-  kept.push(bytes.subarray(from));
-  const decoder = new TextDecoder();
-  const text = kept.map((part, i) => decoder.decode(part, { stream: i < kept.length - 1 })).join(
-    "",
-  );
-  const json = JSON.parse(text);
-  if (typeof json !== "object" || json === null) {
-    throw new SyntaxError("The answer is not a JSON object");
-  }
-  return { json, images };
+  const reader = new ImageAnswerReader({ key });
+  reader.push(bytes);
+  return reader.end();
 }
 
-function decodeEscaped(quoted: Uint8Array): Uint8Array | undefined {
-  return decodeArrivedBase64(JSON.parse(new TextDecoder().decode(quoted)));
+/** Reads an answer from a response body as it arrives. */
+export async function readImageAnswer(
+  body: ReadableStream<Uint8Array> | null,
+  options: ImageAnswerOptions,
+): Promise<ParsedImageAnswer> {
+  const reader = new ImageAnswerReader(options);
+  if (body) { for await (const chunk of body) reader.push(chunk); }
+  return reader.end();
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeBase64 } from "../images/codec_base64.ts";
-import { parseImageAnswer } from "./image_json.ts";
+import fc from "npm:fast-check@4.10.2";
+import { ImageAnswerReader, parseImageAnswer } from "./image_json.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -43,4 +44,46 @@ Deno.test("truncated answers are SyntaxErrors; the Responses route's key works t
   );
   assert.deepEqual(images, [new Uint8Array([1, 2, 3])]);
   assert.equal((json.output as { type: string }[])[0].type, "image_generation_call");
+});
+
+Deno.test("any split of an answer into pieces reads the same as the whole", () => {
+  fc.assert(fc.property(
+    fc.array(fc.uint8Array({ minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 3 }),
+    fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 8 }),
+    fc.boolean(),
+    (images, cuts, escapeSlashes) => {
+      let body = JSON.stringify(
+        {
+          created: 1,
+          data: images.map((image) => ({ "b64_json": encodeBase64(image), other: "b64_json" })),
+          usage: { total_tokens: 3 },
+        },
+        null,
+        1,
+      );
+      if (escapeSlashes) body = body.replaceAll("/", "\\/");
+      const whole = bytes(body);
+      const reader = new ImageAnswerReader({ key: "b64_json", sizeHint: whole.length });
+      let at = 0;
+      for (const cut of cuts) {
+        reader.push(whole.subarray(at, Math.min(whole.length, at + cut)));
+        at = Math.min(whole.length, at + cut);
+      }
+      reader.push(whole.subarray(at));
+      const { json, images: decoded } = reader.end();
+      assert.deepEqual(decoded, images);
+      assert.deepEqual((json.usage as { total_tokens: number }).total_tokens, 3);
+    },
+  ));
+});
+
+Deno.test("a body that never names the key is read in linear time", () => {
+  const reader = new ImageAnswerReader({ key: "b64_json" });
+  const piece = bytes(`"filler",`.repeat(8000));
+  const started = performance.now();
+  reader.push(bytes('{"a":['));
+  for (let i = 0; i < 200; i++) reader.push(piece);
+  reader.push(bytes('"end"]}'));
+  assert.equal((reader.end().json.a as string[]).length, 1_600_001);
+  assert.ok(performance.now() - started < 5000);
 });

@@ -2,7 +2,7 @@
 
 import type { Usage } from "../cost.ts";
 import { decodeArrivedBase64 } from "../images/codec_base64.ts";
-import { parseImageAnswer } from "./image_json.ts";
+import { readImageAnswer } from "./image_json.ts";
 import { ToolError } from "../tools/tool_error.ts";
 import type { Api, CallOptions } from "./api.ts";
 
@@ -45,6 +45,8 @@ export interface UploadFile {
 /** Options for one images request: cancellation, retries and partial images. */
 export interface ImageCallOptions extends CallOptions {
   onPartial?: (image: Uint8Array | undefined, index: number) => void | Promise<void>;
+  /** Keep the base64 text of each image as it arrived, to inline it without encoding again. */
+  keepBase64?: boolean;
 }
 
 type StreamEvent = {
@@ -127,12 +129,23 @@ async function collectStream(
   return result;
 }
 
-/** Reads a plain (not streamed) images answer from its bytes. */
+/** The body's size when the header tells it (not when compressed: that is the wire size). */
+function bodySize(response: Response): number | undefined {
+  if (response.headers.has("content-encoding")) return undefined;
+  const size = Number(response.headers.get("content-length"));
+  return size > 0 ? size : undefined;
+}
+
+/** Reads a plain (not streamed) images answer as it arrives. */
 export async function fromResponse(
   response: Response,
-  key = "b64_json",
+  options: { key?: string; keepBase64?: boolean } = {},
 ): Promise<ApiImages & { json: Record<string, unknown> }> {
-  const { json, images } = parseImageAnswer(new Uint8Array(await response.arrayBuffer()), key);
+  const { json, images } = await readImageAnswer(response.body, {
+    key: options.key ?? "b64_json",
+    sizeHint: bodySize(response),
+    keepBase64: options.keepBase64,
+  });
   return {
     json,
     images,
@@ -152,7 +165,7 @@ async function collect(
   options: ImageCallOptions,
 ): Promise<ApiImages> {
   if (streamed) return collectStream(await request as AsyncIterable<StreamEvent>, options);
-  const answer = await fromResponse(await request.asResponse());
+  const answer = await fromResponse(await request.asResponse(), options);
   if (!Array.isArray(answer.json.data)) {
     throw new ToolError("OpenAI returned an answer with no image data.");
   }

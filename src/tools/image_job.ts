@@ -117,6 +117,7 @@ export async function runImageJob(
     progress.startHeartbeat();
     const answer = await job.run({
       signal,
+      keepBase64: job.inline === "full",
       onRetry: ({ attempt, waitMs, reason }) =>
         progress.stage(`${reason}; retry ${attempt} in ${waitMs} ms`),
       onPartial: async (bytes, index) => {

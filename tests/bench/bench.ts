@@ -17,6 +17,10 @@ const NEWLINE = 0x0a;
 class RawClient {
   #next = 1;
   #pending = new Map<number, (message: Json) => void>();
+  /** When the last byte of each answer arrived, before the client parsed it. */
+  readonly arrivedAt = new Map<number, number>();
+  /** Time spent parsing answers, which is the client's own cost. */
+  parseMs = 0;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly ready: Promise<number>;
 
@@ -57,7 +61,10 @@ class RawClient {
       let start = 0;
       for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
         parts.push(chunk.subarray(start, end));
+        const arrived = performance.now();
         const message = JSON.parse(decoder.decode(concatBytes(parts)));
+        this.parseMs += performance.now() - arrived;
+        this.arrivedAt.set(message.id, arrived);
         parts = [];
         start = end + 1;
         this.#pending.get(message.id)?.(message);
@@ -65,6 +72,11 @@ class RawClient {
       }
       if (start < chunk.length) parts.push(chunk.subarray(start));
     }
+  }
+
+  /** The id the next request will get. */
+  get nextId(): number {
+    return this.#next;
   }
 
   request(method: string, params: Json = {}): Promise<Json> {
@@ -117,7 +129,8 @@ async function medianOf(n: number, fn: () => Promise<unknown>): Promise<number> 
 }
 
 const fake = FakeOpenAI.start();
-const work = await Deno.makeTempDir({ prefix: "gi2-bench-" });
+// BENCH_DIR on a tmpfs takes the disk's noise (which hits the floor and the server alike) out.
+const work = await Deno.makeTempDir({ prefix: "gi2-bench-", dir: Deno.env.get("BENCH_DIR") });
 const out = join(work, "out");
 const env = {
   ...networkEnv(),
@@ -182,36 +195,81 @@ async function floor(size: string): Promise<void> {
   );
 }
 
-for (const [size, runs, budget] of [["1024x1024", 15, 3], ["3840x2160", 5, 15]] as const) {
+/** A tool call's time from sending it to the last byte of its answer (the client's parse excluded). */
+async function callTime(server: RawClient, name: string, args: Json): Promise<number> {
+  const id = server.nextId;
+  const start = performance.now();
+  await server.call(name, args);
+  const ms = server.arrivedAt.get(id)! - start;
+  server.arrivedAt.delete(id);
+  return ms;
+}
+
+/**
+ * Overheads above the floor from interleaved rounds (floor, then each variant), as the median of
+ * per-round differences: the machine's drift and noise hit both sides of each difference alike.
+ */
+async function pairedOverheads(
+  runs: number,
+  floorOf: () => Promise<void>,
+  variants: Record<string, () => Promise<number>>,
+): Promise<{ floor: number; overheads: Record<string, number> }> {
+  const floors: number[] = [];
+  const diffs: Record<string, number[]> = {};
+  for (let round = -1; round < runs; round++) {
+    const base = await timed(floorOf);
+    if (round >= 0) floors.push(base);
+    for (const [name, variant] of Object.entries(variants)) {
+      const ms = await variant();
+      if (round >= 0) (diffs[name] ??= []).push(ms - base);
+    }
+  }
+  const overheads = Object.fromEntries(Object.entries(diffs).map(([k, v]) => [k, median(v)]));
+  return { floor: median(floors), overheads };
+}
+
+for (const [size, runs, budget] of [["1024x1024", 21, 3], ["3840x2160", 7, 15]] as const) {
   await fake.image(size, "png");
-  const base = await medianOf(runs, () => floor(size));
+  const parseBefore = client.parseMs;
+  const { floor: base, overheads } = await pairedOverheads(
+    runs,
+    () => floor(size),
+    Object.fromEntries(
+      ["full", "preview", "none"].map((inline) => [
+        inline,
+        () => callTime(client, "generate_image", { prompt: "bench", size, quality: "low", inline }),
+      ]),
+    ),
+  );
   record(`floor: direct request + decode + write, ${size}`, base, "ms");
-  for (const inline of ["full", "preview", "none"]) {
-    const call = await medianOf(
-      runs,
-      () => client.call("generate_image", { prompt: "bench", size, quality: "low", inline }),
-    );
+  for (const [inline, overhead] of Object.entries(overheads)) {
     record(
       `generate_image overhead above floor, ${size}, inline ${inline}`,
-      call - base,
+      overhead,
       "ms",
       inline === "full" ? budget : undefined,
     );
   }
+  record(
+    `client's own JSON.parse of the answers, ${size}, per call (not counted above)`,
+    (client.parseMs - parseBefore) / ((runs + 1) * 3),
+    "ms",
+  );
 }
 
 /** Records an edit's call time minus its floor, with a 1024x1024 input and no inline image. */
 async function recordEditOverhead(route: string, server: RawClient, floorOf: () => Promise<void>) {
-  const base = await medianOf(10, floorOf);
-  const call = await medianOf(10, () =>
-    server.call("edit_image", {
-      prompt: "bench",
-      images: [join(work, "in.png")],
-      quality: "low",
-      size: "1024x1024",
-      inline: "none",
-    }));
-  record(`edit_image overhead above floor, ${route} route, 1024x1024 input`, call - base, "ms");
+  const { overheads } = await pairedOverheads(15, floorOf, {
+    edit: () =>
+      callTime(server, "edit_image", {
+        prompt: "bench",
+        images: [join(work, "in.png")],
+        quality: "low",
+        size: "1024x1024",
+        inline: "none",
+      }),
+  });
+  record(`edit_image overhead above floor, ${route} route, 1024x1024 input`, overheads.edit, "ms");
 }
 
 await Deno.writeFile(join(work, "in.png"), makePng(1024, 1024));
@@ -347,7 +405,9 @@ await Deno.remove(work, { recursive: true });
 const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ??
   "unknown CPU";
 const machine =
-  `${cpu}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}, ${Deno.build.os}`;
+  `${cpu}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}, ${Deno.build.os}, files in ${
+    Deno.env.get("BENCH_DIR") ?? "the system temp folder"
+  }`;
 const lines = [
   `machine: ${machine}`,
   "| measure | value | budget | verdict |",
