@@ -31,7 +31,7 @@ const encoder = new TextEncoder();
 /** Writes of at least this size: fewer, larger writes move megabytes faster than many. */
 const BLOCK = 1 << 20;
 
-/** Joins consecutive small parts into blocks of about `BLOCK` bytes. */
+/** Joins consecutive small parts into blocks of about `BLOCK` bytes; large parts stay as they are. */
 function coalesce(parts: Uint8Array[]): Uint8Array[] {
   const blocks: Uint8Array[] = [];
   let group: Uint8Array[] = [];
@@ -43,6 +43,11 @@ function coalesce(parts: Uint8Array[]): Uint8Array[] {
     size = 0;
   };
   for (const part of parts) {
+    if (part.length >= BLOCK) {
+      flush();
+      blocks.push(part); // already large: written as it is
+      continue;
+    }
     group.push(part);
     size += part.length;
     if (size >= BLOCK) flush();

@@ -1,6 +1,9 @@
 /**
  * Decodes the PNGs the image model produces (8-bit, not interlaced, grey/RGB with or without
- * alpha) with the runtime's native inflate; anything else is left to the general decoder.
+ * alpha) straight to a downscaled RGBA picture: the runtime's native inflate streams the rows,
+ * each row is unfiltered against the one before and added into the output row it belongs to.
+ * A 4K image never exists at full size in memory (that was ~70 MB per preview); anything else
+ * is left to the general decoder.
  */
 
 /** Decoded pixels, 8 bits per sample. */
@@ -18,50 +21,34 @@ function u32(b: Uint8Array, i: number): number {
   return ((b[i] << 24) >>> 0) + ((b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]);
 }
 
-async function inflate(parts: Uint8Array[]): Promise<Uint8Array> {
-  const stream = new Blob(parts as BlobPart[]).stream().pipeThrough(
-    new DecompressionStream("deflate"),
-  );
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+/** Width and height from the header, or undefined for a layout this decoder does not handle. */
+export function pngLayout(png: Uint8Array): { width: number; height: number } | undefined {
+  const [depth, colorType, , , interlace] = png.subarray(24, 29);
+  if (depth !== 8 || interlace !== 0 || !CHANNELS[colorType]) return undefined;
+  return { width: u32(png, 16), height: u32(png, 20) };
 }
 
-function unfilterRow(
-  filter: number,
-  raw: Uint8Array,
-  src: number,
-  out: Uint8Array,
-  row: number,
-  stride: number,
-  bpp: number,
-  first: boolean,
-): void {
-  const up = row - stride;
+function unfilterRow(filter: number, row: Uint8Array, up: Uint8Array, bpp: number): void {
+  const n = row.length;
   switch (filter) {
     case 0:
-      out.set(raw.subarray(src, src + stride), row);
       return;
     case 1:
-      for (let i = 0; i < stride; i++) {
-        out[row + i] = raw[src + i] + (i >= bpp ? out[row + i - bpp] : 0);
-      }
+      for (let i = bpp; i < n; i++) row[i] += row[i - bpp];
       return;
     case 2:
-      if (first) out.set(raw.subarray(src, src + stride), row);
-      else for (let i = 0; i < stride; i++) out[row + i] = raw[src + i] + out[up + i];
+      for (let i = 0; i < n; i++) row[i] += up[i];
       return;
     case 3:
-      for (let i = 0; i < stride; i++) {
-        const a = i >= bpp ? out[row + i - bpp] : 0;
-        out[row + i] = raw[src + i] + ((a + (first ? 0 : out[up + i])) >> 1);
-      }
+      for (let i = 0; i < bpp; i++) row[i] += up[i] >> 1;
+      for (let i = bpp; i < n; i++) row[i] += (row[i - bpp] + up[i]) >> 1;
       return;
     case 4:
-      for (let i = 0; i < stride; i++) {
-        const a = i >= bpp ? out[row + i - bpp] : 0;
-        const b = first ? 0 : out[up + i];
-        const c = i >= bpp && !first ? out[up + i - bpp] : 0;
+      for (let i = 0; i < bpp; i++) row[i] += up[i];
+      for (let i = bpp; i < n; i++) {
+        const a = row[i - bpp], b = up[i], c = up[i - bpp];
         const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
-        out[row + i] = raw[src + i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+        row[i] += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
       }
       return;
     default:
@@ -69,31 +56,95 @@ function unfilterRow(
   }
 }
 
-function unfilter(raw: Uint8Array, width: number, height: number, bpp: number): Uint8Array {
-  const stride = width * bpp;
-  const out = new Uint8Array(stride * height);
-  for (let y = 0; y < height; y++) {
-    const src = y * (stride + 1);
-    unfilterRow(raw[src], raw, src + 1, out, y * stride, stride, bpp, y === 0);
+/** For each source index, the output index whose box holds it (area averaging, scale <= 1). */
+function boxes(from: number, to: number): { of: Int32Array; count: Uint32Array } {
+  const of = new Int32Array(from);
+  const count = new Uint32Array(to);
+  for (let o = 0; o < to; o++) {
+    // Integer products first: o * (from / to) can land a hair below a whole number.
+    const start = Math.floor((o * from) / to);
+    const end = o === to - 1 ? from : Math.max(start + 1, Math.floor(((o + 1) * from) / to));
+    for (let s = start; s < end; s++) of[s] = o;
+    count[o] = end - start;
   }
-  return out;
+  return { of, count };
 }
 
-/** Decodes `png`, or returns undefined for a layout this fast path does not handle. */
-export async function decodePngFast(png: Uint8Array): Promise<Pixels | undefined> {
-  const width = u32(png, 16), height = u32(png, 20);
-  const [depth, colorType, , , interlace] = png.subarray(24, 29);
-  const channels = CHANNELS[colorType];
-  if (depth !== 8 || interlace !== 0 || !channels) return undefined;
-  const idat: Uint8Array[] = [];
+function idatParts(png: Uint8Array): Uint8Array[] {
+  const parts: Uint8Array[] = [];
   for (let i = 8; i + 8 <= png.length;) {
     const length = u32(png, i);
     const type = String.fromCharCode(png[i + 4], png[i + 5], png[i + 6], png[i + 7]);
-    if (type === "IDAT") idat.push(png.subarray(i + 8, i + 8 + length));
+    if (type === "IDAT") parts.push(png.subarray(i + 8, i + 8 + length));
     if (type === "IEND") break;
     i += 12 + length;
   }
-  const raw = await inflate(idat);
-  if (raw.length < height * (width * channels + 1)) throw new Error("PNG image data is truncated");
-  return { width, height, channels, data: unfilter(raw, width, height, channels) };
+  return parts;
+}
+
+/**
+ * Decodes `png` to opaque RGBA of `size` (at most its own size), averaging each output
+ * pixel's box of source pixels. Undefined for a layout this decoder does not handle.
+ */
+export async function decodePngScaled(
+  png: Uint8Array,
+  size?: { width: number; height: number },
+): Promise<Pixels | undefined> {
+  const layout = pngLayout(png);
+  if (!layout) return undefined;
+  const channels = CHANNELS[png[25]];
+  const width = Math.min(layout.width, size?.width ?? layout.width);
+  const height = Math.min(layout.height, size?.height ?? layout.height);
+  const columns = boxes(layout.width, width);
+  const rows = boxes(layout.height, height);
+  const stride = layout.width * channels;
+  const out = new Uint8Array(width * height * 4);
+  const sums = new Uint32Array(width * 3);
+  const g = channels >= 3 ? 1 : 0, b = channels >= 3 ? 2 : 0;
+  let row = new Uint8Array(stride), up = new Uint8Array(stride);
+  let filter = -1, filled = 0, y = 0;
+
+  const addRow = () => {
+    unfilterRow(filter, row, up, channels);
+    for (let x = 0, i = 0; x < layout.width; x++, i += channels) {
+      const o = columns.of[x] * 3;
+      sums[o] += row[i];
+      sums[o + 1] += row[i + g];
+      sums[o + 2] += row[i + b];
+    }
+    const oy = rows.of[y];
+    if (y === layout.height - 1 || rows.of[y + 1] !== oy) {
+      for (let ox = 0; ox < width; ox++) {
+        const n = columns.count[ox] * rows.count[oy];
+        const o = (oy * width + ox) * 4;
+        out[o] = sums[ox * 3] / n + 0.5;
+        out[o + 1] = sums[ox * 3 + 1] / n + 0.5;
+        out[o + 2] = sums[ox * 3 + 2] / n + 0.5;
+        out[o + 3] = 255;
+      }
+      sums.fill(0);
+    }
+    [row, up] = [up, row];
+    filter = -1;
+    filled = 0;
+    y++;
+  };
+
+  const inflated = new Blob(idatParts(png) as BlobPart[]).stream()
+    .pipeThrough(new DecompressionStream("deflate"));
+  for await (const chunk of inflated) {
+    for (let i = 0; i < chunk.length && y < layout.height;) {
+      if (filter === -1) {
+        filter = chunk[i++];
+        continue;
+      }
+      const take = Math.min(stride - filled, chunk.length - i);
+      row.set(chunk.subarray(i, i + take), filled);
+      filled += take;
+      i += take;
+      if (filled === stride) addRow();
+    }
+  }
+  if (y < layout.height) throw new Error("PNG image data is truncated");
+  return { width, height, channels: 4, data: out };
 }

@@ -3,7 +3,8 @@
 import type { InlineMode } from "../config.ts";
 import { base64ForJson, encodeBase64 } from "./codec_base64.ts";
 import type { ImageInfo } from "./sniff.ts";
-import { decodePngFast, type Pixels } from "./png_decode.ts";
+import { encodeJpeg } from "./jpeg_encode.ts";
+import { decodePngScaled, type Pixels } from "./png_decode.ts";
 
 /**
  * Previews are CPU-bound and hold ~15 MB each while they run; having more in flight than there
@@ -55,19 +56,28 @@ function original(source: SourceImage): InlineImage {
   };
 }
 
-async function decode(source: SourceImage): Promise<Pixels | undefined> {
+/** The size of the first preview: the original, or smaller so the longer edge fits. */
+function previewSize(info: ImageInfo): { width: number; height: number } {
+  const scale = Math.min(1, PREVIEW_MAX_EDGE / Math.max(info.width, info.height));
+  return {
+    width: Math.max(1, Math.round(info.width * scale)),
+    height: Math.max(1, Math.round(info.height * scale)),
+  };
+}
+
+/** Decodes `source` to RGBA at `size`; undefined for what no decoder here reads. */
+async function decodeTo(
+  source: SourceImage,
+  size: { width: number; height: number },
+): Promise<Pixels | undefined> {
   if (source.info.format === "png") {
-    const fast = await decodePngFast(source.bytes);
-    if (fast) return fast;
+    const scaled = await decodePngScaled(source.bytes, size);
+    if (scaled) return scaled;
     const { decode: decodePng } = await import("npm:fast-png@8.0.0");
     const png = decodePng(source.bytes);
     if (png.depth !== 8 || png.palette) return undefined;
-    return {
-      width: png.width,
-      height: png.height,
-      channels: png.channels,
-      data: png.data as Uint8Array,
-    };
+    const pixels = { ...png, data: png.data as Uint8Array };
+    return { ...size, channels: 4, data: resize(pixels, size.width, size.height) };
   }
   if (source.info.format === "jpeg") {
     const { default: jpeg } = await import("npm:jpeg-js@0.4.4");
@@ -76,12 +86,8 @@ async function decode(source: SourceImage): Promise<Pixels | undefined> {
       formatAsRGBA: true,
       maxMemoryUsageInMB: 1024,
     });
-    return {
-      width: image.width,
-      height: image.height,
-      channels: 4,
-      data: new Uint8Array(image.data),
-    };
+    const pixels = { width: image.width, height: image.height, channels: 4, data: image.data };
+    return { ...size, channels: 4, data: resize(pixels, size.width, size.height) };
   }
   return undefined;
 }
@@ -124,16 +130,14 @@ export async function makePreview(
   source: SourceImage,
   maxBytes: number,
 ): Promise<InlineImage | undefined> {
-  const pixels = await decode(source);
-  if (!pixels) return undefined;
-  const { default: jpeg } = await import("npm:jpeg-js@0.4.4");
-  let scale = Math.min(1, PREVIEW_MAX_EDGE / Math.max(pixels.width, pixels.height));
-  for (let round = 0; round < 6; round++, scale *= 0.7) {
-    const width = Math.max(1, Math.round(pixels.width * scale));
-    const height = Math.max(1, Math.round(pixels.height * scale));
-    const rgba = resize(pixels, width, height);
+  const first = await decodeTo(source, previewSize(source.info));
+  if (!first) return undefined;
+  for (let round = 0, scale = 1; round < 6; round++, scale *= 0.7) {
+    const width = Math.max(1, Math.round(first.width * scale));
+    const height = Math.max(1, Math.round(first.height * scale));
+    const data = resize(first, width, height);
     for (const quality of QUALITIES) {
-      const encoded = jpeg.encode({ data: rgba, width, height }, quality).data;
+      const encoded = encodeJpeg({ data, width, height, quality });
       if (encoded.length <= maxBytes) {
         return {
           data: encodeBase64(encoded),

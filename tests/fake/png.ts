@@ -66,15 +66,22 @@ export function makePng(
       }
     }
   }
+  return pngFromScanlines({ width, height, colorType: channels === 4 ? 6 : 2, scanlines: raw });
+}
+
+/** A PNG around already filtered scanlines (each row: filter byte, then samples). */
+export function pngFromScanlines(
+  options: { width: number; height: number; colorType: number; scanlines: Uint8Array },
+): Uint8Array<ArrayBuffer> {
   const header = new Uint8Array(13);
   const view = new DataView(header.buffer);
-  view.setUint32(0, width);
-  view.setUint32(4, height);
-  header.set([8, channels === 4 ? 6 : 2, 0, 0, 0], 8);
+  view.setUint32(0, options.width);
+  view.setUint32(4, options.height);
+  header.set([8, options.colorType, 0, 0, 0], 8);
   const parts = [
     new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk("IHDR", header),
-    chunk("IDAT", new Uint8Array(deflateSync(raw, { level: 1 }))),
+    chunk("IDAT", new Uint8Array(deflateSync(options.scanlines, { level: 1 }))),
     chunk("IEND", new Uint8Array()),
   ];
   return concatBytes(parts);
