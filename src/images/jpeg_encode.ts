@@ -446,7 +446,8 @@ function encodeBlock(out: BitWriter, block: Float32Array, c: Component, q: Int16
   forwardDct(block);
   for (let i = 0; i < 64; i++) {
     const natural = ZIGZAG[i];
-    q[i] = Math.round(block[natural] * c.divisors[natural]);
+    const v = block[natural] * c.divisors[natural];
+    q[i] = v < 0 ? (v - 0.5) | 0 : (v + 0.5) | 0; // half away from zero, as libjpeg rounds
   }
   const diff = q[0] - c.previousDc;
   c.previousDc = q[0];
@@ -527,20 +528,30 @@ export function encodeJpeg(input: JpegInput): Uint8Array {
   const yBlocks = Array.from({ length: 4 }, () => new Float32Array(64));
   const cbBlock = new Float32Array(64), crBlock = new Float32Array(64);
   const quantised = new Int16Array(64);
+  const lastX = width - 1, lastY = height - 1;
   for (let my = 0; my < height; my += 16) {
     for (let mx = 0; mx < width; mx += 16) {
-      cbBlock.fill(0);
-      crBlock.fill(0);
-      for (let py = 0; py < 16; py++) {
-        const sy = Math.min(height - 1, my + py);
-        for (let px = 0; px < 16; px++) {
-          const i = (sy * width + Math.min(width - 1, mx + px)) * 4;
-          const r = data[i], g = data[i + 1], b = data[i + 2];
-          yBlocks[(py >> 3) * 2 + (px >> 3)][(py & 7) * 8 + (px & 7)] = 0.299 * r + 0.587 * g +
-            0.114 * b - 128;
-          const c = (py >> 1) * 8 + (px >> 1);
-          cbBlock[c] += 0.25 * (-0.168736 * r - 0.331264 * g + 0.5 * b);
-          crBlock[c] += 0.25 * (0.5 * r - 0.418688 * g - 0.081312 * b);
+      // Two by two source pixels at a time: four luma samples, one averaged chroma pair.
+      for (let py = 0; py < 16; py += 2) {
+        const row0 = Math.min(lastY, my + py) * width;
+        const row1 = Math.min(lastY, my + py + 1) * width;
+        const block = yBlocks[(py >> 3) * 2];
+        const next = yBlocks[(py >> 3) * 2 + 1];
+        for (let px = 0; px < 16; px += 2) {
+          const x0 = Math.min(lastX, mx + px), x1 = Math.min(lastX, mx + px + 1);
+          const a = (row0 + x0) * 4, b = (row0 + x1) * 4, c = (row1 + x0) * 4, d = (row1 + x1) * 4;
+          const target = px < 8 ? block : next;
+          const t = (py & 7) * 8 + (px & 7);
+          target[t] = 0.299 * data[a] + 0.587 * data[a + 1] + 0.114 * data[a + 2] - 128;
+          target[t + 1] = 0.299 * data[b] + 0.587 * data[b + 1] + 0.114 * data[b + 2] - 128;
+          target[t + 8] = 0.299 * data[c] + 0.587 * data[c + 1] + 0.114 * data[c + 2] - 128;
+          target[t + 9] = 0.299 * data[d] + 0.587 * data[d + 1] + 0.114 * data[d + 2] - 128;
+          const r = data[a] + data[b] + data[c] + data[d];
+          const g = data[a + 1] + data[b + 1] + data[c + 1] + data[d + 1];
+          const bl = data[a + 2] + data[b + 2] + data[c + 2] + data[d + 2];
+          const k = (py >> 1) * 8 + (px >> 1);
+          cbBlock[k] = (-0.168736 * r - 0.331264 * g + 0.5 * bl) * 0.25;
+          crBlock[k] = (0.5 * r - 0.418688 * g - 0.081312 * bl) * 0.25;
         }
       }
       for (const block of yBlocks) encodeBlock(out, block, y, quantised);

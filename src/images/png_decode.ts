@@ -104,8 +104,23 @@ export async function decodePngScaled(
   let row = new Uint8Array(stride), up = new Uint8Array(stride);
   let filter = -1, filled = 0, y = 0;
 
+  const identity = width === layout.width && height === layout.height;
   const addRow = () => {
     unfilterRow(filter, row, up, channels);
+    if (identity) {
+      for (let x = 0, i = 0, o = y * width * 4; x < width; x++, i += channels, o += 4) {
+        out[o] = row[i];
+        out[o + 1] = row[i + g];
+        out[o + 2] = row[i + b];
+        out[o + 3] = 255;
+      }
+    } else addToSums();
+    [row, up] = [up, row];
+    filter = -1;
+    filled = 0;
+    y++;
+  };
+  const addToSums = () => {
     for (let x = 0, i = 0; x < layout.width; x++, i += channels) {
       const o = columns.of[x] * 3;
       sums[o] += row[i];
@@ -124,10 +139,6 @@ export async function decodePngScaled(
       }
       sums.fill(0);
     }
-    [row, up] = [up, row];
-    filter = -1;
-    filled = 0;
-    y++;
   };
 
   const inflated = new Blob(idatParts(png) as BlobPart[]).stream()

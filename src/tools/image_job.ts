@@ -136,21 +136,24 @@ export async function runImageJob(
       (answer.applied.output_format as ImageFormat) ?? format,
     );
     progress.stage("Saving");
-    const saved = await saveImages(
-      job.outputDir,
-      sources.map((s) => ({
-        bytes: s.bytes,
-        mimeType: s.info.mimeType,
-        ext: s.info.format,
-        stem: job.stem,
-      })),
-      job.prefix,
-    );
+    const { usd, basis } = job.cost(answer);
+    // The call is billed whether or not saving succeeds, so both go ahead side by side.
+    const [saved, spend] = await Promise.all([
+      saveImages(
+        job.outputDir,
+        sources.map((s) => ({
+          bytes: s.bytes,
+          mimeType: s.info.mimeType,
+          ext: s.info.format,
+          stem: job.stem,
+        })),
+        job.prefix,
+      ),
+      ctx.ledger.record(usd),
+    ]);
     for (const file of saved) {
       ctx.log.info(`saved ${file.file_path} (${megabytes(file.size_bytes)})`);
     }
-    const { usd, basis } = job.cost(answer);
-    const spend = await ctx.ledger.record(usd);
     ctx.log.info(`cost: $${usd.toFixed(4)} (${basis}); spent $${spend.spent_usd.toFixed(4)}`);
     const inline = await inlineImages(sources, {
       mode: job.inline,
