@@ -3,25 +3,19 @@
 import type { InlineMode } from "../config.ts";
 import { base64ForJson, encodeBase64 } from "./codec_base64.ts";
 import type { ImageInfo } from "./sniff.ts";
+import { CORES, Slots } from "../slots.ts";
 import { encodeJpeg } from "./jpeg_encode.ts";
 import { decodePngScaled, type Pixels } from "./png_decode.ts";
 
-/**
- * Previews are CPU-bound and hold ~15 MB each while they run; having more in flight than there
- * are cores only adds memory. Process-wide, because memory and cores are.
- */
-const PREVIEW_SLOTS = Math.max(1, navigator.hardwareConcurrency || 1);
-let running = 0;
-const waiting: (() => void)[] = [];
+/** Previews hold ~15 MB each while they run and are CPU-bound: one per core at most. */
+const previewSlots = new Slots(CORES);
 
 async function withPreviewSlot<T>(work: () => Promise<T>): Promise<T> {
-  if (running >= PREVIEW_SLOTS) await new Promise<void>((resolve) => waiting.push(resolve));
-  running++;
+  const release = await previewSlots.acquire();
   try {
     return await work();
   } finally {
-    running--;
-    waiting.shift()?.();
+    release();
   }
 }
 

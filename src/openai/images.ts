@@ -47,6 +47,11 @@ export interface ImageCallOptions extends CallOptions {
   onPartial?: (image: Uint8Array | undefined, index: number) => void | Promise<void>;
   /** Keep the base64 text of each image as it arrived, to inline it without encoding again. */
   keepBase64?: boolean;
+  /**
+   * Waits for the right to read a plain answer's body; the returned function gives it back.
+   * Given back here when reading fails, by the caller once done with the images otherwise.
+   */
+  answerSlot?: () => Promise<() => void>;
 }
 
 type StreamEvent = {
@@ -139,12 +144,16 @@ function bodySize(response: Response): number | undefined {
 /** Reads a plain (not streamed) images answer as it arrives. */
 export async function fromResponse(
   response: Response,
-  options: { key?: string; keepBase64?: boolean } = {},
+  options: Pick<ImageCallOptions, "keepBase64" | "answerSlot"> & { key?: string } = {},
 ): Promise<ApiImages & { json: Record<string, unknown> }> {
+  const release = await options.answerSlot?.();
   const { json, images } = await readImageAnswer(response.body, {
     key: options.key ?? "b64_json",
     sizeHint: bodySize(response),
     keepBase64: options.keepBase64,
+  }).catch((error) => {
+    release?.();
+    throw error;
   });
   return {
     json,

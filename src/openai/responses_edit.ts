@@ -99,7 +99,7 @@ export async function editImagesViaResponses(
       async (client, signal) =>
         fromResponse(
           await client.responses.create(request as never, { signal }).asResponse(),
-          { key: "result", keepBase64: options.keepBase64 },
+          { ...options, key: "result" },
         ),
       options,
     );

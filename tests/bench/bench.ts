@@ -383,7 +383,7 @@ for (const size of ["1024x1024", "3840x2160"]) {
   const ms = await medianOf(3, () => makePreview(source, 600_000));
   const preview = await makePreview(source, 600_000);
   record(
-    `preview codec fast-png + jpeg-js, ${size}`,
+    `preview codec (streaming PNG decode + own 4:2:0 JPEG), ${size}`,
     ms,
     "ms",
     undefined,
@@ -397,6 +397,33 @@ for (const size of ["1024x1024", "3840x2160"]) {
     return image.encodeJPEG(82);
   });
   record(`candidate imagescript (needs a native addon from npm), ${size}`, candidate, "ms");
+}
+
+// What bounds full inline: the same number of bytes through a pipe between two processes.
+const PIPE_SENDER = `const n = Number(Deno.args[0]); const line = new Uint8Array(n).fill(65);
+line[n - 1] = 10; const w = Deno.stdout.writable.getWriter();
+for await (const _ of Deno.stdin.readable) await w.write(line);`;
+for (const [label, bytes] of [["1024x1024", 3_500_000], ["3840x2160", 23_100_000]] as const) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-config", PIPE_SENDER, String(bytes)],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const reader = child.stdout.getReader();
+  const ms = await medianOf(15, async () => {
+    await writer.write(new Uint8Array([10]));
+    for (let got = 0; got < bytes;) got += (await reader.read()).value!.length;
+  });
+  record(
+    `pipe floor: ${(bytes / 1e6).toFixed(1)} MB (a ${label} full-inline answer) between processes`,
+    ms,
+    "ms",
+  );
+  await writer.close();
+  reader.releaseLock();
+  await child.stdout.cancel();
+  await child.status;
 }
 
 await fake.close();
