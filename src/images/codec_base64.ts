@@ -1,5 +1,6 @@
 /** Base64 through the runtime's native `Uint8Array.fromBase64` / `toBase64` (fast, strict). */
 
+import { releasableBytes, releaseBytes } from "../bytes.ts";
 import { rawJsonString } from "../json_frame.ts";
 
 type LastChunk = { lastChunkHandling?: "strict" | "stop-before-partial" };
@@ -67,7 +68,7 @@ export class Base64Decoder {
 
   /** `capacity`: the expected decoded size (grown when short); `keepText`: keep the pieces. */
   constructor(capacity: number, keepText = false) {
-    this.#out = new Uint8Array(Math.max(3, capacity));
+    this.#out = releasableBytes(Math.max(3, capacity));
     if (keepText) this.#raw = [];
   }
 
@@ -88,11 +89,17 @@ export class Base64Decoder {
   /** The decoded bytes, or undefined when the text was empty or not valid base64. */
   end(): Uint8Array | undefined {
     if (!this.#bad && (this.#escape || this.#carry)) this.#decode(this.#carry, "strict");
-    if (this.#bad || this.#carry || this.#escape || this.#written === 0) return undefined;
+    if (this.#bad || this.#carry || this.#escape || this.#written === 0) {
+      releaseBytes(this.#out);
+      return undefined;
+    }
     // A buffer sized from the whole answer may be far larger than one of several images.
-    const bytes = this.#written < this.#out.length * 0.9
-      ? this.#out.slice(0, this.#written)
-      : this.#out.subarray(0, this.#written);
+    let bytes = this.#out.subarray(0, this.#written);
+    if (this.#written < this.#out.length * 0.9) {
+      bytes = releasableBytes(this.#written);
+      bytes.set(this.#out.subarray(0, this.#written));
+      releaseBytes(this.#out);
+    }
     if (this.#raw && isCanonical(this.#rawLength, bytes.length)) arrivedAs.set(bytes, this.#raw);
     return bytes;
   }
@@ -100,8 +107,9 @@ export class Base64Decoder {
   #decode(text: string, lastChunkHandling: "strict" | "stop-before-partial"): void {
     const needed = this.#written + Math.ceil(text.length / 4) * 3;
     if (needed > this.#out.length) {
-      const grown = new Uint8Array(Math.max(needed, this.#out.length * 2));
+      const grown = releasableBytes(Math.max(needed, this.#out.length * 2));
       grown.set(this.#out.subarray(0, this.#written));
+      releaseBytes(this.#out);
       this.#out = grown;
     }
     try {

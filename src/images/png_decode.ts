@@ -6,6 +6,8 @@
  * is left to the general decoder.
  */
 
+import { releasableBytes, releaseBytes } from "../bytes.ts";
+
 /** Decoded pixels, 8 bits per sample. */
 export interface Pixels {
   width: number;
@@ -98,7 +100,7 @@ export async function decodePngScaled(
   const columns = boxes(layout.width, width);
   const rows = boxes(layout.height, height);
   const stride = layout.width * channels;
-  const out = new Uint8Array(width * height * 4);
+  const out = releasableBytes(width * height * 4);
   const sums = new Uint32Array(width * 3);
   const g = channels >= 3 ? 1 : 0, b = channels >= 3 ? 2 : 0;
   let row = new Uint8Array(stride), up = new Uint8Array(stride);
@@ -141,7 +143,7 @@ export async function decodePngScaled(
     }
   };
 
-  const inflated = new Blob(idatParts(png) as BlobPart[]).stream()
+  const inflated = ReadableStream.from(idatParts(png) as Uint8Array<ArrayBuffer>[])
     .pipeThrough(new DecompressionStream("deflate"));
   for await (const chunk of inflated) {
     for (let i = 0; i < chunk.length && y < layout.height;) {
@@ -156,6 +158,9 @@ export async function decodePngScaled(
       if (filled === stride) addRow();
     }
   }
-  if (y < layout.height) throw new Error("PNG image data is truncated");
+  if (y < layout.height) {
+    releaseBytes(out);
+    throw new Error("PNG image data is truncated");
+  }
   return { width, height, channels: 4, data: out };
 }

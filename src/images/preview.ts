@@ -3,6 +3,7 @@
 import type { InlineMode } from "../config.ts";
 import { base64ForJson, encodeBase64 } from "./codec_base64.ts";
 import type { ImageInfo } from "./sniff.ts";
+import { releasableBytes, releaseBytes } from "../bytes.ts";
 import { CORES, Slots } from "../slots.ts";
 import { encodeJpeg } from "./jpeg_encode.ts";
 import { decodePngScaled, type Pixels } from "./png_decode.ts";
@@ -89,7 +90,7 @@ async function decodeTo(
 /** Area-averaging downscale to RGBA (alpha forced opaque: the preview is a JPEG). */
 function resize(src: Pixels, width: number, height: number): Uint8Array {
   if (src.channels === 4 && width === src.width && height === src.height) return src.data;
-  const out = new Uint8Array(width * height * 4);
+  const out = releasableBytes(width * height * 4);
   const colour = src.channels >= 3 ? 3 : 1;
   const xs = src.width / width;
   const ys = src.height / height;
@@ -126,25 +127,33 @@ export async function makePreview(
 ): Promise<InlineImage | undefined> {
   const first = await decodeTo(source, previewSize(source.info));
   if (!first) return undefined;
-  for (let round = 0, scale = 1; round < 6; round++, scale *= 0.7) {
-    const width = Math.max(1, Math.round(first.width * scale));
-    const height = Math.max(1, Math.round(first.height * scale));
-    const data = resize(first, width, height);
-    for (const quality of QUALITIES) {
-      const encoded = encodeJpeg({ data, width, height, quality });
-      if (encoded.length <= maxBytes) {
-        return {
-          data: encodeBase64(encoded),
-          mimeType: "image/jpeg",
-          width,
-          height,
-          bytes: encoded.length,
-          kind: "preview",
-        };
+  try {
+    for (let round = 0, scale = 1; round < 6; round++, scale *= 0.7) {
+      const width = Math.max(1, Math.round(first.width * scale));
+      const height = Math.max(1, Math.round(first.height * scale));
+      const data = resize(first, width, height);
+      try {
+        for (const quality of QUALITIES) {
+          const encoded = encodeJpeg({ data, width, height, quality });
+          if (encoded.length <= maxBytes) {
+            return {
+              data: encodeBase64(encoded),
+              mimeType: "image/jpeg",
+              width,
+              height,
+              bytes: encoded.length,
+              kind: "preview",
+            };
+          }
+        }
+      } finally {
+        if (data !== first.data) releaseBytes(data);
       }
     }
+    return undefined;
+  } finally {
+    releaseBytes(first.data);
   }
-  return undefined;
 }
 
 /** The inline blocks for a call's images under `mode`, sharing `budgetBytes` between them. */

@@ -42,8 +42,9 @@ function skipSpace(bytes: Uint8Array, i: number): number {
   return i;
 }
 
+/** `a` then `b`, always in a new array: `b` may be a read buffer that is about to be reused. */
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
+  if (a.length === 0) return b.slice();
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
   out.set(b, a.length);
@@ -145,12 +146,29 @@ export function parseImageAnswer(bytes: Uint8Array, key: string): ParsedImageAns
   return reader.end();
 }
 
-/** Reads an answer from a response body as it arrives. */
+/** Size of the one buffer a body is read through. */
+const READ_BUFFER = 1 << 16;
+
+/**
+ * Reads an answer from a response body as it arrives. Unless the base64 text is kept, the body
+ * is read through one reused buffer, so a 23 MB answer leaves no 23 MB of chunks behind.
+ */
 export async function readImageAnswer(
   body: ReadableStream<Uint8Array> | null,
   options: ImageAnswerOptions,
 ): Promise<ParsedImageAnswer> {
   const reader = new ImageAnswerReader(options);
-  if (body) { for await (const chunk of body) reader.push(chunk); }
+  if (body && !options.keepBase64) {
+    const byob = body.getReader({ mode: "byob" });
+    let buffer = new ArrayBuffer(READ_BUFFER);
+    for (;;) {
+      const { value, done } = await byob.read(new Uint8Array(buffer));
+      if (done || !value) break;
+      reader.push(value);
+      buffer = value.buffer as ArrayBuffer;
+    }
+  } else if (body) {
+    for await (const chunk of body) reader.push(chunk);
+  }
   return reader.end();
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeBase64 } from "../images/codec_base64.ts";
 import fc from "npm:fast-check@4.10.2";
-import { ImageAnswerReader, parseImageAnswer } from "./image_json.ts";
+import { ImageAnswerReader, parseImageAnswer, readImageAnswer } from "./image_json.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -86,4 +86,49 @@ Deno.test("a body that never names the key is read in linear time", () => {
   reader.push(bytes('"end"]}'));
   assert.equal((reader.end().json.a as string[]).length, 1_600_001);
   assert.ok(performance.now() - started < 5000);
+});
+
+/** A byte stream that serves `whole` in pieces of the given sizes into the reader's own buffer. */
+function byteStream(whole: Uint8Array, sizes: number[]): ReadableStream<Uint8Array> {
+  let at = 0, next = 0;
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: 64, // default readers get a view to fill too
+    pull(controller) {
+      if (at >= whole.length) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+        return;
+      }
+      const view = controller.byobRequest!.view as Uint8Array;
+      const n = Math.min(sizes[next++ % sizes.length], view.byteLength, whole.length - at);
+      view.set(whole.subarray(at, at + n));
+      at += n;
+      controller.byobRequest!.respond(n);
+    },
+  });
+}
+
+Deno.test("a body read through one reused buffer gives the same answer, however it is cut", async () => {
+  await fc.assert(fc.asyncProperty(
+    fc.array(fc.uint8Array({ minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 3 }),
+    fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 8 }),
+    fc.boolean(),
+    async (images, sizes, keepBase64) => {
+      const body = bytes(JSON.stringify(
+        {
+          data: images.map((image) => ({ "b64_json": encodeBase64(image) })),
+          usage: { total_tokens: 3 },
+        },
+        null,
+        1,
+      ));
+      const answer = await readImageAnswer(byteStream(body, sizes), {
+        key: "b64_json",
+        keepBase64,
+      });
+      assert.deepEqual(answer.images, images);
+      assert.equal((answer.json.usage as { total_tokens: number }).total_tokens, 3);
+    },
+  ));
 });

@@ -6,6 +6,7 @@ import type { CallToolResult } from "../mcp_sdk.ts";
 import type { SpendReport } from "../budget.ts";
 import type { InlineMode } from "../config.ts";
 import type { Usage } from "../cost.ts";
+import { releaseBytes } from "../bytes.ts";
 import { createFileAtomic } from "../fs_atomic.ts";
 import { CORES, Slots } from "../slots.ts";
 import { imageFilename, resolveOutputDir, type SavedFile, saveImages } from "../images/output.ts";
@@ -115,6 +116,7 @@ export async function runImageJob(
   const release = await ctx.ledger.reserve(job.estimateUsd);
   const partials: string[] = [];
   let answerHeld: (() => void) | undefined;
+  let answer: Awaited<ReturnType<ImageJob["run"]>> | undefined;
   const format = job.requested.format as ImageFormat;
   try {
     progress.stage(
@@ -124,7 +126,7 @@ export async function runImageJob(
       `request sent: ${job.verb.toLowerCase()} ${job.requested.size} ${job.requested.quality} n=${job.requested.n}`,
     );
     progress.startHeartbeat();
-    const answer = await job.run({
+    answer = await job.run({
       signal,
       keepBase64: job.inline === "full",
       answerSlot: async () => {
@@ -226,6 +228,8 @@ export async function runImageJob(
     await Promise.all(partials.map((p) => Deno.remove(p).catch(() => {})));
     throw signal.aborted ? new CancelledError() : error;
   } finally {
+    // The decoded images are saved and their inline blocks built; their memory goes back now.
+    for (const bytes of answer?.images ?? []) releaseBytes(bytes);
     answerHeld?.();
     progress.stop();
     release();
