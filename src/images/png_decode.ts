@@ -6,8 +6,6 @@
  * is left to the general decoder.
  */
 
-import { releasableBytes, releaseBytes } from "../bytes.ts";
-
 /** Decoded pixels, 8 bits per sample. */
 export interface Pixels {
   width: number;
@@ -84,14 +82,23 @@ function idatParts(png: Uint8Array): Uint8Array[] {
   return parts;
 }
 
+/** Options of `decodePngScaled`. */
+export interface ScaleOptions {
+  /** The output size, at most the image's own (the default). */
+  size?: { width: number; height: number };
+  /** A buffer to decode into when it is large enough, instead of a new one. */
+  output?: Uint8Array;
+}
+
 /**
- * Decodes `png` to opaque RGBA of `size` (at most its own size), averaging each output
- * pixel's box of source pixels. Undefined for a layout this decoder does not handle.
+ * Decodes `png` to opaque RGBA, averaging each output pixel's box of source pixels. Undefined
+ * for a layout this decoder does not handle.
  */
 export async function decodePngScaled(
   png: Uint8Array,
-  size?: { width: number; height: number },
+  options: ScaleOptions = {},
 ): Promise<Pixels | undefined> {
+  const size = options.size;
   const layout = pngLayout(png);
   if (!layout) return undefined;
   const channels = CHANNELS[png[25]];
@@ -100,7 +107,9 @@ export async function decodePngScaled(
   const columns = boxes(layout.width, width);
   const rows = boxes(layout.height, height);
   const stride = layout.width * channels;
-  const out = releasableBytes(width * height * 4);
+  const out = options.output && options.output.length >= width * height * 4
+    ? options.output.subarray(0, width * height * 4)
+    : new Uint8Array(width * height * 4);
   const sums = new Uint32Array(width * 3);
   const g = channels >= 3 ? 1 : 0, b = channels >= 3 ? 2 : 0;
   let row = new Uint8Array(stride), up = new Uint8Array(stride);
@@ -158,9 +167,6 @@ export async function decodePngScaled(
       if (filled === stride) addRow();
     }
   }
-  if (y < layout.height) {
-    releaseBytes(out);
-    throw new Error("PNG image data is truncated");
-  }
+  if (y < layout.height) throw new Error("PNG image data is truncated");
   return { width, height, channels: 4, data: out };
 }

@@ -80,7 +80,7 @@ Deno.test("every filter and colour type decodes, at full size and boxed down to 
           scanlines: filtered(pixels, width, height, bpp),
         });
         const target = { width: Math.min(width, outW), height: Math.min(height, outH) };
-        const decoded = (await decodePngScaled(png, target))!;
+        const decoded = (await decodePngScaled(png, { size: target }))!;
         assert.deepEqual([decoded.width, decoded.height], [target.width, target.height]);
         const expected = boxAverage(pixels, { width, height, bpp }, target.width, target.height);
         const worst = decoded.data.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i])), 0);

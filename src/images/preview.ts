@@ -3,7 +3,6 @@
 import type { InlineMode } from "../config.ts";
 import { base64ForJson, encodeBase64 } from "./codec_base64.ts";
 import type { ImageInfo } from "./sniff.ts";
-import { releasableBytes, releaseBytes } from "../bytes.ts";
 import { CORES, Slots } from "../slots.ts";
 import { encodeJpeg } from "./jpeg_encode.ts";
 import { decodePngScaled, type Pixels } from "./png_decode.ts";
@@ -60,13 +59,20 @@ function previewSize(info: ImageInfo): { width: number; height: number } {
   };
 }
 
-/** Decodes `source` to RGBA at `size`; undefined for what no decoder here reads. */
+/**
+ * Pixel buffers kept between previews, one per preview slot at most: the same few megabytes
+ * reused, instead of new ones (and the page faults to fill them) on every call.
+ */
+const pixelBuffers: Uint8Array[] = [];
+
+/** Decodes `source` to RGBA at `size`, into `output` when it is large enough. */
 async function decodeTo(
   source: SourceImage,
   size: { width: number; height: number },
+  output?: Uint8Array,
 ): Promise<Pixels | undefined> {
   if (source.info.format === "png") {
-    const scaled = await decodePngScaled(source.bytes, size);
+    const scaled = await decodePngScaled(source.bytes, { size, output });
     if (scaled) return scaled;
     const { decode: decodePng } = await import("npm:fast-png@8.0.0");
     const png = decodePng(source.bytes);
@@ -90,7 +96,7 @@ async function decodeTo(
 /** Area-averaging downscale to RGBA (alpha forced opaque: the preview is a JPEG). */
 function resize(src: Pixels, width: number, height: number): Uint8Array {
   if (src.channels === 4 && width === src.width && height === src.height) return src.data;
-  const out = releasableBytes(width * height * 4);
+  const out = new Uint8Array(width * height * 4);
   const colour = src.channels >= 3 ? 3 : 1;
   const xs = src.width / width;
   const ys = src.height / height;
@@ -125,34 +131,30 @@ export async function makePreview(
   source: SourceImage,
   maxBytes: number,
 ): Promise<InlineImage | undefined> {
-  const first = await decodeTo(source, previewSize(source.info));
+  const first = await decodeTo(source, previewSize(source.info), pixelBuffers.pop());
   if (!first) return undefined;
   try {
     for (let round = 0, scale = 1; round < 6; round++, scale *= 0.7) {
       const width = Math.max(1, Math.round(first.width * scale));
       const height = Math.max(1, Math.round(first.height * scale));
       const data = resize(first, width, height);
-      try {
-        for (const quality of QUALITIES) {
-          const encoded = encodeJpeg({ data, width, height, quality });
-          if (encoded.length <= maxBytes) {
-            return {
-              data: encodeBase64(encoded),
-              mimeType: "image/jpeg",
-              width,
-              height,
-              bytes: encoded.length,
-              kind: "preview",
-            };
-          }
+      for (const quality of QUALITIES) {
+        const encoded = encodeJpeg({ data, width, height, quality });
+        if (encoded.length <= maxBytes) {
+          return {
+            data: encodeBase64(encoded),
+            mimeType: "image/jpeg",
+            width,
+            height,
+            bytes: encoded.length,
+            kind: "preview",
+          };
         }
-      } finally {
-        if (data !== first.data) releaseBytes(data);
       }
     }
     return undefined;
   } finally {
-    releaseBytes(first.data);
+    if (pixelBuffers.length < CORES) pixelBuffers.push(new Uint8Array(first.data.buffer));
   }
 }
 
