@@ -81,17 +81,17 @@ function huffmanCodes(spec: HuffmanSpec): { code: Uint16Array; size: Uint8Array 
 /** AAN's per-frequency scale factors, folded into the quantisation divisors. */
 const AAN = [1, 1.387039845, 1.306562965, 1.175875602, 1, 0.785694958, 0.5411961, 0.275899379];
 
-/** IJG quality scaling of a base table; `table` is in zigzag order, `divisors` in natural. */
+/** IJG quality scaling of a base table; `table` and the reciprocal `divisors` in zigzag order. */
 function quantisation(base: number[], quality: number) {
   const q = Math.min(100, Math.max(1, Math.round(quality)));
   const scale = q < 50 ? 5000 / q : 200 - 2 * q;
   const table = new Uint8Array(64);
-  const divisors = new Float32Array(64);
+  const divisors = new Float64Array(64);
   for (let i = 0; i < 64; i++) {
     const natural = ZIGZAG[i];
     const value = Math.min(255, Math.max(1, Math.floor((base[natural] * scale + 50) / 100)));
     table[i] = value;
-    divisors[natural] = 1 / (value * AAN[natural >> 3] * AAN[natural & 7] * 8);
+    divisors[i] = 1 / (value * AAN[natural >> 3] * AAN[natural & 7] * 8);
   }
   return { table, divisors };
 }
@@ -100,42 +100,48 @@ function quantisation(base: number[], quality: number) {
 class BitWriter {
   bytes = new Uint8Array(1 << 16);
   length = 0;
-  #buffer = 0;
-  #count = 0;
+  buffer = 0;
+  count = 0;
 
-  byte(value: number): void {
-    if (this.length === this.bytes.length) {
-      const grown = new Uint8Array(this.bytes.length * 2);
-      grown.set(this.bytes);
-      this.bytes = grown;
-    }
-    this.bytes[this.length++] = value;
+  /** Makes room for `n` more bytes, so that `bits` need not check each one. */
+  reserve(n: number): void {
+    if (this.length + n <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + n));
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
   }
 
   raw(values: ArrayLike<number>): void {
-    for (let i = 0; i < values.length; i++) this.byte(values[i]);
+    this.reserve(values.length);
+    for (let i = 0; i < values.length; i++) this.bytes[this.length++] = values[i];
   }
 
+  /** Appends the low `size` bits of `value` (size <= 23), stuffing a 0 after each 0xFF byte. */
   bits(value: number, size: number): void {
-    this.#buffer = (this.#buffer << size) | (value & ((1 << size) - 1));
-    this.#count += size;
-    while (this.#count >= 8) {
-      this.#count -= 8;
-      const out = (this.#buffer >>> this.#count) & 0xff;
-      this.byte(out);
-      if (out === 0xff) this.byte(0);
+    let buffer = (this.buffer << size) | (value & ((1 << size) - 1));
+    let count = this.count + size;
+    while (count >= 8) {
+      count -= 8;
+      const out = (buffer >>> count) & 0xff;
+      this.bytes[this.length++] = out;
+      if (out === 0xff) this.bytes[this.length++] = 0;
     }
-    this.#buffer &= (1 << this.#count) - 1;
+    this.buffer = buffer & ((1 << count) - 1);
+    this.count = count;
   }
 
   /** Pads the last byte with 1-bits, as the standard asks. */
   flush(): void {
-    if (this.#count > 0) this.bits(0x7f, 8 - this.#count);
+    this.reserve(2);
+    if (this.count > 0) this.bits(0x7f, 8 - this.count);
   }
 }
 
+/** The most bytes one block can produce: 64 codes of at most 16 + 11 bits, each byte stuffed. */
+const MAX_BLOCK_BYTES = 64 * 4 * 2;
+
 /** The AAN forward DCT of an 8x8 block in place (rows, then columns). */
-function forwardDct(d: Float32Array): void {
+function forwardDct(d: Float64Array): void {
   for (let pass = 0; pass < 2; pass++) {
     const step = pass === 0 ? 1 : 8;
     const stride = pass === 0 ? 8 : 1;
@@ -168,7 +174,7 @@ function forwardDct(d: Float32Array): void {
 }
 
 interface Component {
-  divisors: Float32Array;
+  divisors: Float64Array;
   dc: { code: Uint16Array; size: Uint8Array };
   ac: { code: Uint16Array; size: Uint8Array };
   previousDc: number;
@@ -179,11 +185,12 @@ function bitLength(value: number): number {
 }
 
 /** Transforms, quantises and entropy-codes one block (level-shifted samples in `block`). */
-function encodeBlock(out: BitWriter, block: Float32Array, c: Component, q: Int16Array): void {
+function encodeBlock(out: BitWriter, block: Float64Array, c: Component, q: Int16Array): void {
   forwardDct(block);
+  out.reserve(MAX_BLOCK_BYTES);
+  const divisors = c.divisors;
   for (let i = 0; i < 64; i++) {
-    const natural = ZIGZAG[i];
-    const v = block[natural] * c.divisors[natural];
+    const v = block[ZIGZAG[i]] * divisors[i];
     q[i] = v < 0 ? (v - 0.5) | 0 : (v + 0.5) | 0; // half away from zero, as libjpeg rounds
   }
   const diff = q[0] - c.previousDc;
@@ -204,8 +211,14 @@ function encodeBlock(out: BitWriter, block: Float32Array, c: Component, q: Int16
     }
     const size = bitLength(value);
     const symbol = (run << 4) | size;
-    out.bits(c.ac.code[symbol], c.ac.size[symbol]);
-    out.bits(value < 0 ? value - 1 : value, size);
+    const codeSize = c.ac.size[symbol];
+    const bits = (value < 0 ? value - 1 : value) & ((1 << size) - 1);
+    // One call for code and value when both fit the 32-bit accumulator (nearly always).
+    if (codeSize + size <= 23) out.bits((c.ac.code[symbol] << size) | bits, codeSize + size);
+    else {
+      out.bits(c.ac.code[symbol], codeSize);
+      out.bits(bits, size);
+    }
     run = 0;
   }
   if (run > 0) out.bits(c.ac.code[0], c.ac.size[0]);
@@ -262,8 +275,8 @@ export function encodeJpeg(input: JpegInput): Uint8Array {
   const y: Component = { divisors: luma.divisors, ...lumaCodes, previousDc: 0 };
   const cb: Component = { divisors: chroma.divisors, ...chromaCodes, previousDc: 0 };
   const cr: Component = { divisors: chroma.divisors, ...chromaCodes, previousDc: 0 };
-  const yBlocks = Array.from({ length: 4 }, () => new Float32Array(64));
-  const cbBlock = new Float32Array(64), crBlock = new Float32Array(64);
+  const yBlocks = Array.from({ length: 4 }, () => new Float64Array(64));
+  const cbBlock = new Float64Array(64), crBlock = new Float64Array(64);
   const quantised = new Int16Array(64);
   const lastX = width - 1, lastY = height - 1;
   for (let my = 0; my < height; my += 16) {

@@ -16,6 +16,7 @@ export interface Pixels {
 }
 
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
+const INFLATE_SLICE = 1 << 16;
 
 function u32(b: Uint8Array, i: number): number {
   return ((b[i] << 24) >>> 0) + ((b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]);
@@ -75,7 +76,10 @@ function idatParts(png: Uint8Array): Uint8Array[] {
   for (let i = 8; i + 8 <= png.length;) {
     const length = u32(png, i);
     const type = String.fromCharCode(png[i + 4], png[i + 5], png[i + 6], png[i + 7]);
-    if (type === "IDAT") parts.push(png.subarray(i + 8, i + 8 + length));
+    // Fed in slices so that inflate answers in slices too: one 4K IDAT would inflate to 25 MB.
+    for (let at = i + 8; type === "IDAT" && at < i + 8 + length; at += INFLATE_SLICE) {
+      parts.push(png.subarray(at, Math.min(at + INFLATE_SLICE, i + 8 + length)));
+    }
     if (type === "IEND") break;
     i += 12 + length;
   }
