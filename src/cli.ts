@@ -42,6 +42,9 @@ Permissions (deno run):
   --allow-read                    input images, the git root lookup, session records
   --allow-write=<output root>     e.g. $HOME/.config/gpt-image-2-mcp, or GPT_IMAGE_2_OUTPUT_DIR
   --no-prompt                     a denied operation fails with a message instead of waiting
+
+Memory (deno run):
+  --v8-flags=--max-semi-space-size=4   collects each call's garbage sooner (lower peak memory)
 `;
 
 /** Checks the setup and prints one line per check; non-zero when anything needs fixing. */

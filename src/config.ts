@@ -40,6 +40,14 @@ export interface Config {
 /** A configuration problem worth a one-line message, never a stack trace. */
 export class ConfigError extends Error {}
 
+/**
+ * V8 settings every documented launch passes (`--v8-flags=...`). A 4 MB young generation
+ * instead of V8's default 16 MB collects each call's garbage (base64 text, network buffers)
+ * sooner: peak memory 227-235 -> 184-188 MB over the benchmark's sequence, with no measurable
+ * cost in call time. The server works without it.
+ */
+export const V8_FLAGS = ["--max-semi-space-size=4"] as const;
+
 /** Every variable the server reads: the list for a scoped `--allow-env`. */
 export const ENV_VARS = [
   "OPENAI_API_KEY",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, ENV_VARS, loadConfig } from "./config.ts";
+import { ConfigError, ENV_VARS, loadConfig, V8_FLAGS } from "./config.ts";
 
 function load(env: Record<string, string>) {
   return loadConfig({ cwd: "/work", env: (n) => env[n] });
@@ -40,8 +40,17 @@ Deno.test("bad values are one-line ConfigErrors naming the variable", () => {
   }
 });
 
-Deno.test("deno task start grants exactly the variables the server reads", async () => {
+Deno.test("deno task start grants exactly the variables the server reads, with the V8 flags", async () => {
   const denoJson = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
   const granted = /--allow-env=(\S+)/.exec(denoJson.tasks.start)?.[1].split(",");
   assert.deepEqual(granted, [...ENV_VARS]);
+  for (const task of [denoJson.tasks.start, denoJson.tasks.inspect]) {
+    assert.match(task, new RegExp(` --v8-flags=${V8_FLAGS.join(",")} `));
+  }
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const flag = `--v8-flags=${V8_FLAGS.join(",")}`;
+  const commands = readme.match(/deno run --[^\n]*/g) ?? [];
+  const configs = readme.match(/"run",\s*"[^"]*"/g) ?? [];
+  assert.ok(commands.length >= 3 && configs.length >= 2, "the README's launch examples");
+  for (const line of [...commands, ...configs]) assert.ok(line.includes(flag), line);
 });

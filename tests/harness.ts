@@ -10,7 +10,7 @@ import {
 } from "./mcp_client.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ENV_VARS } from "../src/config.ts";
+import { ENV_VARS, V8_FLAGS } from "../src/config.ts";
 import { FakeOpenAI } from "./fake/api.ts";
 
 export const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -51,8 +51,8 @@ export interface HarnessOptions {
   allowWrite?: string[];
   /** Extra `--allow-net` hosts besides the fake. */
   allowNet?: string[];
-  /** Extra `deno run` flags before the script (e.g. `--v8-flags=--expose-gc`). */
-  denoFlags?: string[];
+  /** Extra V8 flags besides the documented ones (e.g. `--expose-gc`). */
+  v8Flags?: string[];
   /** Replaces the whole command (e.g. a compiled binary, or `deno run <url>`). */
   command?: { command: string; args: string[] };
 }
@@ -85,11 +85,11 @@ export interface CallOptions {
 
 /** The documented `deno run` flags for a given API host and write scope. */
 export function serverArgs(
-  options: { netHosts: string[]; writeScope: string[]; denoFlags?: string[] },
+  options: { netHosts: string[]; writeScope: string[]; v8Flags?: string[] },
 ): string[] {
   return [
     "run",
-    ...(options.denoFlags ?? []),
+    `--v8-flags=${[...V8_FLAGS, ...(options.v8Flags ?? [])].join(",")}`,
     "--no-prompt",
     `--config=${join(REPO, "deno.json")}`,
     `--allow-net=${options.netHosts.join(",")}`,
@@ -125,7 +125,7 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
     args: serverArgs({
       netHosts,
       writeScope: options.allowWrite ?? [configRoot, cwd],
-      denoFlags: options.denoFlags,
+      v8Flags: options.v8Flags,
     }),
   };
   const transport = new StdioClientTransport({ ...command, env, cwd, stderr: "pipe" });

@@ -177,7 +177,7 @@ Deno.test({
     const fake = FakeOpenAI.start();
     const h = await startServer({
       fake,
-      denoFlags: ["--v8-flags=--expose-gc"],
+      v8Flags: ["--expose-gc"],
       env: {
         GPT_IMAGE_2_RETRY_BASE_MS: "2",
         GPT_IMAGE_2_MCP_DEBUG: "1",

@@ -118,7 +118,7 @@ class BitWriter {
 
   /** Appends the low `size` bits of `value` (size <= 23), stuffing a 0 after each 0xFF byte. */
   bits(value: number, size: number): void {
-    let buffer = (this.buffer << size) | (value & ((1 << size) - 1));
+    const buffer = (this.buffer << size) | (value & ((1 << size) - 1));
     let count = this.count + size;
     while (count >= 8) {
       count -= 8;
