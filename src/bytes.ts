@@ -20,6 +20,22 @@ export function releasableBytes(length: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array(new ArrayBuffer(length, { maxByteLength: Math.max(1, length) }));
 }
 
+/**
+ * A releasable buffer of `length` bytes with the rest of `capacity` bytes to grow into.
+ * Untouched pages are never resident, so a generous capacity costs address space only.
+ */
+export function growableBytes(length: number, capacity: number): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(new ArrayBuffer(length, { maxByteLength: Math.max(1, length, capacity) }));
+}
+
+/** Grows or shrinks a `growableBytes` buffer in place; false when it cannot (capacity). */
+export function resizeBytes(bytes: Uint8Array, length: number): boolean {
+  const buffer = bytes.buffer;
+  if (!(buffer instanceof ArrayBuffer) || length > buffer.maxByteLength) return false;
+  buffer.resize(length);
+  return true;
+}
+
 /** Gives a `releasableBytes` buffer's memory back now (it reads as empty after); others are left alone. */
 export function releaseBytes(bytes: Uint8Array | undefined): void {
   const buffer = bytes?.buffer;

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { concatBytes } from "./bytes.ts";
+import { concatBytes, releaseBytes } from "./bytes.ts";
 
 /** Text that is valid inside a JSON string as it is (base64, say), as bytes in pieces. */
 export class RawJsonString {
@@ -56,21 +56,33 @@ function coalesce(parts: Uint8Array[]): Uint8Array[] {
   return blocks;
 }
 
+/** One message ready to write: its parts in order, and the raw strings it carries. */
+export interface Frame {
+  parts: Uint8Array[];
+  raw: readonly RawJsonString[];
+}
+
 /** `message` as one newline-terminated JSON line, in parts to write one after another. */
-export function encodeFrame(message: unknown): Uint8Array[] {
-  const raw: (readonly Uint8Array[])[] = [];
+export function encodeFrame(message: unknown): Frame {
+  const raw: RawJsonString[] = [];
   const text = JSON.stringify(message, (_key, value) => {
     if (!(value instanceof RawJsonString)) return value;
-    raw.push(value.parts);
+    raw.push(value);
     return TOKEN + (raw.length - 1);
   }) + "\n";
-  if (raw.length === 0) return [encoder.encode(text)];
+  if (raw.length === 0) return { parts: [encoder.encode(text)], raw };
   // split() with a capture group alternates: JSON text, index, JSON text, index, ..., JSON text.
   const pieces = text.split(TOKEN_PATTERN);
   const quote = encoder.encode('"');
-  return coalesce(
+  const parts = coalesce(
     pieces.flatMap((piece, i) =>
-      i % 2 === 0 ? [encoder.encode(piece)] : [quote, ...raw[Number(piece)], quote]
+      i % 2 === 0 ? [encoder.encode(piece)] : [quote, ...raw[Number(piece)].parts, quote]
     ),
   );
+  return { parts, raw };
+}
+
+/** Gives back the memory of a written frame's raw strings (those in releasable buffers). */
+export function releaseFrame(frame: Frame): void {
+  for (const raw of frame.raw) for (const part of raw.parts) releaseBytes(part);
 }

@@ -7,7 +7,7 @@
  */
 
 import { concatBytes } from "./bytes.ts";
-import { encodeFrame } from "./json_frame.ts";
+import { encodeFrame, releaseFrame } from "./json_frame.ts";
 import { type JSONRPCMessage, JSONRPCMessageSchema, type Transport } from "./mcp_sdk.ts";
 
 const NEWLINE = 0x0a;
@@ -62,7 +62,12 @@ export class DenoStdioTransport implements Transport {
     if (!this.#writer) throw new Error("The transport is not started");
     // Queued together, so no other message can land between the parts of this one.
     const writer = this.#writer;
-    await Promise.all(encodeFrame(message).map((part) => writer.write(part)));
+    const frame = encodeFrame(message);
+    try {
+      await Promise.all(frame.parts.map((part) => writer.write(part)));
+    } finally {
+      releaseFrame(frame); // the image text arrived for this one message and is written now
+    }
   }
 
   close(): Promise<void> {

@@ -1,6 +1,6 @@
 /** Base64 through the runtime's native `Uint8Array.fromBase64` / `toBase64` (fast, strict). */
 
-import { releasableBytes, releaseBytes } from "../bytes.ts";
+import { growableBytes, releaseBytes, resizeBytes } from "../bytes.ts";
 import { rawJsonString } from "../json_frame.ts";
 
 type LastChunk = { lastChunkHandling?: "strict" | "stop-before-partial" };
@@ -64,19 +64,24 @@ export class Base64Decoder {
   #escape = false;
   #bad = false;
   #rawLength = 0;
-  #raw?: Uint8Array[];
+  /** The text as it arrived, in one buffer (kept for full inline only). */
+  #text?: Uint8Array;
 
-  /** `capacity`: the expected decoded size (grown when short); `keepText`: keep the pieces. */
+  /**
+   * `capacity`: the most text expected (buffers are sized from it; only what is written becomes
+   * resident, and they grow when short); `keepText`: keep the text too, in one buffer.
+   */
   constructor(capacity: number, keepText = false) {
-    this.#out = releasableBytes(Math.max(3, capacity));
-    if (keepText) this.#raw = [];
+    const textCapacity = Math.max(4, capacity);
+    this.#out = growableBytes(0, Math.ceil(textCapacity / 4) * 3);
+    if (keepText) this.#text = growableBytes(0, textCapacity);
   }
 
-  /** Decodes the next piece of base64 text, given as its ASCII bytes. */
+  /** Decodes the next piece of base64 text, given as its ASCII bytes (not kept by reference). */
   write(piece: Uint8Array): void {
     if (this.#bad || piece.length === 0) return;
+    if (this.#text) this.#text = append(this.#text, this.#rawLength, piece);
     this.#rawLength += piece.length;
-    this.#raw?.push(piece);
     let text = (this.#escape ? "\\" : "") + ASCII.decode(piece);
     this.#escape = text.endsWith("\\");
     if (this.#escape) text = text.slice(0, -1);
@@ -91,27 +96,20 @@ export class Base64Decoder {
     if (!this.#bad && (this.#escape || this.#carry)) this.#decode(this.#carry, "strict");
     if (this.#bad || this.#carry || this.#escape || this.#written === 0) {
       releaseBytes(this.#out);
+      releaseBytes(this.#text);
       return undefined;
     }
-    // A buffer sized from the whole answer may be far larger than one of several images.
-    let bytes = this.#out.subarray(0, this.#written);
-    if (this.#written < this.#out.length * 0.9) {
-      bytes = releasableBytes(this.#written);
-      bytes.set(this.#out.subarray(0, this.#written));
-      releaseBytes(this.#out);
-    }
-    if (this.#raw && isCanonical(this.#rawLength, bytes.length)) arrivedAs.set(bytes, this.#raw);
+    resizeBytes(this.#out, this.#written);
+    const bytes = this.#out.subarray(0, this.#written);
+    if (this.#text && isCanonical(this.#rawLength, bytes.length)) {
+      arrivedAs.set(bytes, [this.#text.subarray(0, this.#rawLength)]);
+    } else releaseBytes(this.#text);
     return bytes;
   }
 
   #decode(text: string, lastChunkHandling: "strict" | "stop-before-partial"): void {
     const needed = this.#written + Math.ceil(text.length / 4) * 3;
-    if (needed > this.#out.length) {
-      const grown = releasableBytes(Math.max(needed, this.#out.length * 2));
-      grown.set(this.#out.subarray(0, this.#written));
-      releaseBytes(this.#out);
-      this.#out = grown;
-    }
+    if (needed > this.#out.length) this.#out = ensure(this.#out, this.#written, needed);
     try {
       const target = this.#out.subarray(this.#written) as unknown as NativeSetBase64;
       const { read, written } = target.setFromBase64(text, { lastChunkHandling });
@@ -124,8 +122,25 @@ export class Base64Decoder {
 
   #fail(): void {
     this.#bad = true;
-    this.#raw = undefined;
   }
+}
+
+/** `bytes` (of which `used` are filled) grown to at least `length`: in place, or moved. */
+function ensure(bytes: Uint8Array, used: number, length: number): Uint8Array {
+  // Doubling keeps resizes rare; pages past what is written never become resident.
+  const capacity = (bytes.buffer as ArrayBuffer).maxByteLength;
+  if (resizeBytes(bytes, Math.max(length, Math.min(capacity, bytes.length * 2)))) return bytes;
+  const grown = growableBytes(length, length * 2);
+  grown.set(bytes.subarray(0, used));
+  releaseBytes(bytes);
+  return grown;
+}
+
+/** `piece` written after the first `used` bytes of `bytes`, growing it as needed. */
+function append(bytes: Uint8Array, used: number, piece: Uint8Array): Uint8Array {
+  const out = ensure(bytes, used, used + piece.length);
+  out.set(piece, used);
+  return out;
 }
 
 /** `bytes` as base64 for a JSON-RPC frame: the text it arrived as when known, else encoded. */

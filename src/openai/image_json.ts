@@ -114,8 +114,9 @@ export class ImageAnswerReader {
         this.#pending = EMPTY;
         this.#scanFrom = 0;
         const remaining = this.options.sizeHint ? this.options.sizeHint - this.#seen : 0;
+        // Sized for the rest of the answer (or 32 MB): only what is written becomes resident.
         this.#value = new Base64Decoder(
-          remaining > 0 ? Math.ceil(remaining * 0.75) : 1 << 20,
+          remaining > 0 ? remaining : 1 << 25,
           this.options.keepBase64,
         );
         return text.subarray(quote + 1);
@@ -150,15 +151,15 @@ export function parseImageAnswer(bytes: Uint8Array, key: string): ParsedImageAns
 const READ_BUFFER = 1 << 16;
 
 /**
- * Reads an answer from a response body as it arrives. Unless the base64 text is kept, the body
- * is read through one reused buffer, so a 23 MB answer leaves no 23 MB of chunks behind.
+ * Reads an answer from a response body as it arrives, through one reused buffer, so a 23 MB
+ * answer leaves no 23 MB of network chunks behind (the decoder copies what it keeps).
  */
 export async function readImageAnswer(
   body: ReadableStream<Uint8Array> | null,
   options: ImageAnswerOptions,
 ): Promise<ParsedImageAnswer> {
   const reader = new ImageAnswerReader(options);
-  if (body && !options.keepBase64) {
+  if (body) {
     const byob = body.getReader({ mode: "byob" });
     let buffer = new ArrayBuffer(READ_BUFFER);
     for (;;) {
@@ -167,8 +168,6 @@ export async function readImageAnswer(
       reader.push(value);
       buffer = value.buffer as ArrayBuffer;
     }
-  } else if (body) {
-    for await (const chunk of body) reader.push(chunk);
   }
   return reader.end();
 }
