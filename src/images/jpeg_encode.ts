@@ -198,6 +198,7 @@ function encodeBlock(out: BitWriter, block: Float64Array, c: Component, q: Int16
   const dcSize = bitLength(diff);
   out.bits(c.dc.code[dcSize], c.dc.size[dcSize]);
   if (dcSize) out.bits(diff < 0 ? diff - 1 : diff, dcSize);
+  const acCode = c.ac.code, acSize = c.ac.size;
   let run = 0;
   for (let i = 1; i < 64; i++) {
     const value = q[i];
@@ -206,22 +207,22 @@ function encodeBlock(out: BitWriter, block: Float64Array, c: Component, q: Int16
       continue;
     }
     while (run > 15) {
-      out.bits(c.ac.code[0xf0], c.ac.size[0xf0]);
+      out.bits(acCode[0xf0], acSize[0xf0]);
       run -= 16;
     }
     const size = bitLength(value);
     const symbol = (run << 4) | size;
-    const codeSize = c.ac.size[symbol];
+    const codeSize = acSize[symbol];
     const bits = (value < 0 ? value - 1 : value) & ((1 << size) - 1);
     // One call for code and value when both fit the 32-bit accumulator (nearly always).
-    if (codeSize + size <= 23) out.bits((c.ac.code[symbol] << size) | bits, codeSize + size);
+    if (codeSize + size <= 23) out.bits((acCode[symbol] << size) | bits, codeSize + size);
     else {
-      out.bits(c.ac.code[symbol], codeSize);
+      out.bits(acCode[symbol], codeSize);
       out.bits(bits, size);
     }
     run = 0;
   }
-  if (run > 0) out.bits(c.ac.code[0], c.ac.size[0]);
+  if (run > 0) out.bits(acCode[0], acSize[0]);
 }
 
 function segment(out: BitWriter, marker: number, body: number[]): void {
