@@ -147,6 +147,15 @@ export function parseImageAnswer(bytes: Uint8Array, key: string): ParsedImageAns
   return reader.end();
 }
 
+/** A reader that fills our buffer, when the body is a byte stream (fetch bodies are). */
+function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
+  try {
+    return body.getReader({ mode: "byob" });
+  } catch {
+    return undefined; // not a byte stream: read its chunks as they come
+  }
+}
+
 /** Size of the one buffer a body is read through. */
 const READ_BUFFER = 1 << 16;
 
@@ -159,8 +168,8 @@ export async function readImageAnswer(
   options: ImageAnswerOptions,
 ): Promise<ParsedImageAnswer> {
   const reader = new ImageAnswerReader(options);
-  if (body) {
-    const byob = body.getReader({ mode: "byob" });
+  const byob = body && byobReader(body);
+  if (byob) {
     let buffer = new ArrayBuffer(READ_BUFFER);
     for (;;) {
       const { value, done } = await byob.read(new Uint8Array(buffer));
@@ -168,6 +177,8 @@ export async function readImageAnswer(
       reader.push(value);
       buffer = value.buffer as ArrayBuffer;
     }
+  } else if (body) {
+    for await (const chunk of body) reader.push(chunk);
   }
   return reader.end();
 }

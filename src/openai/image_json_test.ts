@@ -132,3 +132,10 @@ Deno.test("a body read through one reused buffer gives the same answer, however 
     },
   ));
 });
+
+Deno.test("a body that is not a byte stream is read chunk by chunk", async () => {
+  const body = bytes(JSON.stringify({ data: [{ b64_json: "AQID" }] }));
+  const stream = ReadableStream.from([body.subarray(0, 7), body.subarray(7)]);
+  const answer = await readImageAnswer(stream, { key: "b64_json" });
+  assert.deepEqual(answer.images, [new Uint8Array([1, 2, 3])]);
+});
