@@ -38,8 +38,8 @@ const ASCII = new TextDecoder();
 const arrivedAs = new WeakMap<Uint8Array, string | Uint8Array[]>();
 
 /**
- * Decodes base64 that arrived from the API, as a string or as its ASCII bytes, and remembers
- * that text so `base64ForJson` can send it on unchanged instead of encoding the image again.
+ * Decodes base64 that arrived from the API as a string (a streamed event), and remembers that
+ * text so `base64ForJson` can send it on unchanged instead of encoding the image again.
  */
 export function decodeArrivedBase64(text: string): Uint8Array | undefined {
   const bytes = tryDecodeBase64(text);

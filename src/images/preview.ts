@@ -7,7 +7,10 @@ import { CORES, Slots } from "../slots.ts";
 import { encodeJpeg } from "./jpeg_encode.ts";
 import { decodePngScaled, type Pixels } from "./png_decode.ts";
 
-/** Previews hold ~15 MB each while they run and are CPU-bound: one per core at most. */
+/**
+ * Previews are CPU-bound and each holds a pixel buffer: one per core at most. Plain answers are
+ * already limited by the answer slots; streamed ones are not.
+ */
 const previewSlots = new Slots(CORES);
 
 async function withPreviewSlot<T>(work: () => Promise<T>): Promise<T> {
