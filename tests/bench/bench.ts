@@ -351,15 +351,23 @@ record("RSS when idle, after initialize and tools/list", loaded.rssMb("VmRSS"), 
 fake.delayMs = 1000;
 for (const inline of ["none", "preview"]) {
   const call = { prompt: "bench", size: "1024x1024", quality: "low", inline };
-  const single = await medianOf(3, () => loaded.call("generate_image", call));
+  await loaded.call("generate_image", call); // warm-up
+  const singles = [];
+  for (let i = 0; i < 5; i++) singles.push(await timed(() => loaded.call("generate_image", call)));
   const parallel = await timed(() =>
     Promise.all(Array.from({ length: 16 }, () => loaded.call("generate_image", call)))
   );
+  // The budget's wording: against the slowest single call. The median is the stricter reading.
   record(
-    `16 parallel calls / slowest single call (API delay 1 s), inline ${inline}`,
-    parallel / single,
+    `16 parallel calls / slowest of 5 single calls (API delay 1 s), inline ${inline}`,
+    parallel / Math.max(...singles),
     "x",
     1.5,
+  );
+  record(
+    `16 parallel calls / median of those single calls, inline ${inline}`,
+    parallel / median(singles),
+    "x",
   );
 }
 fake.delayMs = 0;
