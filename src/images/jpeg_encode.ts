@@ -256,7 +256,7 @@ function writeHeaders(
 
 /** Options of `encodeJpeg`. */
 export interface JpegInput {
-  /** RGBA samples, row by row (alpha is ignored). */
+  /** RGB samples, row by row. */
   data: Uint8Array;
   width: number;
   height: number;
@@ -264,7 +264,7 @@ export interface JpegInput {
   quality: number;
 }
 
-/** Encodes RGBA pixels as a baseline JPEG with 4:2:0 chroma. */
+/** Encodes RGB pixels as a baseline JPEG with 4:2:0 chroma. */
 export function encodeJpeg(input: JpegInput): Uint8Array {
   const { data, width, height } = input;
   const luma = quantisation(LUMA_QUANT, input.quality);
@@ -290,7 +290,7 @@ export function encodeJpeg(input: JpegInput): Uint8Array {
         const next = yBlocks[(py >> 3) * 2 + 1];
         for (let px = 0; px < 16; px += 2) {
           const x0 = Math.min(lastX, mx + px), x1 = Math.min(lastX, mx + px + 1);
-          const a = (row0 + x0) * 4, b = (row0 + x1) * 4, c = (row1 + x0) * 4, d = (row1 + x1) * 4;
+          const a = (row0 + x0) * 3, b = (row0 + x1) * 3, c = (row1 + x0) * 3, d = (row1 + x1) * 3;
           const target = px < 8 ? block : next;
           const t = (py & 7) * 8 + (px & 7);
           target[t] = 0.299 * data[a] + 0.587 * data[a + 1] + 0.114 * data[a + 2] - 128;

@@ -1,6 +1,6 @@
 /**
  * Decodes the PNGs the image model produces (8-bit, not interlaced, grey/RGB with or without
- * alpha) straight to a downscaled RGBA picture: the runtime's native inflate streams the rows,
+ * alpha) straight to a downscaled RGB picture: the runtime's native inflate streams the rows,
  * each row is unfiltered against the one before and added into the output row it belongs to.
  * A 4K image never exists at full size in memory (that was ~70 MB per preview); anything else
  * is left to the general decoder.
@@ -95,7 +95,7 @@ export interface ScaleOptions {
 }
 
 /**
- * Decodes `png` to opaque RGBA, averaging each output pixel's box of source pixels. Undefined
+ * Decodes `png` to RGB (alpha dropped: previews are JPEGs), averaging each output pixel's box of source pixels. Undefined
  * for a layout this decoder does not handle.
  */
 export async function decodePngScaled(
@@ -111,9 +111,9 @@ export async function decodePngScaled(
   const columns = boxes(layout.width, width);
   const rows = boxes(layout.height, height);
   const stride = layout.width * channels;
-  const out = options.output && options.output.length >= width * height * 4
-    ? options.output.subarray(0, width * height * 4)
-    : new Uint8Array(width * height * 4);
+  const out = options.output && options.output.length >= width * height * 3
+    ? options.output.subarray(0, width * height * 3)
+    : new Uint8Array(width * height * 3);
   const sums = new Uint32Array(width * 3);
   const g = channels >= 3 ? 1 : 0, b = channels >= 3 ? 2 : 0;
   let row = new Uint8Array(stride), up = new Uint8Array(stride);
@@ -122,12 +122,12 @@ export async function decodePngScaled(
   const identity = width === layout.width && height === layout.height;
   const addRow = () => {
     unfilterRow(filter, row, up, channels);
-    if (identity) {
-      for (let x = 0, i = 0, o = y * width * 4; x < width; x++, i += channels, o += 4) {
+    if (identity && channels === 3) out.set(row, y * stride);
+    else if (identity) {
+      for (let x = 0, i = 0, o = y * width * 3; x < width; x++, i += channels, o += 3) {
         out[o] = row[i];
         out[o + 1] = row[i + g];
         out[o + 2] = row[i + b];
-        out[o + 3] = 255;
       }
     } else addToSums();
     [row, up] = [up, row];
@@ -146,11 +146,10 @@ export async function decodePngScaled(
     if (y === layout.height - 1 || rows.of[y + 1] !== oy) {
       for (let ox = 0; ox < width; ox++) {
         const n = columns.count[ox] * rows.count[oy];
-        const o = (oy * width + ox) * 4;
+        const o = (oy * width + ox) * 3;
         out[o] = sums[ox * 3] / n + 0.5;
         out[o + 1] = sums[ox * 3 + 1] / n + 0.5;
         out[o + 2] = sums[ox * 3 + 2] / n + 0.5;
-        out[o + 3] = 255;
       }
       sums.fill(0);
     }
@@ -172,5 +171,5 @@ export async function decodePngScaled(
     }
   }
   if (y < layout.height) throw new Error("PNG image data is truncated");
-  return { width, height, channels: 4, data: out };
+  return { width, height, channels: 3, data: out };
 }

@@ -36,7 +36,7 @@ function boxAverage(
   width: number,
   height: number,
 ): Uint8Array {
-  const out = new Uint8Array(width * height * 4);
+  const out = new Uint8Array(width * height * 3);
   const span = (o: number, from: number, to: number) => {
     const start = Math.floor((o * from) / to);
     const end = o === to - 1 ? from : Math.max(start + 1, Math.floor(((o + 1) * from) / to));
@@ -53,9 +53,8 @@ function boxAverage(
             sum += pixels[(y * src.width + x) * src.bpp + (src.bpp >= 3 ? c : 0)];
           }
         }
-        out[(oy * width + ox) * 4 + c] = Math.round(sum / ((y1 - y0) * (x1 - x0)));
+        out[(oy * width + ox) * 3 + c] = Math.round(sum / ((y1 - y0) * (x1 - x0)));
       }
-      out[(oy * width + ox) * 4 + 3] = 255;
     }
   }
   return out;

@@ -68,7 +68,7 @@ function previewSize(info: ImageInfo): { width: number; height: number } {
  */
 const pixelBuffers: Uint8Array[] = [];
 
-/** Decodes `source` to RGBA at `size`, into `output` when it is large enough. */
+/** Decodes `source` to RGB at `size`, into `output` when it is large enough. */
 async function decodeTo(
   source: SourceImage,
   size: { width: number; height: number },
@@ -81,7 +81,7 @@ async function decodeTo(
     const png = decodePng(source.bytes);
     if (png.depth !== 8 || png.palette) return undefined;
     const pixels = { ...png, data: png.data as Uint8Array };
-    return { ...size, channels: 4, data: resize(pixels, size.width, size.height) };
+    return { ...size, channels: 3, data: resize(pixels, size.width, size.height) };
   }
   if (source.info.format === "jpeg") {
     const { default: jpeg } = await import("npm:jpeg-js@0.4.4");
@@ -91,15 +91,15 @@ async function decodeTo(
       maxMemoryUsageInMB: 1024,
     });
     const pixels = { width: image.width, height: image.height, channels: 4, data: image.data };
-    return { ...size, channels: 4, data: resize(pixels, size.width, size.height) };
+    return { ...size, channels: 3, data: resize(pixels, size.width, size.height) };
   }
   return undefined;
 }
 
-/** Area-averaging downscale to RGBA (alpha forced opaque: the preview is a JPEG). */
+/** Area-averaging downscale to RGB (alpha dropped: the preview is a JPEG). */
 function resize(src: Pixels, width: number, height: number): Uint8Array {
-  if (src.channels === 4 && width === src.width && height === src.height) return src.data;
-  const out = new Uint8Array(width * height * 4);
+  if (src.channels === 3 && width === src.width && height === src.height) return src.data;
+  const out = new Uint8Array(width * height * 3);
   const colour = src.channels >= 3 ? 3 : 1;
   const xs = src.width / width;
   const ys = src.height / height;
@@ -119,11 +119,10 @@ function resize(src: Pixels, width: number, height: number): Uint8Array {
         }
       }
       const count = (y1 - y0) * (x1 - x0);
-      const o = (y * width + x) * 4;
+      const o = (y * width + x) * 3;
       out[o] = r / count;
       out[o + 1] = g / count;
       out[o + 2] = b / count;
-      out[o + 3] = 255;
     }
   }
   return out;
