@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
-import { concatBytes, releasableBytes } from "./bytes.ts";
+import { concatBytes, growableBytes } from "./bytes.ts";
 import { encodeFrame, rawJsonString, releaseFrame } from "./json_frame.ts";
 
 const text = (parts: Uint8Array[]) => new TextDecoder().decode(concatBytes(parts));
@@ -47,7 +47,7 @@ Deno.test("any text around raw strings survives, including look-alike placeholde
 });
 
 Deno.test("a written frame gives back its raw strings' releasable buffers, and only those", () => {
-  const held = releasableBytes(1 << 20).fill(0x41);
+  const held = growableBytes(1 << 20).fill(0x41);
   const plain = ascii("AQID");
   const frame = encodeFrame({ a: rawJsonString([held.subarray(0, 8)]), b: rawJsonString([plain]) });
   assert.equal(JSON.parse(text(frame.parts)).a, "AAAAAAAA");
