@@ -6,6 +6,8 @@
  * is left to the general decoder.
  */
 
+import { BoxScaler } from "./box_scale.ts";
+
 /** Decoded pixels, 8 bits per sample. */
 export interface Pixels {
   width: number;
@@ -22,11 +24,13 @@ function u32(b: Uint8Array, i: number): number {
   return ((b[i] << 24) >>> 0) + ((b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]);
 }
 
-/** Width and height from the header, or undefined for a layout this decoder does not handle. */
-export function pngLayout(png: Uint8Array): { width: number; height: number } | undefined {
+/** Size and samples per pixel, or undefined for a layout this decoder does not handle. */
+function pngLayout(
+  png: Uint8Array,
+): { width: number; height: number; channels: number } | undefined {
   const [depth, colorType, , , interlace] = png.subarray(24, 29);
   if (depth !== 8 || interlace !== 0 || !CHANNELS[colorType]) return undefined;
-  return { width: u32(png, 16), height: u32(png, 20) };
+  return { width: u32(png, 16), height: u32(png, 20), channels: CHANNELS[colorType] };
 }
 
 function unfilterRow(filter: number, row: Uint8Array, up: Uint8Array, bpp: number): void {
@@ -57,20 +61,6 @@ function unfilterRow(filter: number, row: Uint8Array, up: Uint8Array, bpp: numbe
   }
 }
 
-/** For each source index, the output index whose box holds it (area averaging, scale <= 1). */
-function boxes(from: number, to: number): { of: Int32Array; count: Uint32Array } {
-  const of = new Int32Array(from);
-  const count = new Uint32Array(to);
-  for (let o = 0; o < to; o++) {
-    // Integer products first: o * (from / to) can land a hair below a whole number.
-    const start = Math.floor((o * from) / to);
-    const end = o === to - 1 ? from : Math.max(start + 1, Math.floor(((o + 1) * from) / to));
-    for (let s = start; s < end; s++) of[s] = o;
-    count[o] = end - start;
-  }
-  return { of, count };
-}
-
 function idatParts(png: Uint8Array): Uint8Array[] {
   const parts: Uint8Array[] = [];
   for (let i = 8; i + 8 <= png.length;) {
@@ -95,66 +85,37 @@ export interface ScaleOptions {
 }
 
 /**
- * Decodes `png` to RGB (alpha dropped: previews are JPEGs), averaging each output pixel's box of source pixels. Undefined
- * for a layout this decoder does not handle.
+ * Decodes `png` to RGB (alpha dropped: previews are JPEGs), averaging each output pixel's box
+ * of source pixels. Undefined for a layout this decoder does not handle.
  */
 export async function decodePngScaled(
   png: Uint8Array,
   options: ScaleOptions = {},
 ): Promise<Pixels | undefined> {
-  const size = options.size;
   const layout = pngLayout(png);
   if (!layout) return undefined;
-  const channels = CHANNELS[png[25]];
-  const width = Math.min(layout.width, size?.width ?? layout.width);
-  const height = Math.min(layout.height, size?.height ?? layout.height);
-  const columns = boxes(layout.width, width);
-  const rows = boxes(layout.height, height);
+  const channels = layout.channels;
+  const width = Math.min(layout.width, options.size?.width ?? layout.width);
+  const height = Math.min(layout.height, options.size?.height ?? layout.height);
   const stride = layout.width * channels;
   const out = options.output && options.output.length >= width * height * 3
     ? options.output.subarray(0, width * height * 3)
     : new Uint8Array(width * height * 3);
-  const sums = new Uint32Array(width * 3);
-  const g = channels >= 3 ? 1 : 0, b = channels >= 3 ? 2 : 0;
   let row = new Uint8Array(stride), up = new Uint8Array(stride);
   let filter = -1, filled = 0, y = 0;
 
   const identity = width === layout.width && height === layout.height;
+  const scaler = new BoxScaler({ from: layout, to: { width, height } }, out);
   const addRow = () => {
     unfilterRow(filter, row, up, channels);
+    // RGB at full size is the output row itself; anything else goes through the scaler.
     if (identity && channels === 3) out.set(row, y * stride);
-    else if (identity) {
-      for (let x = 0, i = 0, o = y * width * 3; x < width; x++, i += channels, o += 3) {
-        out[o] = row[i];
-        out[o + 1] = row[i + g];
-        out[o + 2] = row[i + b];
-      }
-    } else addToSums();
+    else scaler.addRow(row, channels);
     [row, up] = [up, row];
     filter = -1;
     filled = 0;
     y++;
   };
-  const addToSums = () => {
-    for (let x = 0, i = 0; x < layout.width; x++, i += channels) {
-      const o = columns.of[x] * 3;
-      sums[o] += row[i];
-      sums[o + 1] += row[i + g];
-      sums[o + 2] += row[i + b];
-    }
-    const oy = rows.of[y];
-    if (y === layout.height - 1 || rows.of[y + 1] !== oy) {
-      for (let ox = 0; ox < width; ox++) {
-        const n = columns.count[ox] * rows.count[oy];
-        const o = (oy * width + ox) * 3;
-        out[o] = sums[ox * 3] / n + 0.5;
-        out[o + 1] = sums[ox * 3 + 1] / n + 0.5;
-        out[o + 2] = sums[ox * 3 + 2] / n + 0.5;
-      }
-      sums.fill(0);
-    }
-  };
-
   const inflated = ReadableStream.from(idatParts(png) as Uint8Array<ArrayBuffer>[])
     .pipeThrough(new DecompressionStream("deflate"));
   for await (const chunk of inflated) {

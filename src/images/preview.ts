@@ -4,6 +4,7 @@ import type { InlineMode } from "../config.ts";
 import { base64ForJson, encodeBase64 } from "./codec_base64.ts";
 import type { ImageInfo } from "./sniff.ts";
 import { CORES, Slots } from "../slots.ts";
+import { BoxScaler } from "./box_scale.ts";
 import { encodeJpeg } from "./jpeg_encode.ts";
 import { decodePngScaled, type Pixels } from "./png_decode.ts";
 
@@ -96,34 +97,14 @@ async function decodeTo(
   return undefined;
 }
 
-/** Area-averaging downscale to RGB (alpha dropped: the preview is a JPEG). */
+/** `src` as RGB of `width` x `height`, area-averaged (alpha dropped: the preview is a JPEG). */
 function resize(src: Pixels, width: number, height: number): Uint8Array {
   if (src.channels === 3 && width === src.width && height === src.height) return src.data;
   const out = new Uint8Array(width * height * 3);
-  const colour = src.channels >= 3 ? 3 : 1;
-  const xs = src.width / width;
-  const ys = src.height / height;
-  for (let y = 0; y < height; y++) {
-    const y0 = Math.floor(y * ys);
-    const y1 = Math.max(y0 + 1, Math.floor((y + 1) * ys));
-    for (let x = 0; x < width; x++) {
-      const x0 = Math.floor(x * xs);
-      const x1 = Math.max(x0 + 1, Math.floor((x + 1) * xs));
-      let r = 0, g = 0, b = 0;
-      for (let sy = y0; sy < y1; sy++) {
-        let i = (sy * src.width + x0) * src.channels;
-        for (let sx = x0; sx < x1; sx++, i += src.channels) {
-          r += src.data[i];
-          g += src.data[i + (colour === 3 ? 1 : 0)];
-          b += src.data[i + (colour === 3 ? 2 : 0)];
-        }
-      }
-      const count = (y1 - y0) * (x1 - x0);
-      const o = (y * width + x) * 3;
-      out[o] = r / count;
-      out[o + 1] = g / count;
-      out[o + 2] = b / count;
-    }
+  const scaler = new BoxScaler({ from: src, to: { width, height } }, out);
+  const stride = src.width * src.channels;
+  for (let y = 0; y < src.height; y++) {
+    scaler.addRow(src.data.subarray(y * stride, (y + 1) * stride), src.channels);
   }
   return out;
 }

@@ -5,6 +5,7 @@
  * at once and most of the server's peak memory.
  */
 
+import { concatBytes } from "../bytes.ts";
 import { Base64Decoder } from "../images/codec_base64.ts";
 
 const QUOTE = 0x22;
@@ -40,15 +41,6 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number
 function skipSpace(bytes: Uint8Array, i: number): number {
   while (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09) i++;
   return i;
-}
-
-/** `a` then `b`, always in a new array: `b` may be a read buffer that is about to be reused. */
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b.slice();
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** Takes an answer's bytes in any pieces; `end()` gives the parsed answer. */
@@ -91,7 +83,8 @@ export class ImageAnswerReader {
 
   /** Scans JSON text for `"key": "`; returns what follows the opening quote of a value. */
   #outside(chunk: Uint8Array): Uint8Array {
-    const text = this.#pending = concat(this.#pending, chunk);
+    // Always a new array: `chunk` may be a read buffer that is about to be reused.
+    const text = this.#pending = concatBytes([this.#pending, chunk]);
     for (;;) {
       const at = indexOf(text, this.#marker, this.#scanFrom);
       if (at === -1) {
@@ -138,13 +131,6 @@ export class ImageAnswerReader {
     this.#kept.push(new Uint8Array([QUOTE]));
     return chunk.subarray(end + 1);
   }
-}
-
-/** Parses a whole answer held in memory (tests, small answers). */
-export function parseImageAnswer(bytes: Uint8Array, key: string): ParsedImageAnswer {
-  const reader = new ImageAnswerReader({ key });
-  reader.push(bytes);
-  return reader.end();
 }
 
 /** A reader that fills our buffer, when the body is a byte stream (fetch bodies are). */

@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
 import { encodeBase64 } from "../images/codec_base64.ts";
 import fc from "npm:fast-check@4.10.2";
-import { ImageAnswerReader, parseImageAnswer, readImageAnswer } from "./image_json.ts";
+import { ImageAnswerReader, type ParsedImageAnswer, readImageAnswer } from "./image_json.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
+
+/** Reads a whole answer held in memory, in one piece. */
+function parseImageAnswer(body: Uint8Array, key: string): ParsedImageAnswer {
+  const reader = new ImageAnswerReader({ key });
+  reader.push(body);
+  return reader.end();
+}
 
 Deno.test("lifts every base64 field out, in order, and parses the rest as JSON", () => {
   const a = new Uint8Array([1, 2, 3, 250]);
