@@ -1,6 +1,6 @@
 /** Base64 through the runtime's native `Uint8Array.fromBase64` / `toBase64` (fast, strict). */
 
-import { growableBytes, releaseBytes, resizeBytes } from "../bytes.ts";
+import { growableBytes, pooledBytes, releaseBytes, resizeBytes, trimBytes } from "../bytes.ts";
 import { rawJsonString } from "../json_frame.ts";
 
 type LastChunk = { lastChunkHandling?: "strict" | "stop-before-partial" };
@@ -66,21 +66,32 @@ export class Base64Decoder {
   #rawLength = 0;
   /** The text as it arrived, in one buffer (kept for full inline only). */
   #text?: Uint8Array;
+  readonly #textCapacity: number;
+
+  get #outCapacity(): number {
+    return Math.ceil(this.#textCapacity / 4) * 3;
+  }
 
   /**
    * `capacity`: the most text expected (buffers are sized from it; only what is written becomes
    * resident, and they grow when short); `keepText`: keep the text too, in one buffer.
    */
   constructor(capacity: number, keepText = false) {
-    const textCapacity = Math.max(4, capacity);
-    this.#out = growableBytes(0, Math.ceil(textCapacity / 4) * 3);
-    if (keepText) this.#text = growableBytes(0, textCapacity);
+    this.#textCapacity = Math.max(4, capacity);
+    this.#out = pooledBytes(0, this.#outCapacity);
+    if (keepText) this.#text = pooledBytes(0, this.#textCapacity);
   }
 
   /** Decodes the next piece of base64 text, given as its ASCII bytes (not kept by reference). */
   write(piece: Uint8Array): void {
     if (this.#bad || piece.length === 0) return;
-    if (this.#text) this.#text = append(this.#text, this.#rawLength, piece);
+    if (this.#text) {
+      const used = this.#rawLength;
+      if (used + piece.length > this.#text.length) {
+        this.#text = ensure(this.#text, used, used + piece.length, this.#textCapacity);
+      }
+      this.#text.set(piece, used);
+    }
     this.#rawLength += piece.length;
     let text = (this.#escape ? "\\" : "") + ASCII.decode(piece);
     this.#escape = text.endsWith("\\");
@@ -99,7 +110,7 @@ export class Base64Decoder {
       releaseBytes(this.#text);
       return undefined;
     }
-    resizeBytes(this.#out, this.#written);
+    trimBytes(this.#out, this.#written);
     const bytes = this.#out.subarray(0, this.#written);
     if (this.#text && isCanonical(this.#rawLength, bytes.length)) {
       arrivedAs.set(bytes, [this.#text.subarray(0, this.#rawLength)]);
@@ -109,7 +120,9 @@ export class Base64Decoder {
 
   #decode(text: string, lastChunkHandling: "strict" | "stop-before-partial"): void {
     const needed = this.#written + Math.ceil(text.length / 4) * 3;
-    if (needed > this.#out.length) this.#out = ensure(this.#out, this.#written, needed);
+    if (needed > this.#out.length) {
+      this.#out = ensure(this.#out, this.#written, needed, this.#outCapacity);
+    }
     try {
       const target = this.#out.subarray(this.#written) as unknown as NativeSetBase64;
       const { read, written } = target.setFromBase64(text, { lastChunkHandling });
@@ -125,22 +138,17 @@ export class Base64Decoder {
   }
 }
 
-/** `bytes` (of which `used` are filled) grown to at least `length`: in place, or moved. */
-function ensure(bytes: Uint8Array, used: number, length: number): Uint8Array {
-  // Doubling keeps resizes rare; pages past what is written never become resident.
-  const capacity = (bytes.buffer as ArrayBuffer).maxByteLength;
-  if (resizeBytes(bytes, Math.max(length, Math.min(capacity, bytes.length * 2)))) return bytes;
+/**
+ * `bytes` (of which `used` are filled) grown to at least `length`, in place or moved. Doubling
+ * keeps resizes rare, up to the expected size: growing past it only to shrink again costs
+ * (a pooled buffer grown to its 64 MB limit took ~40 ms to give the excess back).
+ */
+function ensure(bytes: Uint8Array, used: number, length: number, expected: number): Uint8Array {
+  if (resizeBytes(bytes, Math.max(length, Math.min(expected, bytes.length * 2)))) return bytes;
   const grown = growableBytes(length, length * 2);
   grown.set(bytes.subarray(0, used));
   releaseBytes(bytes);
   return grown;
-}
-
-/** `piece` written after the first `used` bytes of `bytes`, growing it as needed. */
-function append(bytes: Uint8Array, used: number, piece: Uint8Array): Uint8Array {
-  const out = ensure(bytes, used, used + piece.length);
-  out.set(piece, used);
-  return out;
 }
 
 /** `bytes` as base64 for a JSON-RPC frame: the text it arrived as when known, else encoded. */
