@@ -31,8 +31,8 @@ export function encodeBase64(bytes: Uint8Array): string {
   return (bytes as unknown as { toBase64(): string }).toBase64();
 }
 
-// base64 is ASCII, which UTF-8 decodes on its fast path.
-const ASCII = new TextDecoder();
+/** base64 is ASCII, which UTF-8 decodes on its fast path. */
+export const ASCII: TextDecoder = new TextDecoder();
 
 /** The exact base64 each decoded image arrived as, for as long as the image is alive. */
 const arrivedAs = new WeakMap<Uint8Array, string | Uint8Array[]>();
@@ -82,8 +82,11 @@ export class Base64Decoder {
     if (keepText) this.#text = pooledBytes(0, this.#textCapacity);
   }
 
-  /** Decodes the next piece of base64 text, given as its ASCII bytes (not kept by reference). */
-  write(piece: Uint8Array): void {
+  /**
+   * Decodes the next piece of base64 text, given as its ASCII bytes (not kept by reference) and,
+   * when the caller has it already, as a string.
+   */
+  write(piece: Uint8Array, pieceText = ASCII.decode(piece)): void {
     if (this.#bad || piece.length === 0) return;
     if (this.#text) {
       const used = this.#rawLength;
@@ -93,7 +96,7 @@ export class Base64Decoder {
       this.#text.set(piece, used);
     }
     this.#rawLength += piece.length;
-    let text = (this.#escape ? "\\" : "") + ASCII.decode(piece);
+    let text = (this.#escape ? "\\" : "") + pieceText;
     this.#escape = text.endsWith("\\");
     if (this.#escape) text = text.slice(0, -1);
     if (text.includes("\\")) text = text.replaceAll("\\/", "/");

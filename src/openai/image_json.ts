@@ -6,7 +6,7 @@
  */
 
 import { concatBytes } from "../bytes.ts";
-import { Base64Decoder } from "../images/codec_base64.ts";
+import { ASCII, Base64Decoder } from "../images/codec_base64.ts";
 
 const QUOTE = 0x22;
 const COLON = 0x3a;
@@ -41,6 +41,17 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number
 function skipSpace(bytes: Uint8Array, i: number): number {
   while (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09) i++;
   return i;
+}
+
+/**
+ * The byte index of the first `"` in `bytes`, found in their UTF-8 `text` (a string search is
+ * ~25 times faster than `Uint8Array.prototype.indexOf` here, and the base64 has to become a string
+ * anyway). Indices agree while everything before the quote is ASCII; when they do not, the byte
+ * at the string's index is not a quote, and the bytes are searched instead.
+ */
+function quoteAt(bytes: Uint8Array, text: string): number {
+  const at = text.indexOf('"');
+  return at === -1 || bytes[at] === QUOTE ? at : bytes.indexOf(QUOTE);
 }
 
 /** Takes an answer's bytes in any pieces; `end()` gives the parsed answer. */
@@ -120,12 +131,13 @@ export class ImageAnswerReader {
 
   /** Feeds base64 text to the current value until its closing quote. */
   #inValue(chunk: Uint8Array): Uint8Array {
-    const end = chunk.indexOf(QUOTE);
+    const text = ASCII.decode(chunk);
+    const end = quoteAt(chunk, text);
     if (end === -1) {
-      this.#value!.write(chunk);
+      this.#value!.write(chunk, text);
       return EMPTY;
     }
-    this.#value!.write(chunk.subarray(0, end));
+    this.#value!.write(chunk.subarray(0, end), text.slice(0, end));
     this.#images.push(this.#value!.end());
     this.#value = undefined;
     this.#kept.push(new Uint8Array([QUOTE]));

@@ -4,6 +4,7 @@ import fc from "npm:fast-check@4.10.2";
 import { ImageAnswerReader, type ParsedImageAnswer, readImageAnswer } from "./image_json.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
+const concat = (...parts: Iterable<number>[]) => new Uint8Array(parts.flatMap((p) => [...p]));
 
 /** Reads a whole answer held in memory, in one piece. */
 function parseImageAnswer(body: Uint8Array, key: string): ParsedImageAnswer {
@@ -34,6 +35,18 @@ Deno.test("an escaped slash is legal JSON and still decodes; invalid base64 is u
     parseImageAnswer(bytes('{"data":[{"b64_json":"not base64!"}]}'), "b64_json").images,
     [undefined],
   );
+});
+
+Deno.test("non-ASCII text in a value makes it invalid and the JSON after it still parses", () => {
+  for (const junk of ["é", "日本", "\u{1F600}", "AA\u{1F600}AA"]) {
+    const body = `{"data":[{"b64_json":"AQID${junk}"},{"b64_json":"BAUG"}],"usage":{"n":7}}`;
+    // Bytes that are not UTF-8 at all, too: a lone continuation byte before the quote.
+    const raw = [bytes(body), concat(bytes('{"data":[{"b64_json":"AQ'), [0x80], bytes('"}]}'))];
+    const { json, images } = parseImageAnswer(raw[0], "b64_json");
+    assert.deepEqual(images, [undefined, new Uint8Array([4, 5, 6])], junk);
+    assert.deepEqual(json.usage, { n: 7 });
+    assert.deepEqual(parseImageAnswer(raw[1], "b64_json").images, [undefined]);
+  }
 });
 
 Deno.test("truncated answers are SyntaxErrors; the Responses route's key works the same", () => {
