@@ -63,6 +63,8 @@ export class Base64Decoder {
   #carry = "";
   #escape = false;
   #bad = false;
+  /** A padded group was read: the value must end there. */
+  #padded = false;
   #rawLength = 0;
   /** The text as it arrived, in one buffer (kept for full inline only). */
   #text?: Uint8Array;
@@ -101,6 +103,13 @@ export class Base64Decoder {
     if (this.#escape) text = text.slice(0, -1);
     if (text.includes("\\")) text = text.replaceAll("\\/", "/");
     if (text.includes("\\")) return this.#fail();
+    if (this.#carry) {
+      // Complete the carried group with the piece's first characters on their own: joining the
+      // carry to the whole piece made the decoder copy it (64 KB a piece, all garbage).
+      const take = 4 - (this.#carry.length % 4 || 4);
+      this.#decode(this.#carry + text.slice(0, take), "stop-before-partial");
+      text = text.slice(take);
+    }
     this.#decode(this.#carry + text, "stop-before-partial");
     if (this.#carry.length > 64) this.#fail(); // nothing decodable: not base64
   }
@@ -122,6 +131,7 @@ export class Base64Decoder {
   }
 
   #decode(text: string, lastChunkHandling: "strict" | "stop-before-partial"): void {
+    if (this.#padded && text.trim()) return this.#fail(); // nothing may follow the padding
     const needed = this.#written + Math.ceil(text.length / 4) * 3;
     if (needed > this.#out.length) {
       this.#out = ensure(this.#out, this.#written, needed, this.#outCapacity);
@@ -131,6 +141,7 @@ export class Base64Decoder {
       const { read, written } = target.setFromBase64(text, { lastChunkHandling });
       this.#written += written;
       this.#carry = text.slice(read);
+      this.#padded ||= text.slice(0, read).trimEnd().endsWith("=");
     } catch {
       this.#fail();
     }

@@ -36,6 +36,14 @@ Deno.test("anything but base64 (or an escape other than \\/) is undefined, as is
   }
 });
 
+Deno.test("nothing may follow padding, wherever the pieces are cut; whitespace may", () => {
+  for (const cuts of [[4], [2, 2], [1, 3], [5], [4, 1], [3, 1, 1]]) {
+    assert.equal(decodeInPieces("AA==AAAA", cuts), undefined, `cut at ${cuts}`);
+    assert.deepEqual(decodeInPieces("AA== \r\n", cuts), new Uint8Array([0]), `cut at ${cuts}`);
+    assert.deepEqual(decodeInPieces("AA E CAw QF", cuts), new Uint8Array([0, 1, 2, 3, 4, 5]));
+  }
+});
+
 Deno.test("base64 that arrived as bytes is sent on as those bytes, not encoded again", () => {
   const pieces = [ascii("AAEC"), ascii("AwQF")];
   const decoder = new Base64Decoder(6, true);
