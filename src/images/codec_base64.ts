@@ -90,13 +90,7 @@ export class Base64Decoder {
    */
   write(piece: Uint8Array, pieceText = ASCII.decode(piece)): void {
     if (this.#bad || piece.length === 0) return;
-    if (this.#text) {
-      const used = this.#rawLength;
-      if (used + piece.length > this.#text.length) {
-        this.#text = ensure(this.#text, used, used + piece.length, this.#textCapacity);
-      }
-      this.#text.set(piece, used);
-    }
+    if (this.#text) this.#keep(piece);
     this.#rawLength += piece.length;
     let text = (this.#escape ? "\\" : "") + pieceText;
     this.#escape = text.endsWith("\\");
@@ -130,6 +124,15 @@ export class Base64Decoder {
     return bytes;
   }
 
+  /** Appends `piece` to the kept text. */
+  #keep(piece: Uint8Array): void {
+    const used = this.#rawLength;
+    if (used + piece.length > this.#text!.length) {
+      this.#text = ensure(this.#text!, used, used + piece.length, this.#textCapacity);
+    }
+    this.#text!.set(piece, used);
+  }
+
   #decode(text: string, lastChunkHandling: "strict" | "stop-before-partial"): void {
     if (this.#padded && text.trim()) return this.#fail(); // nothing may follow the padding
     const needed = this.#written + Math.ceil(text.length / 4) * 3;
@@ -154,8 +157,8 @@ export class Base64Decoder {
 
 /**
  * `bytes` (of which `used` are filled) grown to at least `length`, in place or moved. Doubling
- * keeps resizes rare, up to the expected size: growing past it only to shrink again costs
- * (a pooled buffer grown to its 64 MB limit took ~40 ms to give the excess back).
+ * keeps resizes rare, up to the expected size: pages grown into and given back again cost a
+ * decommit (~40 ms for 60 MB here).
  */
 function ensure(bytes: Uint8Array, used: number, length: number, expected: number): Uint8Array {
   if (resizeBytes(bytes, Math.max(length, Math.min(expected, bytes.length * 2)))) return bytes;
