@@ -49,21 +49,38 @@ Deno.test("16 parallel calls give 16 distinct complete files; tools/list answers
     for (const path of paths) assert.deepEqual(await Deno.readFile(path), expected);
   }));
 
-Deno.test("stdout carries only JSON-RPC, even in debug mode and after failures; the key never shows", async () => {
-  const fake = FakeOpenAI.start();
-  const home = await Deno.makeTempDir();
-  const out = join(home, "out");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: serverArgs({ netHosts: [fake.host], writeScope: [home] }),
+const INITIALIZE = [
+  {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "raw", version: "1" },
+    },
+  },
+  { jsonrpc: "2.0", method: "notifications/initialized" },
+];
+
+/** The server under the documented flags against `fake`, with `entry` as its main module. */
+function spawnRaw(
+  fake: FakeOpenAI,
+  home: string,
+  options: { env?: Record<string, string>; entry?: string } = {},
+): Deno.ChildProcess {
+  const args = serverArgs({ netHosts: [fake.host], writeScope: [home] });
+  if (options.entry) args[args.length - 1] = options.entry;
+  return new Deno.Command(Deno.execPath(), {
+    args,
     env: {
       ...networkEnv(),
       HOME: home,
       DENO_DIR,
       OPENAI_API_KEY: fake.apiKey,
       OPENAI_BASE_URL: fake.baseURL,
-      GPT_IMAGE_2_MCP_DEBUG: "1",
-      GPT_IMAGE_2_OUTPUT_DIR: out,
-      GPT_IMAGE_2_RETRY_BASE_MS: "5",
+      GPT_IMAGE_2_OUTPUT_DIR: join(home, "out"),
+      ...options.env,
     },
     clearEnv: true,
     cwd: REPO,
@@ -71,19 +88,53 @@ Deno.test("stdout carries only JSON-RPC, even in debug mode and after failures; 
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+}
+
+/**
+ * Writes `messages` to the server one by one, waiting for each request's answer, then closes
+ * stdin; gives every stdout line, stderr and the exit status.
+ */
+async function exchange(child: Deno.ChildProcess, messages: Record<string, unknown>[]) {
+  const stderrText = new Response(child.stderr).text();
+  const writer = child.stdin.getWriter();
+  const encoder = new TextEncoder();
+  const lines: string[] = [];
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (const message of messages) {
+    await writer.write(encoder.encode(JSON.stringify(message) + "\n"));
+    if (!("id" in message)) continue;
+    while (!lines.some((l) => l.includes(`"id":${message.id}`))) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      const parts = buffer.split("\n");
+      buffer = parts.pop()!;
+      lines.push(...parts.filter((l) => l.length));
+    }
+  }
+  await writer.close();
+  for (let next = await reader.read(); !next.done; next = await reader.read()) buffer += next.value;
+  lines.push(...buffer.split("\n").filter((l) => l.length));
+  const status = await child.status;
+  for (const line of lines) {
+    assert.equal(JSON.parse(line).jsonrpc, "2.0", `not JSON-RPC: ${line.slice(0, 120)}`);
+  }
+  const byId = new Map(
+    lines.map((l) => JSON.parse(l)).filter((m) => "id" in m).map((m) => [m.id, m]),
+  );
+  return { lines, byId, stderr: await stderrText, status };
+}
+
+Deno.test("stdout carries only JSON-RPC, even in debug mode and after failures; the key never shows", async () => {
+  const fake = FakeOpenAI.start();
+  const home = await Deno.makeTempDir();
+  const child = spawnRaw(fake, home, {
+    env: { GPT_IMAGE_2_MCP_DEBUG: "1", GPT_IMAGE_2_RETRY_BASE_MS: "5" },
+  });
   fake.inject("generations", { kind: "status", status: 500 }, { kind: "bad-json" });
   const messages = [
-    {
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-06-18",
-        capabilities: {},
-        clientInfo: { name: "raw", version: "1" },
-      },
-    },
-    { jsonrpc: "2.0", method: "notifications/initialized" },
+    ...INITIALIZE,
     { jsonrpc: "2.0", id: 2, method: "tools/list" },
     {
       jsonrpc: "2.0",
@@ -113,36 +164,8 @@ Deno.test("stdout carries only JSON-RPC, even in debug mode and after failures; 
       },
     },
   ];
-  const stderrText = new Response(child.stderr).text();
-  const writer = child.stdin.getWriter();
-  const encoder = new TextEncoder();
-  const lines: string[] = [];
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (const message of messages) {
-    await writer.write(encoder.encode(JSON.stringify(message) + "\n"));
-    if (!("id" in message)) continue;
-    while (!lines.some((l) => l.includes(`"id":${message.id}`))) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      const parts = buffer.split("\n");
-      buffer = parts.pop()!;
-      lines.push(...parts.filter((l) => l.length));
-    }
-  }
-  await writer.close();
-  for (let next = await reader.read(); !next.done; next = await reader.read()) buffer += next.value;
-  lines.push(...buffer.split("\n").filter((l) => l.length));
-  const status = await child.status;
-  const err = await stderrText;
   try {
-    for (const line of lines) {
-      assert.equal(JSON.parse(line).jsonrpc, "2.0", `not JSON-RPC: ${line.slice(0, 120)}`);
-    }
-    const byId = new Map(
-      lines.map((l) => JSON.parse(l)).filter((m) => "id" in m).map((m) => [m.id, m]),
-    );
+    const { lines, byId, stderr: err, status } = await exchange(child, messages);
     assert.equal(byId.get(3).result.isError, true, "the retried 500 then bad JSON is a tool error");
     assert.equal(byId.get(4).result.isError, true);
     assert.equal(byId.get(5).error.code, -32602);
@@ -150,6 +173,40 @@ Deno.test("stdout carries only JSON-RPC, even in debug mode and after failures; 
     assert.match(err, /debug: images\.generate: attempt 1 of 3/, "debug lines went to stderr");
     assert.equal(status.code, 0, "closing stdin ends the server cleanly");
     assert.ok(!err.includes(fake.apiKey) && !lines.join().includes(fake.apiKey), "no key anywhere");
+  } finally {
+    await fake.close();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("a dependency that prints, throws and leaves a rejection unhandled cannot touch stdout or stop the server", async () => {
+  const fake = FakeOpenAI.start();
+  const home = await Deno.makeTempDir();
+  const child = spawnRaw(fake, home, { entry: join(REPO, "tests", "fixtures", "noisy_server.ts") });
+  const generate = (id: number) => ({
+    jsonrpc: "2.0",
+    id,
+    method: "tools/call",
+    params: {
+      name: "generate_image",
+      arguments: { prompt: "after", quality: "low", inline: "none" },
+    },
+  });
+  try {
+    // The fixture misbehaves on the first call, before the server answers it.
+    const { byId, stderr, status } = await exchange(child, [
+      ...INITIALIZE,
+      generate(2),
+      generate(3),
+    ]);
+    for (const method of ["log", "info", "debug"]) {
+      assert.match(stderr, new RegExp(`noise: console\\.${method}`), `console.${method} on stderr`);
+    }
+    assert.match(stderr, /unhandled rejection: Error: noise: a rejection nobody handles/);
+    assert.match(stderr, /uncaught error: Error: noise: thrown from a timer/);
+    assert.equal(byId.get(2).result.isError, undefined, "the call under the noise succeeds");
+    assert.equal(byId.get(3).result.isError, undefined, "and so does the next one");
+    assert.equal(status.code, 0, "closing stdin still ends the server cleanly");
   } finally {
     await fake.close();
     await Deno.remove(home, { recursive: true });
