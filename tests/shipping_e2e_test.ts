@@ -100,6 +100,37 @@ Deno.test("--help, --version and doctor explain themselves", async () => {
   );
   assert.match(good.stdout, /All checks passed\./);
   assert.ok(!good.stdout.includes("sk-test-doctor-0000"));
+  const fake = FakeOpenAI.start();
+  const online = (env: Record<string, string>) =>
+    run([
+      ...flags.filter((f) => !f.startsWith("--allow-net")),
+      `--allow-net=${fake.host}`,
+      `--allow-write=${writeRoot}`,
+      main,
+      "doctor",
+      "--online",
+    ], {
+      HOME: home,
+      OPENAI_API_KEY: fake.apiKey,
+      OPENAI_BASE_URL: fake.baseURL,
+      ...env,
+    }, home);
+  try {
+    const reached = await online({});
+    assert.equal(reached.code, 0, reached.stdout);
+    assert.match(reached.stdout, /ok {4}the API answers and knows gpt-image-2/);
+    const unknownModel = await online({ GPT_IMAGE_2_MODEL: "gpt-image-9" });
+    assert.equal(unknownModel.code, 1);
+    assert.match(
+      unknownModel.stdout,
+      /FAIL {2}the API answered 404 for gpt-image-9\n {6}fix: check/,
+    );
+    const wrongKey = await online({ OPENAI_API_KEY: "sk-wrong-key-0000" });
+    assert.match(wrongKey.stdout, /FAIL {2}the API answered 401/);
+    assert.ok(!wrongKey.stdout.includes("sk-wrong-key-0000"));
+  } finally {
+    await fake.close();
+  }
   const unknown = await run(["run", "--allow-read", main, "serve-http"]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /Unknown argument "serve-http"/);

@@ -145,6 +145,23 @@ export class FakeOpenAI {
     return response;
   }
 
+  /** `GET /v1/models/{id}`: the image and host models this fake serves, else the API's 404. */
+  #model(path: string): Response {
+    const id = decodeURIComponent(path.slice("/v1/models/".length));
+    if (!["gpt-image-2", "gpt-4.1-mini"].includes(id)) {
+      return json(
+        errorBody(
+          `The model \`${id}\` does not exist or you do not have access to it.`,
+          "invalid_request_error",
+          null,
+          "model_not_found",
+        ),
+        404,
+      );
+    }
+    return json({ id, object: "model", created: 1761149123, owned_by: "system" });
+  }
+
   async #route(req: Request, url: URL, record: Recorded): Promise<Response> {
     if (record.authorization !== `Bearer ${this.apiKey}`) {
       return json(
@@ -165,6 +182,7 @@ export class FakeOpenAI {
         ? json({ id, object: "file", deleted: true })
         : json(errorBody(`No such File object: ${id}`, "invalid_request_error", "id"), 404);
     }
+    if (req.method === "GET" && path.startsWith("/v1/models/")) return this.#model(path);
     const route = ({
       "/v1/images/generations": "generations",
       "/v1/images/edits": "edits",
