@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { FakeOpenAI, type Fault, type Route } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
 import { type Harness, listFiles, startServer, textOf, waitFor, withServer } from "./harness.ts";
+import type { ImageJobResult } from "../src/tools/image_job.ts";
 
 interface Row {
   fault: string;
@@ -113,7 +114,7 @@ const ROWS: Row[] = [
   {
     fault: "no data",
     inject: [{ kind: "no-data" }],
-    expect: /^OpenAI returned no image\.$/,
+    expect: /^OpenAI returned no image\. The call was billed: \$0\.\d{4} is recorded/,
     requests: 1,
   },
   {
@@ -207,6 +208,36 @@ Deno.test("API faults: retries, backoff and one actionable error each; nothing p
     await fake.close();
   }
 });
+
+Deno.test("an answer the API billed but whose image is unusable still counts against the budget", () =>
+  withServer({ env: { GPT_IMAGE_2_BUDGET_USD: "5" } }, async (h, fake) => {
+    const ledger = async () => {
+      const [path] = (await listFiles(h.configRoot)).filter((f) => f.endsWith("ledger.json"));
+      return JSON.parse(await Deno.readTextFile(join(h.configRoot, path)));
+    };
+    const call = () => h.call("generate_image", { prompt: "x", quality: "low", inline: "none" });
+    for (const kind of ["bad-base64", "wrong-format", "no-data"] as const) {
+      fake.inject("generations", { kind });
+      const failed = await call();
+      assert.equal(failed.isError, true, kind);
+      assert.match(
+        textOf(failed),
+        /\. The call was billed: \$0\.\d{4} is recorded against the spend ledger \(spent so far \$0\.\d{4}\)\.$/,
+        kind,
+      );
+    }
+    const afterFailures = await ledger();
+    assert.equal(afterFailures.calls, 3);
+    assert.ok(afterFailures.spent_usd > 0);
+    const ok = await call();
+    assert.equal(ok.isError, undefined, textOf(ok));
+    const spend = (ok.structuredContent as ImageJobResult).spend;
+    assert.equal((await ledger()).calls, 4);
+    assert.ok(
+      spend.spent_usd > afterFailures.spent_usd,
+      "the successful call adds to the same total",
+    );
+  }));
 
 Deno.test("Retry-After is honoured between attempts", () =>
   withServer({ env: { GPT_IMAGE_2_RETRY_BASE_MS: "5" } }, async (h, fake) => {

@@ -100,6 +100,24 @@ function checkImages(
   });
 }
 
+/** `checkImages`, and when they fail, the error says the call was billed and recorded anyway. */
+async function checkBilledImages(
+  answer: ApiImages,
+  format: ImageFormat,
+  bill: { usd: number; spending: Promise<SpendReport> },
+): Promise<SourceImage[]> {
+  try {
+    return checkImages(answer.images, (answer.applied.output_format as ImageFormat) ?? format);
+  } catch (error) {
+    if (!(error instanceof ToolError)) throw error;
+    const { spent_usd } = await bill.spending;
+    throw new ToolError(
+      `${error.message} The call was billed: $${bill.usd.toFixed(4)} is recorded against the ` +
+        `spend ledger (spent so far $${spent_usd.toFixed(4)}).`,
+    );
+  }
+}
+
 function megabytes(bytes: number): string {
   return bytes >= 1_000_000
     ? `${(bytes / 1_000_000).toFixed(1)} MB`
@@ -146,14 +164,16 @@ export async function runImageJob(
       },
     });
     progress.stop();
-    if (signal.aborted) throw new CancelledError();
-    const sources = checkImages(
-      answer.images,
-      (answer.applied.output_format as ImageFormat) ?? format,
-    );
-    progress.stage("Saving");
+    // The API answered, so the call is billed whatever its images turn out to be: the spend is
+    // recorded before they are checked, and alongside saving them.
     const { usd, basis } = job.cost(answer);
-    // The call is billed whether or not saving succeeds, so both go ahead side by side.
+    const spending = ctx.ledger.record(usd);
+    if (signal.aborted) {
+      await spending;
+      throw new CancelledError();
+    }
+    const sources = await checkBilledImages(answer, format, { usd, spending });
+    progress.stage("Saving");
     const [saved, spend] = await Promise.all([
       saveImages(
         job.outputDir,
@@ -165,7 +185,7 @@ export async function runImageJob(
         })),
         job.prefix,
       ),
-      ctx.ledger.record(usd),
+      spending,
     ]);
     for (const file of saved) {
       ctx.log.info(`saved ${file.file_path} (${megabytes(file.size_bytes)})`);
