@@ -252,22 +252,17 @@ Deno.test("Retry-After is honoured between attempts", () =>
   }));
 
 Deno.test("a call slower than GPT_IMAGE_2_TIMEOUT_MS fails with the limit in the message", async () => {
-  const fake = FakeOpenAI.start();
-  const h = await startServer({
-    fake,
-    env: { GPT_IMAGE_2_TIMEOUT_MS: "1000", GPT_IMAGE_2_MAX_RETRIES: "0" },
-  });
-  try {
-    fake.inject("generations", { kind: "hang" });
-    const result = await h.call("generate_image", { prompt: "x", quality: "low" });
-    assert.equal(result.isError, true);
-    assert.match(textOf(result), /timed out after 1 s \(GPT_IMAGE_2_TIMEOUT_MS=1000\)/);
-    assert.ok(
-      await waitFor(() => fake.calls("generations")[0].aborted),
-      "the connection was closed",
-    );
-  } finally {
-    await h.close();
-    await fake.close();
-  }
+  await withServer(
+    { env: { GPT_IMAGE_2_TIMEOUT_MS: "1000", GPT_IMAGE_2_MAX_RETRIES: "0" } },
+    async (h, fake) => {
+      fake.inject("generations", { kind: "hang" });
+      const result = await h.call("generate_image", { prompt: "x", quality: "low" });
+      assert.equal(result.isError, true);
+      assert.match(textOf(result), /timed out after 1 s \(GPT_IMAGE_2_TIMEOUT_MS=1000\)/);
+      assert.ok(
+        await waitFor(() => fake.calls("generations")[0].aborted),
+        "the connection was closed",
+      );
+    },
+  );
 });

@@ -132,41 +132,36 @@ Deno.test("two continue calls on one session run one after the other", () =>
   }));
 
 Deno.test("idle sessions expire with a message naming start_edit_session; the cap ends the oldest", async () => {
-  const fake = FakeOpenAI.start();
-  const h = await startServer({
-    fake,
-    env: { GPT_IMAGE_2_SESSION_TTL_MS: "1500", GPT_IMAGE_2_SESSION_MAX: "2" },
-  });
-  try {
-    await Deno.writeFile(join(h.cwd, "a.png"), makePng(1024, 1024));
-    const ids: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const r = await h.call("start_edit_session", {
-        prompt: `s${i}`,
-        images: ["a.png"],
-        quality: "low",
-      });
-      ids.push(structured(r).session_id);
-      if (i === 2) {
-        const evicted = new RegExp(`ended the least recently used session\\(s\\) ${ids[0]}`);
-        assert.match(structured(r).warnings.join(), evicted);
-        assert.match(textOf(r), evicted, "the model reading the text sees it too");
+  await withServer(
+    { env: { GPT_IMAGE_2_SESSION_TTL_MS: "1500", GPT_IMAGE_2_SESSION_MAX: "2" } },
+    async (h) => {
+      await Deno.writeFile(join(h.cwd, "a.png"), makePng(1024, 1024));
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await h.call("start_edit_session", {
+          prompt: `s${i}`,
+          images: ["a.png"],
+          quality: "low",
+        });
+        ids.push(structured(r).session_id);
+        if (i === 2) {
+          const evicted = new RegExp(`ended the least recently used session\\(s\\) ${ids[0]}`);
+          assert.match(structured(r).warnings.join(), evicted);
+          assert.match(textOf(r), evicted, "the model reading the text sees it too");
+        }
       }
-    }
-    const listed = (await h.call("list_edit_sessions", {})).structuredContent as {
-      sessions: { session_id: string }[];
-    };
-    assert.deepEqual(listed.sessions.map((s) => s.session_id).sort(), [ids[1], ids[2]].sort());
-    await new Promise((r) => setTimeout(r, 1600));
-    const expired = await h.call("continue_edit_session", { session_id: ids[2], prompt: "x" });
-    assert.equal(expired.isError, true);
-    assert.match(
-      textOf(expired),
-      /expired after 1.5 s idle \(GPT_IMAGE_2_SESSION_TTL_MS\)\. Start a new one with start_edit_session/,
-    );
-    assert.match(textOf(await h.call("list_edit_sessions", {})), /No open edit sessions/);
-  } finally {
-    await h.close();
-    await fake.close();
-  }
+      const listed = (await h.call("list_edit_sessions", {})).structuredContent as {
+        sessions: { session_id: string }[];
+      };
+      assert.deepEqual(listed.sessions.map((s) => s.session_id).sort(), [ids[1], ids[2]].sort());
+      await new Promise((r) => setTimeout(r, 1600));
+      const expired = await h.call("continue_edit_session", { session_id: ids[2], prompt: "x" });
+      assert.equal(expired.isError, true);
+      assert.match(
+        textOf(expired),
+        /expired after 1.5 s idle \(GPT_IMAGE_2_SESSION_TTL_MS\)\. Start a new one with start_edit_session/,
+      );
+      assert.match(textOf(await h.call("list_edit_sessions", {})), /No open edit sessions/);
+    },
+  );
 });
