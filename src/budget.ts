@@ -20,7 +20,8 @@ export interface SpendReport {
   remaining_usd?: number;
 }
 
-function usd(value: number): string {
+/** Dollars as every message shows them: `$0.0123`. */
+export function usd(value: number): string {
   return `$${value.toFixed(4)}`;
 }
 

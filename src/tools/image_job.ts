@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { CallToolResult } from "../mcp_sdk.ts";
-import type { SpendReport } from "../budget.ts";
+import { type SpendReport, usd } from "../budget.ts";
 import type { InlineMode } from "../config.ts";
 import type { Usage } from "../cost.ts";
 import { releaseBytes } from "../bytes.ts";
@@ -112,8 +112,8 @@ async function checkBilledImages(
     if (!(error instanceof ToolError)) throw error;
     const { spent_usd } = await bill.spending;
     throw new ToolError(
-      `${error.message} The call was billed: $${bill.usd.toFixed(4)} is recorded against the ` +
-        `spend ledger (spent so far $${spent_usd.toFixed(4)}).`,
+      `${error.message} The call was billed: ${usd(bill.usd)} is recorded against the ` +
+        `spend ledger (spent so far ${usd(spent_usd)}).`,
     );
   }
 }
@@ -138,7 +138,7 @@ export async function runImageJob(
   const format = job.requested.format as ImageFormat;
   try {
     progress.stage(
-      `Request sent to OpenAI (${ctx.config.model}, estimated $${job.estimateUsd.toFixed(4)})`,
+      `Request sent to OpenAI (${ctx.config.model}, estimated ${usd(job.estimateUsd)})`,
     );
     ctx.log.info(
       `request sent: ${job.verb.toLowerCase()} ${job.requested.size} ${job.requested.quality} n=${job.requested.n}`,
@@ -166,13 +166,13 @@ export async function runImageJob(
     progress.stop();
     // The API answered, so the call is billed whatever its images turn out to be: the spend is
     // recorded before they are checked, and alongside saving them.
-    const { usd, basis } = job.cost(answer);
-    const spending = ctx.ledger.record(usd);
+    const { usd: cost, basis } = job.cost(answer);
+    const spending = ctx.ledger.record(cost);
     if (signal.aborted) {
       await spending;
       throw new CancelledError();
     }
-    const sources = await checkBilledImages(answer, format, { usd, spending });
+    const sources = await checkBilledImages(answer, format, { usd: cost, spending });
     progress.stage("Saving");
     const [saved, spend] = await Promise.all([
       saveImages(
@@ -190,7 +190,7 @@ export async function runImageJob(
     for (const file of saved) {
       ctx.log.info(`saved ${file.file_path} (${megabytes(file.size_bytes)})`);
     }
-    ctx.log.info(`cost: $${usd.toFixed(4)} (${basis}); spent $${spend.spent_usd.toFixed(4)}`);
+    ctx.log.info(`cost: ${usd(cost)} (${basis}); spent ${usd(spend.spent_usd)}`);
     const inline = await inlineImages(sources, {
       mode: job.inline,
       budgetBytes: ctx.config.inlineMaxBytes,
@@ -209,7 +209,7 @@ export async function runImageJob(
       applied: answer.applied,
       images: saved,
       ...(answer.usage ? { usage: answer.usage } : {}),
-      cost_usd_estimated: usd,
+      cost_usd_estimated: cost,
       cost_basis: basis,
       spend,
       inline: {
@@ -282,11 +282,11 @@ function summary(result: ImageJobResult, job: ImageJob, sources: readonly Source
   }
   const s = result.spend;
   lines.push(
-    `Estimated cost: $${
-      result.cost_usd_estimated.toFixed(4)
-    } (${result.cost_basis}); spent so far $${s.spent_usd.toFixed(4)}${
+    `Estimated cost: ${usd(result.cost_usd_estimated)} (${result.cost_basis}); spent so far ${
+      usd(s.spent_usd)
+    }${
       s.budget_usd !== undefined
-        ? ` of $${s.budget_usd} budget, $${s.remaining_usd!.toFixed(4)} remaining`
+        ? ` of $${s.budget_usd} budget, ${usd(s.remaining_usd!)} remaining`
         : ""
     }`,
   );
