@@ -174,19 +174,20 @@ export async function runImageJob(
     }
     const sources = await checkBilledImages(answer, format, { usd: cost, spending });
     progress.stage("Saving");
-    const [saved, spend] = await Promise.all([
-      saveImages(
-        job.outputDir,
-        sources.map((s) => ({
-          bytes: s.bytes,
-          mimeType: s.info.mimeType,
-          ext: s.info.format,
-          stem: job.stem,
-        })),
-        job.prefix,
-      ),
-      spending,
-    ]);
+    const saving = saveImages(
+      job.outputDir,
+      sources.map((s) => ({
+        bytes: s.bytes,
+        mimeType: s.info.mimeType,
+        ext: s.info.format,
+        stem: job.stem,
+      })),
+      job.prefix,
+    );
+    // Both settle before the call answers: a failed save must not return while the ledger's
+    // temporary file is still being written beside it.
+    await Promise.allSettled([saving, spending]);
+    const [saved, spend] = await Promise.all([saving, spending]);
     for (const file of saved) {
       ctx.log.info(`saved ${file.file_path} (${megabytes(file.size_bytes)})`);
     }
