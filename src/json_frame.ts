@@ -8,19 +8,27 @@
  * @module
  */
 
-import { concatBytes, releaseBytes } from "./bytes.ts";
+import { concatBytes } from "./bytes.ts";
 
-/** Text that is valid inside a JSON string as it is (base64, say), as bytes in pieces. */
+/**
+ * Text that is valid inside a JSON string as it is (base64, say), as bytes in pieces. The pieces
+ * may be produced as they are written (a generator that reuses one buffer): each is written
+ * before the next is taken, and only once.
+ */
 export class RawJsonString {
-  constructor(readonly parts: readonly Uint8Array[]) {}
+  constructor(
+    readonly parts: Iterable<Uint8Array>,
+    /** Gives back the memory the text was read from, once the frame is written. */
+    readonly release: () => void = () => {},
+  ) {}
 }
 
 /**
  * Wraps `parts` for a field that the MCP types declare as a string. Only this server's
  * transport (`encodeFrame`) can write the result, which is where every tool result goes.
  */
-export function rawJsonString(parts: readonly Uint8Array[]): string {
-  return new RawJsonString(parts) as unknown as string;
+export function rawJsonString(parts: Iterable<Uint8Array>, release?: () => void): string {
+  return new RawJsonString(parts, release) as unknown as string;
 }
 
 /** Random, so no prompt or file name echoed in a result can forge a placeholder. */
@@ -56,9 +64,12 @@ function coalesce(parts: Uint8Array[]): Uint8Array[] {
   return blocks;
 }
 
+/** A frame's bytes in order: fixed, or produced as they are written. */
+export type FramePart = Uint8Array | Iterable<Uint8Array>;
+
 /** One message ready to write: its parts in order, and the raw strings it carries. */
 export interface Frame {
-  parts: Uint8Array[];
+  parts: FramePart[];
   raw: readonly RawJsonString[];
 }
 
@@ -74,15 +85,42 @@ export function encodeFrame(message: unknown): Frame {
   // split() with a capture group alternates: JSON text, index, JSON text, index, ..., JSON text.
   const pieces = text.split(TOKEN_PATTERN);
   const quote = encoder.encode('"');
-  const parts = coalesce(
-    pieces.flatMap((piece, i) =>
-      i % 2 === 0 ? [encoder.encode(piece)] : [quote, ...raw[Number(piece)].parts, quote]
-    ),
-  );
+  const parts: FramePart[] = [];
+  let fixed: Uint8Array[] = [];
+  for (const [i, piece] of pieces.entries()) {
+    if (i % 2 === 0) {
+      fixed.push(encoder.encode(piece));
+      continue;
+    }
+    const value = raw[Number(piece)].parts;
+    if (Array.isArray(value)) fixed.push(quote, ...value, quote);
+    else {
+      parts.push(...coalesce([...fixed, quote]), value);
+      fixed = [quote];
+    }
+  }
+  parts.push(...coalesce(fixed));
   return { parts, raw };
 }
 
-/** Gives back the memory of a written frame's raw strings (those in releasable buffers). */
+/** Writes `frame`: its fixed parts queued together, produced ones a piece at a time. */
+export async function writeFrame(
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  frame: Frame,
+): Promise<void> {
+  const queued: Promise<void>[] = [];
+  try {
+    for (const part of frame.parts) {
+      if (part instanceof Uint8Array) queued.push(writer.write(part));
+      else for (const piece of part) await writer.write(piece);
+    }
+  } finally {
+    await Promise.allSettled(queued);
+  }
+  await Promise.all(queued);
+}
+
+/** Gives back the memory of a written frame's raw strings. */
 export function releaseFrame(frame: Frame): void {
-  for (const raw of frame.raw) for (const part of raw.parts) releaseBytes(part);
+  for (const raw of frame.raw) raw.release();
 }

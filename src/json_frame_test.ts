@@ -1,9 +1,21 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
-import { concatBytes, growableBytes } from "./bytes.ts";
-import { encodeFrame, rawJsonString, releaseFrame } from "./json_frame.ts";
+import { concatBytes, growableBytes, releaseBytes } from "./bytes.ts";
+import {
+  encodeFrame,
+  type FramePart,
+  rawJsonString,
+  releaseFrame,
+  writeFrame,
+} from "./json_frame.ts";
 
-const text = (parts: Uint8Array[]) => new TextDecoder().decode(concatBytes(parts));
+/** A frame's text; produced pieces are copied as taken, since they may share one buffer. */
+const text = (parts: FramePart[]) =>
+  new TextDecoder().decode(
+    concatBytes(
+      parts.flatMap((p) => p instanceof Uint8Array ? [p] : Array.from(p, (x) => x.slice())),
+    ),
+  );
 const ascii = (s: string) => new TextEncoder().encode(s);
 
 Deno.test("a frame without raw strings is JSON.stringify plus a newline, in one part", () => {
@@ -46,12 +58,61 @@ Deno.test("any text around raw strings survives, including look-alike placeholde
   }));
 });
 
-Deno.test("a written frame gives back its raw strings' releasable buffers, and only those", () => {
+Deno.test("a written frame gives back its raw strings' memory, each through its own release", () => {
   const held = growableBytes(1 << 20).fill(0x41);
   const plain = ascii("AQID");
-  const frame = encodeFrame({ a: rawJsonString([held.subarray(0, 8)]), b: rawJsonString([plain]) });
+  const frame = encodeFrame({
+    a: rawJsonString([held.subarray(0, 8)], () => releaseBytes(held)),
+    b: rawJsonString([plain]),
+  });
   assert.equal(JSON.parse(text(frame.parts)).a, "AAAAAAAA");
   releaseFrame(frame);
   assert.equal(held.buffer.byteLength, 0);
   assert.equal(text([plain]), "AQID");
+});
+
+/** A sink that takes `delayMs` per write and records what it was given, copied. */
+function slowSink(delayMs: number) {
+  const written: Uint8Array[] = [];
+  let busy = false;
+  const stream = new WritableStream<Uint8Array>({
+    async write(chunk) {
+      assert.ok(!busy, "one write at a time");
+      busy = true;
+      await new Promise((r) => setTimeout(r, delayMs));
+      written.push(chunk.slice());
+      busy = false;
+    },
+  });
+  return { stream, written };
+}
+
+Deno.test("produced pieces are taken one at a time, each once the one before is written", async () => {
+  const { stream, written } = slowSink(2);
+  const shared = new Uint8Array(4);
+  let before = "";
+  function* pieces(): Generator<Uint8Array> {
+    for (const piece of ["AAEC", "AwQF", "Bgc="]) {
+      if (before) {
+        assert.equal(new TextDecoder().decode(written.at(-1)), before, "the one before is out");
+      }
+      before = piece;
+      shared.set(ascii(piece));
+      yield shared.subarray(0, piece.length);
+    }
+  }
+  const frame = encodeFrame({ before: "x", data: rawJsonString(pieces()), after: [1] });
+  assert.equal(frame.parts.length, 3, "JSON before, the produced value, JSON after");
+  await writeFrame(stream.getWriter(), frame);
+  const line = new TextDecoder().decode(concatBytes(written));
+  assert.deepEqual(JSON.parse(line), { before: "x", data: "AAECAwQFBgc=", after: [1] });
+  assert.ok(line.endsWith("\n"));
+});
+
+Deno.test("a failed write fails the frame, with no rejection left unhandled", async () => {
+  const stream = new WritableStream<Uint8Array>({
+    write: () => Promise.reject(new Error("pipe closed")),
+  });
+  const frame = encodeFrame({ a: "x", data: rawJsonString([ascii("AQID")].values()), b: "y" });
+  await assert.rejects(writeFrame(stream.getWriter(), frame), /pipe closed/);
 });

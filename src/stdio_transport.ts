@@ -7,7 +7,7 @@
  */
 
 import { concatBytes } from "./bytes.ts";
-import { encodeFrame, releaseFrame } from "./json_frame.ts";
+import { encodeFrame, releaseFrame, writeFrame } from "./json_frame.ts";
 import { type JSONRPCMessage, JSONRPCMessageSchema, type Transport } from "./mcp_sdk.ts";
 
 const NEWLINE = 0x0a;
@@ -19,6 +19,8 @@ export class DenoStdioTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
   #writer?: WritableStreamDefaultWriter<Uint8Array>;
   #closed = false;
+  /** The frame being written: the next waits for it, so no message lands inside another. */
+  #writing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly input: ReadableStream<Uint8Array> = Deno.stdin.readable,
@@ -58,16 +60,15 @@ export class DenoStdioTransport implements Transport {
     }
   }
 
-  async send(message: JSONRPCMessage): Promise<void> {
-    if (!this.#writer) throw new Error("The transport is not started");
-    // Queued together, so no other message can land between the parts of this one.
+  send(message: JSONRPCMessage): Promise<void> {
+    if (!this.#writer) return Promise.reject(new Error("The transport is not started"));
     const writer = this.#writer;
     const frame = encodeFrame(message);
-    try {
-      await Promise.all(frame.parts.map((part) => writer.write(part)));
-    } finally {
-      releaseFrame(frame); // the image text arrived for this one message and is written now
-    }
+    const written = this.#writing
+      .then(() => writeFrame(writer, frame))
+      .finally(() => releaseFrame(frame)); // the image text was for this one message
+    this.#writing = written.catch(() => {});
+    return written;
   }
 
   close(): Promise<void> {

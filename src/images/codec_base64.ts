@@ -1,6 +1,13 @@
 /** Base64 through the runtime's native `Uint8Array.fromBase64` / `toBase64` (fast, strict). */
 
-import { growableBytes, pooledBytes, releaseBytes, resizeBytes, trimBytes } from "../bytes.ts";
+import {
+  claimBytes,
+  growableBytes,
+  pooledBytes,
+  releaseBytes,
+  resizeBytes,
+  trimBytes,
+} from "../bytes.ts";
 import { rawJsonString } from "../json_frame.ts";
 
 type LastChunk = { lastChunkHandling?: "strict" | "stop-before-partial" };
@@ -35,7 +42,7 @@ export function encodeBase64(bytes: Uint8Array): string {
 export const ASCII: TextDecoder = new TextDecoder();
 
 /** The exact base64 each decoded image arrived as, for as long as the image is alive. */
-const arrivedAs = new WeakMap<Uint8Array, string | Uint8Array[]>();
+const arrivedAs = new WeakMap<Uint8Array, string | Uint8Array>();
 
 /**
  * Decodes base64 that arrived from the API as a string (a streamed event), and remembers that
@@ -51,6 +58,13 @@ export function decodeArrivedBase64(text: string): Uint8Array | undefined {
 function isCanonical(textLength: number, byteLength: number): boolean {
   return textLength === Math.ceil(byteLength / 3) * 4;
 }
+
+/**
+ * The most text kept beside its image for full inline (a 1024x1024 answer is 2 to 4 MB): larger
+ * images are encoded again as their frame is written (`base64ForJson`), which costs a few
+ * milliseconds and spares holding a 4K image twice (23 MB of text on top of 17 MB).
+ */
+const KEEP_TEXT_MAX = 5 << 20;
 
 /**
  * Decodes base64 that arrives in pieces (a JSON string value read off the network) straight
@@ -81,7 +95,7 @@ export class Base64Decoder {
   constructor(capacity: number, keepText = false) {
     this.#textCapacity = Math.max(4, capacity);
     this.#out = pooledBytes(0, this.#outCapacity);
-    if (keepText) this.#text = pooledBytes(0, this.#textCapacity);
+    if (keepText && capacity <= KEEP_TEXT_MAX) this.#text = pooledBytes(0, this.#textCapacity);
   }
 
   /**
@@ -119,7 +133,7 @@ export class Base64Decoder {
     trimBytes(this.#out, this.#written);
     const bytes = this.#out.subarray(0, this.#written);
     if (this.#text && isCanonical(this.#rawLength, bytes.length)) {
-      arrivedAs.set(bytes, [this.#text.subarray(0, this.#rawLength)]);
+      arrivedAs.set(bytes, this.#text.subarray(0, this.#rawLength));
     } else releaseBytes(this.#text);
     return bytes;
   }
@@ -168,9 +182,45 @@ function ensure(bytes: Uint8Array, used: number, length: number, expected: numbe
   return grown;
 }
 
-/** `bytes` as base64 for a JSON-RPC frame: the text it arrived as when known, else encoded. */
+/** Image bytes per `toBase64` call: 64 KB of text, a string V8 allocates like any small one. */
+const ENCODE_STEP = 3 << 14;
+/** Text per piece written: 16 steps, 1 MB. */
+const PIECE = (ENCODE_STEP / 3) * 4 * 16;
+
+/**
+ * `bytes` as base64 in pieces of up to 1 MB, encoded as they are taken, all in one buffer: the
+ * caller writes each piece before it takes the next.
+ */
+export function* base64Pieces(bytes: Uint8Array): Generator<Uint8Array> {
+  const piece = pooledBytes(PIECE);
+  const encoder = new TextEncoder();
+  try {
+    let filled = 0;
+    for (let at = 0; at < bytes.length; at += ENCODE_STEP) {
+      const text = encodeBase64(bytes.subarray(at, at + ENCODE_STEP));
+      filled += encoder.encodeInto(text, piece.subarray(filled, PIECE)).written;
+      if (filled === PIECE) {
+        yield piece.subarray(0, filled);
+        filled = 0;
+      }
+    }
+    if (filled) yield piece.subarray(0, filled);
+  } finally {
+    releaseBytes(piece);
+  }
+}
+
+/** Images at least this large are encoded as their frame is written, never whole as a string. */
+const ENCODE_AS_WRITTEN = 1 << 20;
+
+/**
+ * `bytes` as base64 for a JSON-RPC frame: the text it arrived as when known, else encoded (as the
+ * frame is written, for a large image, which the frame then holds until written).
+ */
 export function base64ForJson(bytes: Uint8Array): string {
   const text = arrivedAs.get(bytes);
   if (typeof text === "string") return text;
-  return text ? rawJsonString(text) : encodeBase64(bytes);
+  if (text) return rawJsonString([text], () => releaseBytes(text));
+  if (bytes.length < ENCODE_AS_WRITTEN) return encodeBase64(bytes);
+  return rawJsonString(base64Pieces(bytes), claimBytes(bytes));
 }

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
-import { concatBytes } from "../bytes.ts";
+import { concatBytes, growableBytes, releaseBytes } from "../bytes.ts";
 import { RawJsonString } from "../json_frame.ts";
-import { Base64Decoder, base64ForJson, decodeArrivedBase64, encodeBase64 } from "./codec_base64.ts";
+import {
+  Base64Decoder,
+  base64ForJson,
+  base64Pieces,
+  decodeArrivedBase64,
+  encodeBase64,
+} from "./codec_base64.ts";
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
@@ -52,7 +58,7 @@ Deno.test("base64 that arrived as bytes is sent on as those bytes, not encoded a
   assert.deepEqual(bytes, new Uint8Array([0, 1, 2, 3, 4, 5]));
   const data = base64ForJson(bytes) as unknown;
   assert.ok(data instanceof RawJsonString);
-  assert.equal(new TextDecoder().decode(concatBytes(data.parts)), "AAECAwQF");
+  assert.equal(new TextDecoder().decode(concatBytes([...data.parts])), "AAECAwQF");
 });
 
 Deno.test("base64 that arrived as a string is sent on as that string", () => {
@@ -67,4 +73,38 @@ Deno.test("non-canonical arrivals (whitespace, escapes) are encoded afresh; othe
     assert.equal(base64ForJson(bytes), encodeBase64(bytes));
   }
   assert.equal(base64ForJson(new Uint8Array([255])), encodeBase64(new Uint8Array([255])));
+});
+
+Deno.test("base64 produced in pieces equals the whole encoding, at any length", () => {
+  const taken = (bytes: Uint8Array) =>
+    new TextDecoder().decode(concatBytes(Array.from(base64Pieces(bytes), (p) => p.slice())));
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => {
+    assert.equal(taken(bytes), encodeBase64(bytes));
+  }));
+  for (const length of [(3 << 14) * 16, (3 << 14) * 16 + 1, 5_000_001]) {
+    const bytes = new Uint8Array(length).map((_, i) => (i * 2654435761) >>> 24);
+    assert.equal(taken(bytes), encodeBase64(bytes), `${length} bytes`);
+  }
+});
+
+Deno.test("a large image without its text is encoded as written, and held until then", () => {
+  const bytes = growableBytes(3 << 20);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = i % 251;
+  const data = base64ForJson(bytes) as unknown;
+  assert.ok(data instanceof RawJsonString);
+  releaseBytes(bytes); // its owner is done with it, but the frame is not written yet
+  assert.equal(bytes.length, 3 << 20, "the frame's claim keeps the image");
+  const text = new TextDecoder().decode(concatBytes(Array.from(data.parts, (p) => p.slice())));
+  assert.equal(text, encodeBase64(bytes));
+  data.release();
+  assert.equal(bytes.buffer.byteLength, 0, "given back once written");
+});
+
+Deno.test("a large answer's text is not kept; a small one's is", () => {
+  const kept = new Base64Decoder(4 << 20, true);
+  kept.write(ascii("AAEC"));
+  assert.ok(base64ForJson(kept.end()!) as unknown instanceof RawJsonString);
+  const big = new Base64Decoder(24 << 20, true);
+  big.write(ascii("AAEC"));
+  assert.equal(base64ForJson(big.end()!), "AAEC", "small, so encoded at once as a string");
 });
