@@ -8,6 +8,7 @@ import { concatBytes } from "../../src/bytes.ts";
 import { decodeBase64 } from "../../src/images/codec_base64.ts";
 import { FakeOpenAI } from "../fake/api.ts";
 import { makePng } from "../fake/png.ts";
+import { V8_FLAGS } from "../../src/config.ts";
 import { DENO_DIR, networkEnv, REPO, serverArgs } from "../harness.ts";
 
 type Json = Record<string, unknown>;
@@ -358,6 +359,35 @@ const loaded = RawClient.spawn(Deno.execPath(), args, env, work);
 await loaded.ready;
 await loaded.request("tools/list");
 record("RSS when idle, after initialize and tools/list", loaded.rssMb("VmRSS"), "MB");
+// What bounds the peak from below: the memory of the runtime and of the stack the server is
+// built on, loaded in a process of their own that does nothing else.
+for (const stack of ["bare", "stack"]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      `--v8-flags=${V8_FLAGS.join(",")}`,
+      join(REPO, "tests/bench/stack_floor.ts"),
+      stack,
+    ],
+    env: { DENO_DIR },
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  await reader.read(); // "ready"
+  const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
+  await child.stdin.close();
+  reader.releaseLock();
+  await child.stdout.cancel();
+  await child.status;
+  record(
+    stack === "bare"
+      ? "floor: peak RSS of a bare Deno process (VmHWM)"
+      : "floor: peak RSS with only the MCP SDK, zod and openai loaded (VmHWM)",
+    Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]) / 1024,
+    "MB",
+  );
+}
 fake.delayMs = 1000;
 for (const inline of ["none", "preview"]) {
   const call = { prompt: "bench", size: "1024x1024", quality: "low", inline };
