@@ -131,8 +131,11 @@ export async function decodePngScaled(
       if (filled === stride) addRow();
     }
     // Its native memory goes back now instead of at some later collection: V8 barely counts it,
-    // so 16 previews left ~25 MB of inflate output for the allocator to hold on to.
-    (chunk.buffer as ArrayBuffer).transfer(0);
+    // so 16 previews left ~25 MB of inflate output for the allocator to hold on to. Only a chunk
+    // that is its whole buffer is ours alone to detach.
+    if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength) {
+      (chunk.buffer as ArrayBuffer).transfer(0);
+    }
   }
   if (y < layout.height) throw new Error("PNG image data is truncated");
   return { width, height, channels: 3, data: out };
