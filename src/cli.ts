@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { ConfigError, loadConfig } from "./config.ts";
 import { randomHex } from "./fs_atomic.ts";
-import { resolveOutputDir } from "./images/output.ts";
+import { projectFolderName, resolveOutputDir } from "./images/output.ts";
 import { netScopeProblem } from "./permissions.ts";
 
 /** `--help`. */
@@ -72,7 +72,8 @@ export async function runDoctor(options: { cwd: string; version: string }): Prom
     );}
 
   try {
-    const dir = resolveOutputDir(config, { cwd: options.cwd });
+    const project = await projectFolderName(options.cwd);
+    const dir = resolveOutputDir(config, { cwd: options.cwd, project });
     await Deno.mkdir(dir, { recursive: true });
     const probe = join(dir, `.doctor-${randomHex(4)}.tmp`);
     await Deno.writeTextFile(probe, "ok", { createNew: true });

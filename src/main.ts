@@ -10,7 +10,7 @@
 
 import denoJson from "../deno.json" with { type: "json" };
 import { type Config, ConfigError, loadConfig } from "./config.ts";
-import { defaultOutputDir } from "./images/output.ts";
+import { defaultOutputDir, projectFolderName } from "./images/output.ts";
 import { netScopeProblem, writeScopeProblem } from "./permissions.ts";
 import { Logger } from "./log.ts";
 import { HELP, runDoctor } from "./cli.ts";
@@ -36,12 +36,12 @@ function installGlobalHandlers(log: Logger): void {
   });
 }
 
-function warnAboutPermissions(config: Config, cwd: string, log: Logger): void {
+async function warnAboutPermissions(config: Config, cwd: string, log: Logger): Promise<void> {
   const host = new URL(config.baseURL).host;
   const net = netScopeProblem(host);
   if (net) log.warning(`API host ${host}: ${net}`);
   try {
-    const dir = defaultOutputDir(config, cwd);
+    const dir = defaultOutputDir(config, await projectFolderName(cwd));
     const write = writeScopeProblem(dir);
     if (write) log.warning(`default output directory ${dir}: ${write}`);
   } catch (error) {
@@ -68,7 +68,7 @@ async function serve(): Promise<void> {
   if (!config.apiKey) {
     log.warning("OPENAI_API_KEY is not set: tools will answer with an error until it is.");
   }
-  warnAboutPermissions(config, cwd, log);
+  await warnAboutPermissions(config, cwd, log);
 }
 
 /** Runs the command line: `--help`, `--version`, `doctor`, or the stdio server. */

@@ -1,6 +1,5 @@
 /** Where images are written, what they are called, and how they reach the disk safely. */
 
-import { createHash } from "node:crypto";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import type { Config } from "../config.ts";
 import { ToolError } from "../tools/tool_error.ts";
@@ -28,8 +27,21 @@ export function defaultOutputBase(config: Config): string | undefined {
   return config.configDir ? join(config.configDir, "gpt-image-2-mcp", "output") : undefined;
 }
 
-/** The folder a call writes to when it names none: the override, else a per-project folder. */
-export function defaultOutputDir(config: Config, cwd: string): string {
+/**
+ * The per-project part of the default folder: the git root's (else the working directory's) name
+ * and the first 8 hex digits of the SHA-256 of its path, so two checkouts named alike stay apart.
+ */
+export async function projectFolderName(cwd: string): Promise<string> {
+  const project = findGitRoot(cwd) ?? resolve(cwd);
+  // WebCrypto, not node:crypto: loading that module costs every cold start ~10 ms.
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(project));
+  const hash = Array.from(new Uint8Array(digest, 0, 4), (b) => b.toString(16).padStart(2, "0"));
+  const name = (basename(project) || "root").replace(/[^A-Za-z0-9._-]+/g, "-");
+  return `${name}-${hash.join("")}`;
+}
+
+/** The folder a call writes to when it names none: the override, else the project's own folder. */
+export function defaultOutputDir(config: Config, project: string): string {
   if (config.outputDirOverride) return config.outputDirOverride;
   const base = defaultOutputBase(config);
   if (!base) {
@@ -37,10 +49,7 @@ export function defaultOutputDir(config: Config, cwd: string): string {
       "No output directory: set GPT_IMAGE_2_OUTPUT_DIR, or HOME (XDG_CONFIG_HOME, APPDATA on Windows).",
     );
   }
-  const project = findGitRoot(cwd) ?? resolve(cwd);
-  const hash = createHash("sha256").update(project).digest("hex").slice(0, 8);
-  const name = (basename(project) || "root").replace(/[^A-Za-z0-9._-]+/g, "-");
-  return join(base, `${name}-${hash}`);
+  return join(base, project);
 }
 
 /** Directories no call may write into, whatever Deno's write scope allows. */
@@ -74,12 +83,14 @@ function isInside(path: string, dir: string): boolean {
 /** Resolves and vets the folder one call writes to. */
 export function resolveOutputDir(
   config: Config,
-  options: { cwd: string; outputDir?: string },
+  options: { cwd: string; project: string; outputDir?: string },
 ): string {
   const requested = options.outputDir && config.homeDir
     ? options.outputDir.replace(/^~(?=$|[\\/])/, config.homeDir)
     : options.outputDir;
-  const dir = requested ? resolve(options.cwd, requested) : defaultOutputDir(config, options.cwd);
+  const dir = requested
+    ? resolve(options.cwd, requested)
+    : defaultOutputDir(config, options.project);
   if (dir === resolve("/") || (config.homeDir && dir === resolve(config.homeDir))) {
     throw new ToolError(`output_dir "${dir}" is refused: pick a dedicated folder, not / or home.`);
   }

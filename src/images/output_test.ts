@@ -7,6 +7,7 @@ import {
   defaultOutputDir,
   findGitRoot,
   imageFilename,
+  projectFolderName,
   sanitizePrefix,
   saveImages,
 } from "./output.ts";
@@ -39,9 +40,10 @@ Deno.test("the default folder is <config>/gpt-image-2-mcp/output/<git root name>
   await Deno.mkdir(join(root, "a", "b"), { recursive: true });
   const env: Record<string, string> = { HOME: "/home/u" };
   const config = loadConfig({ cwd: root, env: (n) => env[n] });
-  const fromRoot = defaultOutputDir(config, root);
+  const project = await projectFolderName(root);
+  const fromRoot = defaultOutputDir(config, project);
   assert.equal(findGitRoot(join(root, "a", "b")), root);
-  assert.equal(defaultOutputDir(config, join(root, "a", "b")), fromRoot);
+  assert.equal(await projectFolderName(join(root, "a", "b")), project);
   assert.match(
     fromRoot,
     new RegExp(`^/home/u/\\.config/gpt-image-2-mcp/output/proj-[^/]+-[0-9a-f]{8}$`),
@@ -52,10 +54,15 @@ Deno.test("the default folder is <config>/gpt-image-2-mcp/output/<git root name>
     GPT_IMAGE_2_OUTPUT_DIR: "rel/out",
   };
   assert.equal(
-    defaultOutputDir(loadConfig({ cwd: "/work", env: (n) => xdg[n] }), root),
+    defaultOutputDir(loadConfig({ cwd: "/work", env: (n) => xdg[n] }), project),
     "/work/rel/out",
   );
   await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("a project's folder name stays what earlier versions chose (sessions live in it)", async () => {
+  // sha256("/nonexistent/my project") starts ca661093: the name must not change across releases.
+  assert.equal(await projectFolderName("/nonexistent/my project"), "my-project-ca661093");
 });
 
 Deno.test("saveImages is all or nothing", async () => {

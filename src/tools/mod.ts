@@ -3,7 +3,7 @@
 import { z } from "npm:zod@4.6.7";
 import { Ledger } from "../budget.ts";
 import type { Config } from "../config.ts";
-import { defaultOutputDir } from "../images/output.ts";
+import { defaultOutputDir, projectFolderName } from "../images/output.ts";
 import type { Logger } from "../log.ts";
 import type { Tool } from "../mcp_sdk.ts";
 import { Api } from "../openai/api.ts";
@@ -46,10 +46,13 @@ function describeIssues(error: z.ZodError): string {
 }
 
 /** Builds the services and the tools for one server. */
-export function createToolbox(options: { config: Config; log: Logger; cwd: string }): Toolbox {
+export async function createToolbox(
+  options: { config: Config; log: Logger; cwd: string },
+): Promise<Toolbox> {
   const { config, log, cwd } = options;
+  const project = await projectFolderName(cwd);
   let root: string | undefined;
-  const outputRoot = () => (root ??= defaultOutputDir(config, cwd));
+  const outputRoot = () => (root ??= defaultOutputDir(config, project));
   const api = new Api(config, log);
   const ctx: ToolContext = {
     config,
@@ -59,6 +62,7 @@ export function createToolbox(options: { config: Config; log: Logger; cwd: strin
     ledger: new Ledger(config, outputRoot, log),
     sessions: new SessionStore(config, outputRoot, log),
     cwd,
+    project,
   };
   const tools = [...generateTools(ctx), ...editTools(ctx), ...sessionTools(ctx)];
   return {

@@ -175,7 +175,11 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
               }).filter(([, v]) => v !== undefined),
             ),
           } as SessionRecord["settings"];
-          resolveOutputDir(ctx.config, { cwd: ctx.cwd, outputDir: previous.output_dir });
+          resolveOutputDir(ctx.config, {
+            cwd: ctx.cwd,
+            project: ctx.project,
+            outputDir: previous.output_dir,
+          });
           await Deno.stat(previous.last_image).catch(() => {
             throw new ToolError(
               `Session ${previous.id}: its last image ${previous.last_image} no longer exists. ` +

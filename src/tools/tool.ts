@@ -19,6 +19,8 @@ export interface ToolContext {
   ledger: Ledger;
   sessions: SessionStore;
   cwd: string;
+  /** The per-project name of the default output folder (see `projectFolderName`). */
+  project: string;
 }
 
 /** Per-call facilities: cancellation and progress. */
