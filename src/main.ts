@@ -1,7 +1,7 @@
 /**
  * gpt-image-2-mcp: an MCP server that gives any MCP client OpenAI's gpt-image-2.
  *
- * Run it over stdio: `deno run --v8-flags=--max-semi-space-size=4 --no-prompt
+ * Run it over stdio: `deno run --v8-flags=--optimize-for-size --no-prompt
  * --allow-net=api.openai.com --allow-env --allow-read
  * --allow-write=$HOME/.config/gpt-image-2-mcp jsr:@gpt-image-2/mcp`. `--help` lists the rest.
  *

@@ -354,6 +354,23 @@ async function responsesFloor(): Promise<void> {
 await recordEditOverhead("Responses", responsesClient, responsesFloor);
 await responsesClient.close();
 
+// Edits upload copies V8 barely counts (Blob parts, fetch's copy of the body); this shows whether
+// they are collected as the calls go or pile up.
+const editor = RawClient.spawn(Deno.execPath(), args, env, work);
+await editor.ready;
+const edit = { prompt: "bench", images: [join(work, "in.png")], size: "1024x1024", inline: "none" };
+await editor.call("edit_image", edit);
+const afterOne = editor.rssMb("VmRSS");
+for (let i = 1; i < 30; i++) await editor.call("edit_image", edit);
+record(
+  "RSS after 30 edits in a row, 1024x1024 input (fresh server)",
+  editor.rssMb("VmRSS"),
+  "MB",
+  undefined,
+  `${afterOne.toFixed(1)} MB after the first`,
+);
+await editor.close();
+
 // Throughput and peak memory: a fresh server, a realistic API delay, then 4K images.
 const loaded = RawClient.spawn(Deno.execPath(), args, env, work);
 await loaded.ready;
