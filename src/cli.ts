@@ -44,7 +44,7 @@ Permissions (deno run):
   --no-prompt                     a denied operation fails with a message instead of waiting
 
 Memory (deno run):
-  --v8-flags=--optimize-for-size  collects garbage sooner: lower peak memory, edits ~10 ms slower
+  --v8-flags=--optimize-for-size  collects garbage sooner: lower peak memory, edits ~14 ms slower
 `;
 
 /** Checks the setup and prints one line per check; non-zero when anything needs fixing. */

@@ -44,9 +44,9 @@ export class ConfigError extends Error {}
  * V8 settings every documented launch passes (`--v8-flags=...`); the server works without them.
  * `--optimize-for-size` keeps the heap close to what is live, collects more often and shrinks the
  * young generation to 1 MB. That also frees what V8 barely counts: each edit's upload copies
- * (Blob parts, fetch's copy of the body) piled up until some later collection, 95 -> 214 MB over
- * 31 edits, 127 MB with it; the benchmark's peak 129-132 -> 117-119 MB. Cost: edits ~+10 ms,
- * previews ~+5 ms, other calls under 1 ms. (It replaced `--max-semi-space-size=4`, which it
+ * (Blob parts, fetch's copy of the body) piled up until some later collection, 95 -> 193 MB over
+ * 30 edits, 115-124 MB with it; the benchmark's peak 128-132 -> 119-122 MB. Cost: edit overhead
+ * ~+14 ms, other calls ~+1 ms or less. (It replaced `--max-semi-space-size=4`, which it
  * overrides: 227-235 -> 184-188 MB back then against V8's default young generation.)
  */
 export const V8_FLAGS = ["--optimize-for-size"] as const;

@@ -41,7 +41,8 @@ async function warnAboutPermissions(config: Config, cwd: string, log: Logger): P
   const net = netScopeProblem(host);
   if (net) log.warning(`API host ${host}: ${net}`);
   try {
-    const dir = defaultOutputDir(config, await projectFolderName(cwd));
+    const dir = config.outputDirOverride ??
+      defaultOutputDir(config, await projectFolderName(cwd));
     const write = writeScopeProblem(dir);
     if (write) log.warning(`default output directory ${dir}: ${write}`);
   } catch (error) {
