@@ -72,8 +72,8 @@ export async function runDoctor(options: { cwd: string; version: string }): Prom
     );}
 
   try {
-    const project = await projectFolderName(options.cwd);
-    const dir = resolveOutputDir(config, { cwd: options.cwd, project });
+    const project = await projectFolderName(config.cwd);
+    const dir = resolveOutputDir(config, { cwd: config.cwd, project });
     await Deno.mkdir(dir, { recursive: true });
     const probe = join(dir, `.doctor-${randomHex(4)}.tmp`);
     await Deno.writeTextFile(probe, "ok", { createNew: true });

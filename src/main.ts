@@ -10,10 +10,12 @@
 
 import denoJson from "../deno.json" with { type: "json" };
 import { type Config, ConfigError, loadConfig } from "./config.ts";
-import { defaultOutputDir, projectFolderName } from "./images/output.ts";
 import { netScopeProblem, writeScopeProblem } from "./permissions.ts";
 import { Logger } from "./log.ts";
-import { HELP, runDoctor } from "./cli.ts";
+// Static, not import(): Deno (2.9) uses no V8 code cache for an npm module first reached through
+// a dynamic import, so the SDK's modules were compiled afresh on every start (~9 ms).
+import { createServer } from "./server.ts";
+import { DenoStdioTransport } from "./stdio_transport.ts";
 
 /** The package version, read from `deno.json` at build time. */
 export const VERSION: string = denoJson.version;
@@ -36,13 +38,18 @@ function installGlobalHandlers(log: Logger): void {
   });
 }
 
-async function warnAboutPermissions(config: Config, cwd: string, log: Logger): Promise<void> {
+function warnAboutNetwork(config: Config, log: Logger): void {
   const host = new URL(config.baseURL).host;
   const net = netScopeProblem(host);
   if (net) log.warning(`API host ${host}: ${net}`);
+}
+
+/** Runs once the client is initialized: the output module is only loaded after the reply. */
+async function warnAboutOutput(config: Config, log: Logger): Promise<void> {
+  const { defaultOutputDir, projectFolderName } = await import("./images/output.ts");
   try {
-    const dir = config.outputDirOverride ??
-      defaultOutputDir(config, await projectFolderName(cwd));
+    const project = config.outputDirOverride ? "" : await projectFolderName(config.cwd);
+    const dir = defaultOutputDir(config, project);
     const write = writeScopeProblem(dir);
     if (write) log.warning(`default output directory ${dir}: ${write}`);
   } catch (error) {
@@ -52,15 +59,15 @@ async function warnAboutPermissions(config: Config, cwd: string, log: Logger): P
 
 async function serve(): Promise<void> {
   keepStdoutForProtocol();
-  const cwd = Deno.cwd();
-  const config = loadConfig({ cwd });
+  const config = loadConfig({ cwd: Deno.cwd() });
   const log = new Logger({ debug: config.debug, secrets: [config.apiKey] });
   installGlobalHandlers(log);
-  const [{ createServer }, { DenoStdioTransport }] = await Promise.all([
-    import("./server.ts"),
-    import("./stdio_transport.ts"),
-  ]);
-  const server = createServer({ config, log, cwd, version: VERSION });
+  const server = createServer({
+    config,
+    log,
+    version: VERSION,
+    onInitialized: () => warnAboutOutput(config, log),
+  });
   server.onclose = () => Deno.exit(0);
   await server.connect(new DenoStdioTransport());
   log.debug(
@@ -69,14 +76,14 @@ async function serve(): Promise<void> {
   if (!config.apiKey) {
     log.warning("OPENAI_API_KEY is not set: tools will answer with an error until it is.");
   }
-  await warnAboutPermissions(config, cwd, log);
+  warnAboutNetwork(config, log);
 }
 
 /** Runs the command line: `--help`, `--version`, `doctor`, or the stdio server. */
 export async function main(args: readonly string[]): Promise<number> {
   const [command] = args;
   if (command === "--help" || command === "-h" || command === "help") {
-    console.log(HELP);
+    console.log((await import("./cli.ts")).HELP);
     return 0;
   }
   if (command === "--version" || command === "-V") {
@@ -84,7 +91,10 @@ export async function main(args: readonly string[]): Promise<number> {
     return 0;
   }
   try {
-    if (command === "doctor") return await runDoctor({ cwd: Deno.cwd(), version: VERSION });
+    if (command === "doctor") {
+      const { runDoctor } = await import("./cli.ts");
+      return await runDoctor({ cwd: Deno.cwd(), version: VERSION });
+    }
     if (command !== undefined) {
       console.error(`Unknown argument "${command}". Run with --help for usage.`);
       return 2;

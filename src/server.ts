@@ -22,8 +22,9 @@ import { ToolError } from "./tools/tool_error.ts";
 export interface ServerOptions {
   config: Config;
   log: Logger;
-  cwd: string;
   version: string;
+  /** Called once the client has sent `notifications/initialized`. */
+  onInitialized?: () => void;
 }
 
 function errorResult(text: string): CallToolResult {
@@ -46,6 +47,7 @@ export function createServer(options: ServerOptions): McpServer {
       server.sendLoggingMessage({ level, logger: "gpt-image-2-mcp", data }).catch(() => {});
     });
     tools().catch((error) => log.error(`could not load the tools: ${error}`));
+    options.onInitialized?.();
   };
 
   server.setRequestHandler(ListToolsRequestSchema, async () => (await tools()).listing);

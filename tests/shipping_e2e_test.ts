@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeOpenAI } from "./fake/api.ts";
-import { DENO_DIR, networkEnv, REPO, serverArgs, startServer, textOf } from "./harness.ts";
+import { DENO_DIR, networkEnv, REPO, serverArgs, startServer, textOf, waitFor } from "./harness.ts";
 import type { ImageJobResult } from "../src/tools/image_job.ts";
 
 async function run(args: string[], env: Record<string, string> = {}, cwd = REPO) {
@@ -66,6 +66,23 @@ Deno.test("an API host outside --allow-net is explained at start and at each cal
     await h.close();
     await fake.close();
     await other.close();
+  }
+});
+
+Deno.test("an output folder outside --allow-write is explained to the client once it is initialized", async () => {
+  const fake = FakeOpenAI.start();
+  const outside = await Deno.makeTempDir({ prefix: "gi2-outside-" });
+  const h = await startServer({ fake, env: { GPT_IMAGE_2_OUTPUT_DIR: outside } });
+  try {
+    const warning = new RegExp(
+      `default output directory ${outside}: .*Add --allow-write=${outside}`,
+    );
+    assert.ok(await waitFor(() => h.logs.some((l) => warning.test(String(l.data)))), "in the log");
+    assert.match(h.stderr(), warning);
+  } finally {
+    await h.close();
+    await fake.close();
+    await Deno.remove(outside, { recursive: true });
   }
 });
 

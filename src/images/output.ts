@@ -42,7 +42,7 @@ export async function projectFolderName(cwd: string): Promise<string> {
 
 /** The folder a call writes to when it names none: the override, else the project's own folder. */
 export function defaultOutputDir(config: Config, project: string): string {
-  if (config.outputDirOverride) return config.outputDirOverride;
+  if (config.outputDirOverride) return resolve(config.cwd, config.outputDirOverride);
   const base = defaultOutputBase(config);
   if (!base) {
     throw new ToolError(

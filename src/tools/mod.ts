@@ -47,10 +47,10 @@ function describeIssues(error: z.ZodError): string {
 
 /** Builds the services and the tools for one server. */
 export async function createToolbox(
-  options: { config: Config; log: Logger; cwd: string },
+  options: { config: Config; log: Logger },
 ): Promise<Toolbox> {
-  const { config, log, cwd } = options;
-  const project = await projectFolderName(cwd);
+  const { config, log } = options;
+  const project = await projectFolderName(config.cwd);
   let root: string | undefined;
   const outputRoot = () => (root ??= defaultOutputDir(config, project));
   const api = new Api(config, log);
@@ -61,7 +61,7 @@ export async function createToolbox(
     router: new EditRouter(api, config.editRoute),
     ledger: new Ledger(config, outputRoot, log),
     sessions: new SessionStore(config, outputRoot, log),
-    cwd,
+    cwd: config.cwd,
     project,
   };
   const tools = [...generateTools(ctx), ...editTools(ctx), ...sessionTools(ctx)];
