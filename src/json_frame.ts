@@ -103,21 +103,21 @@ export function encodeFrame(message: unknown): Frame {
   return { parts, raw };
 }
 
-/** Writes `frame`: its fixed parts queued together, produced ones a piece at a time. */
-export async function writeFrame(
-  writer: WritableStreamDefaultWriter<Uint8Array>,
-  frame: Frame,
-): Promise<void> {
-  const queued: Promise<void>[] = [];
-  try {
-    for (const part of frame.parts) {
-      if (part instanceof Uint8Array) queued.push(writer.write(part));
-      else for (const piece of part) await writer.write(piece);
-    }
-  } finally {
-    await Promise.allSettled(queued);
+/** Where frames go: `Deno.stdout`, or anything with its `write` (which may write less). */
+export interface ByteSink {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+async function writeAll(sink: ByteSink, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length;) done += await sink.write(bytes.subarray(done));
+}
+
+/** Writes `frame` in order; each produced piece is written before the next is taken. */
+export async function writeFrame(sink: ByteSink, frame: Frame): Promise<void> {
+  for (const part of frame.parts) {
+    if (part instanceof Uint8Array) await writeAll(sink, part);
+    else for (const piece of part) await writeAll(sink, piece);
   }
-  await Promise.all(queued);
 }
 
 /** Gives back the memory of a written frame's raw strings. */
