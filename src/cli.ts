@@ -73,7 +73,7 @@ export async function runDoctor(options: { cwd: string; version: string }): Prom
 
   try {
     const project = await projectFolderName(config.cwd);
-    const dir = resolveOutputDir(config, { cwd: config.cwd, project });
+    const dir = resolveOutputDir(config, { project });
     await Deno.mkdir(dir, { recursive: true });
     const probe = join(dir, `.doctor-${randomHex(4)}.tmp`);
     await Deno.writeTextFile(probe, "ok", { createNew: true });

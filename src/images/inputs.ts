@@ -66,7 +66,7 @@ async function fromFile(path: string, label: string, maxBytes: number): Promise<
 /** Loads one input from any supported source and checks that it is a PNG, JPEG or WebP image. */
 export async function loadImage(
   source: string,
-  options: { label: string; maxBytes: number; config: Config; cwd: string; signal?: AbortSignal },
+  options: { label: string; maxBytes: number; config: Config; signal?: AbortSignal },
 ): Promise<LoadedImage> {
   const label = `${options.label} (${describeSource(source)})`;
   let bytes: Uint8Array;
@@ -86,7 +86,7 @@ export async function loadImage(
       `${label}: unsupported scheme; use a path, file://, https:// or a data: URL.`,
     );
   } else {
-    bytes = await fromFile(resolve(options.cwd, source), label, options.maxBytes);
+    bytes = await fromFile(resolve(options.config.cwd, source), label, options.maxBytes);
   }
   const info = sniffImage(bytes);
   if (!info) {
@@ -98,7 +98,7 @@ export async function loadImage(
 /** Loads the images and the optional mask of one edit, enforcing count, type, size and mask rules. */
 export async function loadEditInputs(
   sources: { images: readonly string[]; mask?: string },
-  options: { config: Config; cwd: string; signal?: AbortSignal },
+  options: { config: Config; signal?: AbortSignal },
 ): Promise<{ images: LoadedImage[]; mask?: LoadedImage }> {
   if (sources.images.length < 1 || sources.images.length > MAX_INPUTS) {
     throw new ToolError(`images: give 1 to ${MAX_INPUTS} images, got ${sources.images.length}.`);

@@ -83,13 +83,13 @@ function isInside(path: string, dir: string): boolean {
 /** Resolves and vets the folder one call writes to. */
 export function resolveOutputDir(
   config: Config,
-  options: { cwd: string; project: string; outputDir?: string },
+  options: { project: string; outputDir?: string },
 ): string {
   const requested = options.outputDir && config.homeDir
     ? options.outputDir.replace(/^~(?=$|[\\/])/, config.homeDir)
     : options.outputDir;
   const dir = requested
-    ? resolve(options.cwd, requested)
+    ? resolve(config.cwd, requested)
     : defaultOutputDir(config, options.project);
   if (dir === resolve("/") || (config.homeDir && dir === resolve(config.homeDir))) {
     throw new ToolError(`output_dir "${dir}" is refused: pick a dedicated folder, not / or home.`);

@@ -33,7 +33,6 @@ export async function prepareEdit(
   call.progress.stage("Reading input images");
   const inputs = await loadEditInputs(args, {
     config: ctx.config,
-    cwd: ctx.cwd,
     signal: call.signal,
   });
   call.progress.stage(`Uploading ${inputs.images.length + (inputs.mask ? 1 : 0)} input file(s)`);

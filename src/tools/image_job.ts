@@ -30,7 +30,7 @@ export const WRITES_IMAGES = { readOnlyHint: false, destructiveHint: false, open
 /** Checks the key, then resolves and vets the call's output folder, before any input is read. */
 export async function prepareImageCall(ctx: ToolContext, outputDir?: string): Promise<string> {
   await ctx.api.ready();
-  return resolveOutputDir(ctx.config, { cwd: ctx.cwd, project: ctx.project, outputDir });
+  return resolveOutputDir(ctx.config, { project: ctx.project, outputDir });
 }
 
 /** What the caller asked for, echoed in the result. */

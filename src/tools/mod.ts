@@ -61,7 +61,6 @@ export async function createToolbox(
     router: new EditRouter(api, config.editRoute),
     ledger: new Ledger(config, outputRoot, log),
     sessions: new SessionStore(config, outputRoot, log),
-    cwd: config.cwd,
     project,
   };
   const tools = [...generateTools(ctx), ...editTools(ctx), ...sessionTools(ctx)];

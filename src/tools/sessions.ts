@@ -175,11 +175,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
               }).filter(([, v]) => v !== undefined),
             ),
           } as SessionRecord["settings"];
-          resolveOutputDir(ctx.config, {
-            cwd: ctx.cwd,
-            project: ctx.project,
-            outputDir: previous.output_dir,
-          });
+          resolveOutputDir(ctx.config, { project: ctx.project, outputDir: previous.output_dir });
           await Deno.stat(previous.last_image).catch(() => {
             throw new ToolError(
               `Session ${previous.id}: its last image ${previous.last_image} no longer exists. ` +
@@ -188,7 +184,6 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
           });
           const inputs = await loadEditInputs({ images: [previous.last_image], mask: args.mask }, {
             config: ctx.config,
-            cwd: ctx.cwd,
             signal: call.signal,
           });
           const prefix = args.filename_prefix ?? previous.filename_prefix;

@@ -18,7 +18,6 @@ export interface ToolContext {
   router: EditRouter;
   ledger: Ledger;
   sessions: SessionStore;
-  cwd: string;
   /** The per-project name of the default output folder (see `projectFolderName`). */
   project: string;
 }
