@@ -8,6 +8,7 @@
  * @module
  */
 
+import "./zod_config.ts"; // first: before the SDK builds its schemas
 import denoJson from "../deno.json" with { type: "json" };
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { netScopeProblem, writeScopeProblem } from "./permissions.ts";

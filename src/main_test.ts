@@ -36,3 +36,33 @@ Deno.test("start-up imports the MCP SDK statically and no node: module", async (
   // node:path and friends cost ~5 ms to load; only tool calls need them.
   assert.deepEqual(imports.filter((s) => s.startsWith("node:")), []);
 });
+
+Deno.test("the SDK's schemas are built without zod's JIT: no code compiled on the first parse", async () => {
+  await import("./main.ts"); // its import order is what is under test
+  const { JSONRPCMessageSchema, InitializeRequestSchema } = await import("./mcp_sdk.ts");
+  const message = {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "c", version: "1" },
+    },
+  };
+  let compiled = 0;
+  const RealFunction = globalThis.Function;
+  globalThis.Function = new Proxy(RealFunction, {
+    construct(target, args) {
+      compiled++;
+      return Reflect.construct(target, args);
+    },
+  });
+  try {
+    JSONRPCMessageSchema.parse(message);
+    InitializeRequestSchema.parse(message);
+  } finally {
+    globalThis.Function = RealFunction;
+  }
+  assert.equal(compiled, 0);
+});
