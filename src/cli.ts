@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { ConfigError, loadConfig } from "./config.ts";
 import { randomHex } from "./fs_atomic.ts";
-import { projectFolderName, resolveOutputDir } from "./images/output.ts";
+import { defaultProject, resolveOutputDir } from "./images/output.ts";
 import { netScopeProblem } from "./permissions.ts";
 
 /** `--help`. */
@@ -72,8 +72,7 @@ export async function runDoctor(options: { cwd: string; version: string }): Prom
     );}
 
   try {
-    const project = await projectFolderName(config.cwd);
-    const dir = resolveOutputDir(config, { project });
+    const dir = resolveOutputDir(config, { project: await defaultProject(config) });
     await Deno.mkdir(dir, { recursive: true });
     const probe = join(dir, `.doctor-${randomHex(4)}.tmp`);
     await Deno.writeTextFile(probe, "ok", { createNew: true });

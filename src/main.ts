@@ -47,10 +47,9 @@ function warnAboutNetwork(config: Config, log: Logger): void {
 
 /** Runs once the client is initialized: the output module is only loaded after the reply. */
 async function warnAboutOutput(config: Config, log: Logger): Promise<void> {
-  const { defaultOutputDir, projectFolderName } = await import("./images/output.ts");
+  const { defaultOutputDir, defaultProject } = await import("./images/output.ts");
   try {
-    const project = config.outputDirOverride ? "" : await projectFolderName(config.cwd);
-    const dir = defaultOutputDir(config, project);
+    const dir = defaultOutputDir(config, await defaultProject(config));
     const write = writeScopeProblem(dir);
     if (write) log.warning(`default output directory ${dir}: ${write}`);
   } catch (error) {

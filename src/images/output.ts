@@ -40,6 +40,11 @@ export async function projectFolderName(cwd: string): Promise<string> {
   return `${name}-${hash.join("")}`;
 }
 
+/** The project part of the default folder; "" when `GPT_IMAGE_2_OUTPUT_DIR` replaces that folder. */
+export async function defaultProject(config: Config): Promise<string> {
+  return config.outputDirOverride ? "" : await projectFolderName(config.cwd);
+}
+
 /** The folder a call writes to when it names none: the override, else the project's own folder. */
 export function defaultOutputDir(config: Config, project: string): string {
   if (config.outputDirOverride) return resolve(config.cwd, config.outputDirOverride);

@@ -5,6 +5,7 @@ import { loadConfig } from "../config.ts";
 import { ToolError } from "../tools/tool_error.ts";
 import {
   defaultOutputDir,
+  defaultProject,
   findGitRoot,
   imageFilename,
   projectFolderName,
@@ -53,10 +54,10 @@ Deno.test("the default folder is <config>/gpt-image-2-mcp/output/<git root name>
     XDG_CONFIG_HOME: "/xdg",
     GPT_IMAGE_2_OUTPUT_DIR: "rel/out",
   };
-  assert.equal(
-    defaultOutputDir(loadConfig({ cwd: "/work", env: (n) => xdg[n] }), project),
-    "/work/rel/out",
-  );
+  const overridden = loadConfig({ cwd: "/work", env: (n) => xdg[n] });
+  assert.equal(await defaultProject(overridden), "", "no project folder when overridden");
+  assert.equal(defaultOutputDir(overridden, await defaultProject(overridden)), "/work/rel/out");
+  assert.equal(await defaultProject(config), project);
   await Deno.remove(root, { recursive: true });
 });
 

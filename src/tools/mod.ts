@@ -3,7 +3,7 @@
 import { z } from "npm:zod@4.6.7";
 import { Ledger } from "../budget.ts";
 import type { Config } from "../config.ts";
-import { defaultOutputDir, projectFolderName } from "../images/output.ts";
+import { defaultOutputDir, defaultProject } from "../images/output.ts";
 import type { Logger } from "../log.ts";
 import type { Tool } from "../mcp_sdk.ts";
 import { Api } from "../openai/api.ts";
@@ -50,7 +50,7 @@ export async function createToolbox(
   options: { config: Config; log: Logger },
 ): Promise<Toolbox> {
   const { config, log } = options;
-  const project = await projectFolderName(config.cwd);
+  const project = await defaultProject(config);
   let root: string | undefined;
   const outputRoot = () => (root ??= defaultOutputDir(config, project));
   const api = new Api(config, log);

@@ -18,7 +18,7 @@ export interface ToolContext {
   router: EditRouter;
   ledger: Ledger;
   sessions: SessionStore;
-  /** The per-project name of the default output folder (see `projectFolderName`). */
+  /** The per-project part of the default output folder (see `defaultProject`). */
   project: string;
 }
 
