@@ -182,10 +182,10 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
                 `Start a new session with start_edit_session.`,
             );
           });
-          const inputs = await loadEditInputs({ images: [previous.last_image], mask: args.mask }, {
-            config: ctx.config,
-            signal: call.signal,
-          });
+          const inputs = await loadEditInputs(
+            { images: [previous.last_image], mask: args.mask },
+            { config: ctx.config, signal: call.signal },
+          );
           const prefix = args.filename_prefix ?? previous.filename_prefix;
           return turn({
             record: { ...previous, turns: previous.turns + 1, settings, filename_prefix: prefix },
