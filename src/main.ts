@@ -11,7 +11,7 @@
 import "./zod_config.ts"; // first: before the SDK builds its schemas
 import denoJson from "../deno.json" with { type: "json" };
 import { type Config, ConfigError, loadConfig } from "./config.ts";
-import { netScopeProblem, writeScopeProblem } from "./permissions.ts";
+import { netScopeProblem } from "./permissions.ts";
 import { Logger } from "./log.ts";
 // Static, not import(): Deno (2.9) uses no V8 code cache for an npm module first reached through
 // a dynamic import, so the SDK's modules were compiled afresh on every start (~9 ms).
@@ -45,29 +45,12 @@ function warnAboutNetwork(config: Config, log: Logger): void {
   if (net) log.warning(`API host ${host}: ${net}`);
 }
 
-/** Runs once the client is initialized: the output module is only loaded after the reply. */
-async function warnAboutOutput(config: Config, log: Logger): Promise<void> {
-  const { defaultOutputDir, defaultProject } = await import("./images/output.ts");
-  try {
-    const dir = defaultOutputDir(config, await defaultProject(config));
-    const write = writeScopeProblem(dir);
-    if (write) log.warning(`default output directory ${dir}: ${write}`);
-  } catch (error) {
-    log.warning((error as Error).message);
-  }
-}
-
 async function serve(): Promise<void> {
   keepStdoutForProtocol();
   const config = loadConfig({ cwd: Deno.cwd() });
   const log = new Logger({ debug: config.debug, secrets: [config.apiKey] });
   installGlobalHandlers(log);
-  const server = createServer({
-    config,
-    log,
-    version: VERSION,
-    onInitialized: () => warnAboutOutput(config, log),
-  });
+  const server = createServer({ config, log, version: VERSION });
   server.onclose = () => Deno.exit(0);
   await server.connect(new DenoStdioTransport());
   log.debug(

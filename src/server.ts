@@ -23,8 +23,6 @@ export interface ServerOptions {
   config: Config;
   log: Logger;
   version: string;
-  /** Called once the client has sent `notifications/initialized`. */
-  onInitialized?: () => void;
 }
 
 function errorResult(text: string): CallToolResult {
@@ -47,7 +45,6 @@ export function createServer(options: ServerOptions): McpServer {
       server.sendLoggingMessage({ level, logger: "gpt-image-2-mcp", data }).catch(() => {});
     });
     tools().catch((error) => log.error(`could not load the tools: ${error}`));
-    options.onInitialized?.();
   };
 
   server.setRequestHandler(ListToolsRequestSchema, async () => (await tools()).listing);

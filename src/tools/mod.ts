@@ -8,6 +8,7 @@ import type { Logger } from "../log.ts";
 import type { Tool } from "../mcp_sdk.ts";
 import { Api } from "../openai/api.ts";
 import { EditRouter } from "../openai/edit_route.ts";
+import { writeScopeProblem } from "../permissions.ts";
 import { SessionStore } from "../sessions/store.ts";
 import { editTools } from "./edit.ts";
 import { generateTools } from "./generate.ts";
@@ -45,6 +46,16 @@ function describeIssues(error: z.ZodError): string {
   }).join("; ");
 }
 
+/** Says once, when the tools load, that the default output folder is outside the write scope. */
+function warnIfNotWritable(outputRoot: () => string, log: Logger): void {
+  try {
+    const problem = writeScopeProblem(outputRoot());
+    if (problem) log.warning(`default output directory ${outputRoot()}: ${problem}`);
+  } catch (error) {
+    log.warning((error as Error).message); // no folder at all: every call will say so too
+  }
+}
+
 /** Builds the services and the tools for one server. */
 export async function createToolbox(
   options: { config: Config; log: Logger },
@@ -53,6 +64,7 @@ export async function createToolbox(
   const project = await defaultProject(config);
   let root: string | undefined;
   const outputRoot = () => (root ??= defaultOutputDir(config, project));
+  warnIfNotWritable(outputRoot, log);
   const api = new Api(config, log);
   const ctx: ToolContext = {
     config,
