@@ -20,11 +20,16 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** A fresh temporary file name in `dir`, hidden, which a finished file is moved from. */
+export function tempPath(dir: string): string {
+  return join(dir, `.${randomHex(4)}.tmp`);
+}
+
 /** Makes sure `path`'s folder exists and names a temporary file beside it. */
 async function tempBeside(path: string): Promise<string> {
   const dir = dirname(path);
   await Deno.mkdir(dir, { recursive: true });
-  return join(dir, `.${randomHex(4)}.tmp`);
+  return tempPath(dir);
 }
 
 /**
@@ -36,21 +41,31 @@ async function writeNewFile(path: string, bytes: Uint8Array): Promise<void> {
   for (let rest = bytes; rest.length > 0;) rest = rest.subarray(await file.write(rest));
 }
 
+/**
+ * Moves the finished file `temp` (in `path`'s folder) to `path`, which must not exist: throws
+ * `AlreadyExists` rather than replace it. When it throws, `temp` is left where it was.
+ */
+export async function placeFileAtomic(temp: string, path: string): Promise<void> {
+  try {
+    await Deno.link(temp, path);
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) throw error;
+    // Filesystems without hard links: fall back to a checked rename.
+    if (await exists(path)) throw new Deno.errors.AlreadyExists(path);
+    return await Deno.rename(temp, path);
+  }
+  await Deno.remove(temp).catch(() => {});
+}
+
 /** Writes a new file atomically; throws `AlreadyExists` rather than replace one. */
 export async function createFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const temp = await tempBeside(path);
   try {
     await writeNewFile(temp, bytes);
-    try {
-      await Deno.link(temp, path);
-    } catch (error) {
-      if (error instanceof Deno.errors.AlreadyExists) throw error;
-      // Filesystems without hard links: fall back to a checked rename.
-      if (await exists(path)) throw new Deno.errors.AlreadyExists(path);
-      await Deno.rename(temp, path);
-    }
-  } finally {
+    await placeFileAtomic(temp, path);
+  } catch (error) {
     await Deno.remove(temp).catch(() => {});
+    throw error;
   }
 }
 
@@ -74,4 +89,14 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
+}
+
+/** A short, actionable description of a filesystem error. */
+export function describeFsError(error: unknown): string {
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    return `${(error as Error).message}`;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (/no space left|ENOSPC|os error 28/i.test(message)) return "the disk is full.";
+  return message;
 }

@@ -10,14 +10,17 @@
 
 import { concatBytes } from "./bytes.ts";
 
+/** Bytes in pieces, produced as they are taken or not. */
+export type Pieces = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
 /**
  * Text that is valid inside a JSON string as it is (base64, say), as bytes in pieces. The pieces
- * may be produced as they are written (a generator that reuses one buffer): each is written
- * before the next is taken, and only once.
+ * may be produced as they are written (a generator that reuses one buffer, or reads a file):
+ * each is written before the next is taken, and only once.
  */
 export class RawJsonString {
   constructor(
-    readonly parts: Iterable<Uint8Array>,
+    readonly parts: Pieces,
     /** Gives back the memory the text was read from, once the frame is written. */
     readonly release: () => void = () => {},
   ) {}
@@ -27,7 +30,7 @@ export class RawJsonString {
  * Wraps `parts` for a field that the MCP types declare as a string. Only this server's
  * transport (`encodeFrame`) can write the result, which is where every tool result goes.
  */
-export function rawJsonString(parts: Iterable<Uint8Array>, release?: () => void): string {
+export function rawJsonString(parts: Pieces, release?: () => void): string {
   return new RawJsonString(parts, release) as unknown as string;
 }
 
@@ -65,7 +68,7 @@ function coalesce(parts: Uint8Array[]): Uint8Array[] {
 }
 
 /** A frame's bytes in order: fixed, or produced as they are written. */
-export type FramePart = Uint8Array | Iterable<Uint8Array>;
+export type FramePart = Uint8Array | Pieces;
 
 /** One message ready to write: its parts in order, and the raw strings it carries. */
 export interface Frame {
@@ -116,7 +119,7 @@ async function writeAll(sink: ByteSink, bytes: Uint8Array): Promise<void> {
 export async function writeFrame(sink: ByteSink, frame: Frame): Promise<void> {
   for (const part of frame.parts) {
     if (part instanceof Uint8Array) await writeAll(sink, part);
-    else for (const piece of part) await writeAll(sink, piece);
+    else for await (const piece of part) await writeAll(sink, piece);
   }
 }
 

@@ -9,11 +9,16 @@ import {
   writeFrame,
 } from "./json_frame.ts";
 
-/** A frame's text; produced pieces are copied as taken, since they may share one buffer. */
+/**
+ * A frame's text, when its produced parts are synchronous; produced pieces are copied as taken,
+ * since they may share one buffer.
+ */
 const text = (parts: FramePart[]) =>
   new TextDecoder().decode(
     concatBytes(
-      parts.flatMap((p) => p instanceof Uint8Array ? [p] : Array.from(p, (x) => x.slice())),
+      parts.flatMap((p) =>
+        p instanceof Uint8Array ? [p] : Array.from(p as Iterable<Uint8Array>, (x) => x.slice())
+      ),
     ),
   );
 const ascii = (s: string) => new TextEncoder().encode(s);
@@ -89,26 +94,32 @@ function slowSink(delayMs: number) {
 }
 
 Deno.test("produced pieces are taken one at a time, each once the one before is written", async () => {
-  const { sink, written } = slowSink(2);
-  const shared = new Uint8Array(4);
-  let before = "";
-  function* pieces(): Generator<Uint8Array> {
-    for (const piece of ["AAEC", "AwQF", "Bgc="]) {
-      if (before) {
-        const out = new TextDecoder().decode(concatBytes(written));
-        assert.ok(out.endsWith(before), "the one before is out");
+  for (const kind of ["sync", "async"]) {
+    const { sink, written } = slowSink(2);
+    const shared = new Uint8Array(4);
+    let before = "";
+    const pieces = function* (): Generator<Uint8Array> {
+      for (const piece of ["AAEC", "AwQF", "Bgc="]) {
+        if (before) {
+          const out = new TextDecoder().decode(concatBytes(written));
+          assert.ok(out.endsWith(before), "the one before is out");
+        }
+        before = piece;
+        shared.set(ascii(piece));
+        yield shared.subarray(0, piece.length);
       }
-      before = piece;
-      shared.set(ascii(piece));
-      yield shared.subarray(0, piece.length);
-    }
+    };
+    const read = async function* (): AsyncGenerator<Uint8Array> {
+      for (const piece of pieces()) yield await Promise.resolve(piece);
+    };
+    const data = rawJsonString(kind === "sync" ? pieces() : read());
+    const frame = encodeFrame({ before: "x", data, after: [1] });
+    assert.equal(frame.parts.length, 3, "JSON before, the produced value, JSON after");
+    await writeFrame(sink, frame);
+    const line = new TextDecoder().decode(concatBytes(written));
+    assert.deepEqual(JSON.parse(line), { before: "x", data: "AAECAwQFBgc=", after: [1] }, kind);
+    assert.ok(line.endsWith("\n"));
   }
-  const frame = encodeFrame({ before: "x", data: rawJsonString(pieces()), after: [1] });
-  assert.equal(frame.parts.length, 3, "JSON before, the produced value, JSON after");
-  await writeFrame(sink, frame);
-  const line = new TextDecoder().decode(concatBytes(written));
-  assert.deepEqual(JSON.parse(line), { before: "x", data: "AAECAwQFBgc=", after: [1] });
-  assert.ok(line.endsWith("\n"));
 });
 
 Deno.test("a failed write fails the frame, with no rejection left unhandled", async () => {

@@ -16,6 +16,8 @@ interface Row {
   /** How many requests the route must have received (retries included). */
   requests: number;
   env?: "responses";
+  /** The image size asked for: 3840x2160 answers go to disk as they arrive. */
+  size?: string;
 }
 
 const s = (status: number, extra: Partial<Extract<Fault, { kind: "status" }>> = {}): Fault => ({
@@ -65,6 +67,23 @@ const ROWS: Row[] = [
   {
     fault: "connection dropped three times",
     inject: [{ kind: "drop" }, { kind: "drop" }, { kind: "drop" }],
+    expect: /connection to the OpenAI API broke after 3 attempt\(s\)/,
+    requests: 3,
+  },
+  {
+    fault: "connection broken inside a 4K image once",
+    inject: [{ kind: "cut", at: 12_000_000 }],
+    size: "3840x2160",
+    expect: "ok",
+    requests: 2,
+  },
+  {
+    fault: "connection broken inside a 4K image three times",
+    inject: [{ kind: "cut", at: 12_000_000 }, { kind: "cut", at: 9_000_000 }, {
+      kind: "cut",
+      at: 20_000_000,
+    }],
+    size: "3840x2160",
     expect: /connection to the OpenAI API broke after 3 attempt\(s\)/,
     requests: 3,
   },
@@ -153,6 +172,7 @@ async function run(h: Harness, row: Row): Promise<string> {
     prompt: "fault",
     quality: "low",
     inline: "none",
+    ...(row.size ? { size: row.size } : {}),
   });
   return result.isError ? textOf(result) : "ok";
 }
@@ -191,6 +211,8 @@ Deno.test("API faults: retries, backoff and one actionable error each; nothing p
         assert.deepEqual(after, [], `${row.fault}: nothing written`);
       }
       assert.equal(requests, row.requests, `${row.fault}: requests`);
+      const temporary = (await listFiles(h.configRoot)).filter((f) => f.endsWith(".tmp"));
+      assert.deepEqual(temporary, [], `${row.fault}: no temporary file left`);
       assert.ok(!seen.includes(fake.apiKey), `${row.fault}: no key in the error`);
     }
     assert.equal(fake.uploaded.size, 0, "no uploaded file left");

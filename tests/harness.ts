@@ -215,3 +215,19 @@ export async function withServer(
     await fake.close();
   }
 }
+
+/** A Linux process's resident size (`VmRSS`) or its peak (`VmHWM`), in MB. */
+export function memoryMb(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)![1]) / 1024;
+}
+
+/** Resets a Linux process's `VmHWM` to its current size; false where that is not allowed. */
+export function resetPeakMemory(pid: number): boolean {
+  try {
+    Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
+}

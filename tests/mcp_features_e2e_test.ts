@@ -4,11 +4,20 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeBase64 } from "../src/images/codec_base64.ts";
+import { makePreview } from "../src/images/preview.ts";
 import { sniffImage } from "../src/images/sniff.ts";
 import type { ImageJobResult } from "../src/tools/image_job.ts";
 import { FakeOpenAI } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
-import { listFiles, startServer, textOf, waitFor, withServer } from "./harness.ts";
+import {
+  listFiles,
+  memoryMb,
+  resetPeakMemory,
+  startServer,
+  textOf,
+  waitFor,
+  withServer,
+} from "./harness.ts";
 
 function structured(result: { structuredContent?: unknown }): ImageJobResult {
   return result.structuredContent as ImageJobResult;
@@ -198,6 +207,43 @@ Deno.test("the inline preview of a 3840x2160 image fits the byte budget and deco
       "the file is the full original",
     );
     assert.match(textOf(result), /Inline: 1568x882 JPEG preview/);
+  }));
+
+Deno.test("4K images go to disk as they arrive; the saved file and the preview are exact", () =>
+  withServer({}, async (h, fake) => {
+    const original = await fake.image("3840x2160", "png");
+    const expected = await makePreview(
+      { image: original, info: sniffImage(original)! },
+      600_000,
+    );
+    for (const chunked of [false, true]) {
+      fake.chunked = chunked; // no Content-Length: the server finds out the size as it reads
+      const how = chunked ? "length unknown" : "length known";
+      const result = await h.call("generate_image", { prompt: "4K", size: "3840x2160" });
+      assert.equal(result.isError, undefined, textOf(result));
+      const file = await Deno.readFile(structured(result).images[0].file_path);
+      assert.deepEqual(file, original, `${how}: the saved file is the answer's image`);
+      assert.deepEqual(
+        decodeBase64(imageBlocks(result)[0].data),
+        decodeBase64(expected!.data),
+        `${how}: the preview, made from the file, is the one made from memory`,
+      );
+    }
+    const temporary = (await listFiles(h.configRoot)).filter((f) => f.endsWith(".tmp"));
+    assert.deepEqual(temporary, [], "no temporary file stays");
+    // Held in memory, the 17 MB image alone would raise the server's peak by 17 MB.
+    fake.chunked = false;
+    if (resetPeakMemory(h.pid()!)) {
+      const before = memoryMb(h.pid()!, "VmRSS");
+      const result = await h.call("generate_image", {
+        prompt: "4K",
+        size: "3840x2160",
+        inline: "none",
+      });
+      assert.equal(result.isError, undefined, textOf(result));
+      const growth = memoryMb(h.pid()!, "VmHWM") - before;
+      assert.ok(growth < 8, `a 4K call raised the peak by ${growth.toFixed(1)} MB`);
+    }
   }));
 
 Deno.test("spend limits refuse before any request, and the ledger survives a restart", async () => {

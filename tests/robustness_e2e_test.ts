@@ -7,6 +7,7 @@ import { makePng } from "./fake/png.ts";
 import {
   DENO_DIR,
   listFiles,
+  memoryMb,
   networkEnv,
   REPO,
   serverArgs,
@@ -221,11 +222,6 @@ function lastMemory(stderr: string): number {
   return Math.round(Number(heap) + Number(external));
 }
 
-function rssMb(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
-}
-
 Deno.test({
   name:
     "soak: 200 calls with injected faults; memory settles; every success has its file; nothing left over",
@@ -257,7 +253,7 @@ Deno.test({
       let rssAfterWarmup = 0;
       const live: number[] = [];
       for (let round = 0; round < 25; round++) {
-        if (round === 5) rssAfterWarmup = rssMb(h.pid()!);
+        if (round === 5) rssAfterWarmup = memoryMb(h.pid()!, "VmRSS");
         const batch = Array.from({ length: 8 }, async (_, i) => {
           const n = round * 8 + i;
           if (n % 5 === 0) {
@@ -288,7 +284,7 @@ Deno.test({
         assert.equal(probe.isError, undefined);
         live.push(lastMemory(h.stderr()));
       }
-      const rssEnd = rssMb(h.pid()!);
+      const rssEnd = memoryMb(h.pid()!, "VmRSS");
       console.log(
         `soak: ${successes} ok, ${failures} failed; RSS ${
           rssAfterWarmup.toFixed(0)

@@ -2,6 +2,7 @@
 
 import {
   claimBytes,
+  concatBytes,
   growableBytes,
   pooledBytes,
   releaseBytes,
@@ -73,7 +74,10 @@ const KEEP_TEXT_MAX = 5 << 20;
  */
 export class Base64Decoder {
   #out: Uint8Array;
+  /** Bytes in `#out`, decoded since the last `drain`. */
   #written = 0;
+  /** Bytes handed over by `drain`. */
+  #drained = 0;
   #carry = "";
   #escape = false;
   #bad = false;
@@ -122,10 +126,42 @@ export class Base64Decoder {
     if (this.#carry.length > 64) this.#fail(); // nothing decodable: not base64
   }
 
-  /** The decoded bytes, or undefined when the text was empty or not valid base64. */
+  /** Bytes decoded so far, drained or not. */
+  get decoded(): number {
+    return this.#drained + this.#written;
+  }
+
+  /** Bytes decoded since the last drain. */
+  get pending(): number {
+    return this.#written;
+  }
+
+  /**
+   * Hands over the bytes decoded since the last drain, to be written elsewhere before the next
+   * `write` (they are a view of the buffer, which is then filled again from its start). Text
+   * kept for full inline is given up: the image is no longer whole in memory.
+   */
+  drain(): Uint8Array {
+    const bytes = this.#out.subarray(0, this.#written);
+    this.#drained += this.#written;
+    this.#written = 0;
+    releaseBytes(this.#text);
+    this.#text = undefined;
+    return bytes;
+  }
+
+  /** Gives back the buffer's memory past `length` bytes, after a drain. */
+  compact(length: number): void {
+    if (this.#written === 0 && this.#out.length > length) resizeBytes(this.#out, length);
+  }
+
+  /**
+   * The decoded bytes (those since the last drain, when it drained), or undefined when the text
+   * was empty or not valid base64.
+   */
   end(): Uint8Array | undefined {
     if (!this.#bad && (this.#escape || this.#carry)) this.#decode(this.#carry, "strict");
-    if (this.#bad || this.#carry || this.#escape || this.#written === 0) {
+    if (this.#bad || this.#carry || this.#escape || this.decoded === 0) {
       releaseBytes(this.#out);
       releaseBytes(this.#text);
       return undefined;
@@ -188,22 +224,45 @@ const ENCODE_STEP = 3 << 14;
 const PIECE = (ENCODE_STEP / 3) * 4 * 16;
 
 /**
- * `bytes` as base64 in pieces of up to 1 MB, encoded as they are taken, all in one buffer: the
+ * The base64 of bytes that come in pieces of any length (one image in memory, or a file read
+ * piece by piece), in pieces of up to 1 MB, encoded as they are taken, all in one buffer: the
  * caller writes each piece before it takes the next.
  */
-export function* base64Pieces(bytes: Uint8Array): Generator<Uint8Array> {
+export async function* base64Pieces(
+  source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
   const piece = pooledBytes(PIECE);
   const encoder = new TextEncoder();
-  try {
-    let filled = 0;
-    for (let at = 0; at < bytes.length; at += ENCODE_STEP) {
-      const text = encodeBase64(bytes.subarray(at, at + ENCODE_STEP));
-      filled += encoder.encodeInto(text, piece.subarray(filled, PIECE)).written;
-      if (filled === PIECE) {
+  let filled = 0;
+  function* encode(groups: Uint8Array[]): Generator<Uint8Array> {
+    for (const group of groups) {
+      if (PIECE - filled < (ENCODE_STEP / 3) * 4) {
         yield piece.subarray(0, filled);
         filled = 0;
       }
+      filled += encoder.encodeInto(encodeBase64(group), piece.subarray(filled)).written;
     }
+  }
+  /** The last 0-2 bytes so far: base64 encodes whole groups of three. */
+  let carry: Uint8Array = new Uint8Array(0);
+  try {
+    for await (const bytes of source) {
+      const groups: Uint8Array[] = [];
+      let at = 0;
+      if (carry.length) {
+        at = Math.min(3 - carry.length, bytes.length);
+        carry = concatBytes([carry, bytes.subarray(0, at)]);
+        if (carry.length < 3) continue;
+        groups.push(carry);
+      }
+      const whole = at + Math.floor((bytes.length - at) / 3) * 3;
+      for (let from = at; from < whole; from += ENCODE_STEP) {
+        groups.push(bytes.subarray(from, Math.min(from + ENCODE_STEP, whole)));
+      }
+      carry = bytes.slice(whole);
+      yield* encode(groups);
+    }
+    yield* encode(carry.length ? [carry] : []);
     if (filled) yield piece.subarray(0, filled);
   } finally {
     releaseBytes(piece);
@@ -222,5 +281,5 @@ export function base64ForJson(bytes: Uint8Array): string {
   if (typeof text === "string") return text;
   if (text) return rawJsonString([text], () => releaseBytes(text));
   if (bytes.length < ENCODE_AS_WRITTEN) return encodeBase64(bytes);
-  return rawJsonString(base64Pieces(bytes), claimBytes(bytes));
+  return rawJsonString(base64Pieces([bytes]), claimBytes(bytes));
 }

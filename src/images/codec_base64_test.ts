@@ -50,7 +50,12 @@ Deno.test("nothing may follow padding, wherever the pieces are cut; whitespace m
   }
 });
 
-Deno.test("base64 that arrived as bytes is sent on as those bytes, not encoded again", () => {
+/** Everything `parts` produce, copied as they come (a producer may reuse its buffer). */
+async function collect(parts: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<string> {
+  return new TextDecoder().decode(concatBytes(await Array.fromAsync(parts, (p) => p.slice())));
+}
+
+Deno.test("base64 that arrived as bytes is sent on as those bytes, not encoded again", async () => {
   const pieces = [ascii("AAEC"), ascii("AwQF")];
   const decoder = new Base64Decoder(6, true);
   for (const piece of pieces) decoder.write(piece);
@@ -58,7 +63,7 @@ Deno.test("base64 that arrived as bytes is sent on as those bytes, not encoded a
   assert.deepEqual(bytes, new Uint8Array([0, 1, 2, 3, 4, 5]));
   const data = base64ForJson(bytes) as unknown;
   assert.ok(data instanceof RawJsonString);
-  assert.equal(new TextDecoder().decode(concatBytes([...data.parts])), "AAECAwQF");
+  assert.equal(await collect(data.parts), "AAECAwQF");
 });
 
 Deno.test("base64 that arrived as a string is sent on as that string", () => {
@@ -75,27 +80,80 @@ Deno.test("non-canonical arrivals (whitespace, escapes) are encoded afresh; othe
   assert.equal(base64ForJson(new Uint8Array([255])), encodeBase64(new Uint8Array([255])));
 });
 
-Deno.test("base64 produced in pieces equals the whole encoding, at any length", () => {
-  const taken = (bytes: Uint8Array) =>
-    new TextDecoder().decode(concatBytes(Array.from(base64Pieces(bytes), (p) => p.slice())));
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => {
-    assert.equal(taken(bytes), encodeBase64(bytes));
+Deno.test("base64 produced in pieces equals the whole encoding, at any length", async () => {
+  await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 2000 }), async (bytes) => {
+    assert.equal(await collect(base64Pieces([bytes])), encodeBase64(bytes));
   }));
   for (const length of [(3 << 14) * 16, (3 << 14) * 16 + 1, 5_000_001]) {
     const bytes = new Uint8Array(length).map((_, i) => (i * 2654435761) >>> 24);
-    assert.equal(taken(bytes), encodeBase64(bytes), `${length} bytes`);
+    assert.equal(await collect(base64Pieces([bytes])), encodeBase64(bytes), `${length} bytes`);
   }
 });
 
-Deno.test("a large image without its text is encoded as written, and held until then", () => {
+Deno.test("bytes that come in pieces of any length encode as the whole would", async () => {
+  const cut = (bytes: Uint8Array, sizes: number[]) => {
+    const pieces = [];
+    for (let at = 0, i = 0; at < bytes.length; i++) {
+      const size = sizes[i % sizes.length] || 1;
+      pieces.push(bytes.subarray(at, at + size));
+      at += size;
+    }
+    return pieces;
+  };
+  const property = fc.asyncProperty(
+    fc.uint8Array({ maxLength: 3000 }),
+    fc.array(fc.integer({ min: 0, max: 700 }), { minLength: 1, maxLength: 8 }),
+    async (bytes, sizes) => {
+      const pieces = cut(bytes, sizes);
+      assert.deepEqual(concatBytes(pieces), bytes, "the cut is a partition");
+      async function* arriving() {
+        for (const piece of pieces) yield piece;
+      }
+      assert.equal(await collect(base64Pieces(arriving())), encodeBase64(bytes));
+    },
+  );
+  await fc.assert(property);
+  const large = new Uint8Array(3_000_001).map((_, i) => (i * 2654435761) >>> 24);
+  const odd = cut(large, [65_537, 1, 2, 786_431]);
+  assert.equal(await collect(base64Pieces(odd)), encodeBase64(large));
+});
+
+Deno.test("a drained decoder hands over every byte once, and gives up kept text", () => {
+  const whole = new Uint8Array(5000).map((_, i) => (i * 7919) & 0xff);
+  const text = encodeBase64(whole);
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 900 }),
+      fc.integer({ min: 1, max: 3000 }),
+      (cut, every) => {
+        const decoder = new Base64Decoder(64, true);
+        const drained: Uint8Array[] = [];
+        for (let at = 0; at < text.length; at += cut) {
+          decoder.write(ascii(text.slice(at, at + cut)));
+          if (decoder.pending >= every) drained.push(decoder.drain().slice());
+        }
+        const total = decoder.decoded;
+        const tail = decoder.end()!;
+        assert.deepEqual(concatBytes([...drained, tail]), whole);
+        assert.equal(total, whole.length);
+        if (drained.length) assert.equal(base64ForJson(tail), encodeBase64(tail), "no text kept");
+      },
+    ),
+  );
+  const empty = new Base64Decoder(8);
+  empty.write(ascii("AAAA"));
+  empty.drain();
+  assert.deepEqual(empty.end(), new Uint8Array(0), "drained to the end: an empty tail");
+});
+
+Deno.test("a large image without its text is encoded as written, and held until then", async () => {
   const bytes = growableBytes(3 << 20);
   for (let i = 0; i < bytes.length; i++) bytes[i] = i % 251;
   const data = base64ForJson(bytes) as unknown;
   assert.ok(data instanceof RawJsonString);
   releaseBytes(bytes); // its owner is done with it, but the frame is not written yet
   assert.equal(bytes.length, 3 << 20, "the frame's claim keeps the image");
-  const text = new TextDecoder().decode(concatBytes(Array.from(data.parts, (p) => p.slice())));
-  assert.equal(text, encodeBase64(bytes));
+  assert.equal(await collect(data.parts), encodeBase64(bytes));
   data.release();
   assert.equal(bytes.buffer.byteLength, 0, "given back once written");
 });

@@ -4,7 +4,8 @@ import { basename, dirname, join, resolve, sep } from "node:path";
 import type { Config } from "../config.ts";
 import { ToolError } from "../tools/tool_error.ts";
 import { writeScopeProblem } from "../permissions.ts";
-import { createFileAtomic, randomHex } from "../fs_atomic.ts";
+import { describeFsError, randomHex } from "../fs_atomic.ts";
+import { imageSize, placeImage, type ReceivedImage } from "./received.ts";
 
 /** Finds the nearest directory at or above `start` holding `.git`, without a subprocess. */
 export function findGitRoot(start: string): string | undefined {
@@ -147,7 +148,7 @@ export interface SavedFile {
 /** Saves each image under a fresh name; all or nothing: on failure none of them is left. */
 export async function saveImages(
   dir: string,
-  images: readonly { bytes: Uint8Array; mimeType: string; ext: string; stem?: string }[],
+  images: readonly { image: ReceivedImage; mimeType: string; ext: string; stem?: string }[],
   prefix?: string,
 ): Promise<SavedFile[]> {
   const saved: SavedFile[] = [];
@@ -161,7 +162,7 @@ export async function saveImages(
           stem: image.stem && attempt > 0 ? `${image.stem}-${randomHex()}` : image.stem,
         });
         try {
-          await createFileAtomic(join(dir, name), image.bytes);
+          await placeImage(image.image, join(dir, name));
           path = join(dir, name);
         } catch (error) {
           if (!(error instanceof Deno.errors.AlreadyExists) || attempt >= 5) throw error;
@@ -170,7 +171,7 @@ export async function saveImages(
       saved.push({
         file_path: path,
         filename: basename(path),
-        size_bytes: image.bytes.length,
+        size_bytes: imageSize(image.image),
         mime_type: image.mimeType,
       });
     }
@@ -179,14 +180,4 @@ export async function saveImages(
     await Promise.all(saved.map((f) => Deno.remove(f.file_path).catch(() => {})));
     throw new ToolError(`Could not save the image in ${dir}: ${describeFsError(error)}`);
   }
-}
-
-/** A short, actionable description of a filesystem error. */
-export function describeFsError(error: unknown): string {
-  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-    return `${(error as Error).message}`;
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  if (/no space left|ENOSPC|os error 28/i.test(message)) return "the disk is full.";
-  return message;
 }

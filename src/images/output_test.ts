@@ -68,7 +68,7 @@ Deno.test("a project's folder name stays what earlier versions chose (sessions l
 
 Deno.test("saveImages is all or nothing", async () => {
   const dir = await Deno.makeTempDir();
-  const image = { bytes: new Uint8Array([1, 2, 3]), mimeType: "image/png", ext: "png" };
+  const image = { image: new Uint8Array([1, 2, 3]), mimeType: "image/png", ext: "png" };
   await assert.rejects(
     saveImages(dir, [image, { ...image, stem: "x".repeat(300) }]), // ENAMETOOLONG on the second
     (e) => e instanceof ToolError && /Could not save the image/.test(e.message),

@@ -61,19 +61,71 @@ function unfilterRow(filter: number, row: Uint8Array, up: Uint8Array, bpp: numbe
   }
 }
 
-function idatParts(png: Uint8Array): Uint8Array[] {
-  const parts: Uint8Array[] = [];
-  for (let i = 8; i + 8 <= png.length;) {
-    const length = u32(png, i);
-    const type = String.fromCharCode(png[i + 4], png[i + 5], png[i + 6], png[i + 7]);
-    // Fed in slices so that inflate answers in slices too: one 4K IDAT would inflate to 25 MB.
-    for (let at = i + 8; type === "IDAT" && at < i + 8 + length; at += INFLATE_SLICE) {
-      parts.push(png.subarray(at, Math.min(at + INFLATE_SLICE, i + 8 + length)));
+const IEND = 0x49454e44;
+const IDAT = 0x49444154;
+
+/**
+ * The IDAT data of a PNG that arrives in pieces (the signature first), in slices of at most
+ * `INFLATE_SLICE`, so that inflate answers in slices too: one 4K IDAT would inflate to 25 MB.
+ */
+async function* idatData(
+  pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): AsyncGenerator<Uint8Array<ArrayBuffer>> {
+  const header = new Uint8Array(8);
+  let skip = 8; // the signature, later each chunk's CRC
+  let filled = 0; // of the chunk header being read
+  let left = 0; // data bytes of the current chunk still to come
+  let idat = false;
+  for await (const piece of pieces as AsyncIterable<Uint8Array<ArrayBuffer>>) {
+    for (let i = 0; i < piece.length;) {
+      if (skip > 0 || left > 0) {
+        const n = Math.min(skip || left, piece.length - i, INFLATE_SLICE);
+        if (skip) skip -= n;
+        else {
+          if (idat) yield piece.subarray(i, i + n);
+          left -= n;
+          if (left === 0) skip = 4;
+        }
+        i += n;
+        continue;
+      }
+      const n = Math.min(8 - filled, piece.length - i);
+      header.set(piece.subarray(i, i + n), filled);
+      filled += n;
+      i += n;
+      if (filled < 8) continue;
+      filled = 0;
+      const type = u32(header, 4);
+      if (type === IEND) return;
+      idat = type === IDAT;
+      left = u32(header, 0);
+      if (left === 0) skip = 4;
     }
-    if (type === "IEND") break;
-    i += 12 + length;
   }
-  return parts;
+}
+
+/**
+ * Writes `slices` to `sink` one at a time, each once the one before is taken in: a slice may be
+ * a view of a read buffer that the next read fills again. (`pipeThrough` reads ahead.)
+ */
+async function feed(
+  sink: WritableStream<Uint8Array<ArrayBuffer>>,
+  slices: AsyncIterable<Uint8Array<ArrayBuffer>>,
+): Promise<void> {
+  const writer = sink.getWriter();
+  try {
+    for await (const slice of slices) await writer.write(slice);
+    await writer.close();
+  } catch (error) {
+    await writer.abort(error).catch(() => {});
+    throw error;
+  }
+}
+
+/** A PNG as its first bytes (the header) and all its bytes in pieces. */
+export interface PngPieces {
+  head: Uint8Array;
+  pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 }
 
 /** Options of `decodePngScaled`. */
@@ -89,10 +141,11 @@ export interface ScaleOptions {
  * of source pixels. Undefined for a layout this decoder does not handle.
  */
 export async function decodePngScaled(
-  png: Uint8Array,
+  png: Uint8Array | PngPieces,
   options: ScaleOptions = {},
 ): Promise<Pixels | undefined> {
-  const layout = pngLayout(png);
+  const { head, pieces } = png instanceof Uint8Array ? { head: png, pieces: [png] } : png;
+  const layout = pngLayout(head);
   if (!layout) return undefined;
   const channels = layout.channels;
   const width = Math.min(layout.width, options.size?.width ?? layout.width);
@@ -116,27 +169,33 @@ export async function decodePngScaled(
     filled = 0;
     y++;
   };
-  const inflated = ReadableStream.from(idatParts(png) as Uint8Array<ArrayBuffer>[])
-    .pipeThrough(new DecompressionStream("deflate"));
-  for await (const chunk of inflated) {
-    for (let i = 0; i < chunk.length && y < layout.height;) {
-      if (filter === -1) {
-        filter = chunk[i++];
-        continue;
+  const inflate = new DecompressionStream("deflate");
+  const feeding = feed(inflate.writable, idatData(pieces));
+  try {
+    for await (const chunk of inflate.readable) {
+      for (let i = 0; i < chunk.length && y < layout.height;) {
+        if (filter === -1) {
+          filter = chunk[i++];
+          continue;
+        }
+        const take = Math.min(stride - filled, chunk.length - i);
+        row.set(chunk.subarray(i, i + take), filled);
+        filled += take;
+        i += take;
+        if (filled === stride) addRow();
       }
-      const take = Math.min(stride - filled, chunk.length - i);
-      row.set(chunk.subarray(i, i + take), filled);
-      filled += take;
-      i += take;
-      if (filled === stride) addRow();
+      // Its native memory goes back now instead of at some later collection: V8 barely counts it,
+      // so 16 previews left ~25 MB of inflate output for the allocator to hold on to. Only a chunk
+      // that is its whole buffer is ours alone to detach.
+      if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength) {
+        (chunk.buffer as ArrayBuffer).transfer(0);
+      }
     }
-    // Its native memory goes back now instead of at some later collection: V8 barely counts it,
-    // so 16 previews left ~25 MB of inflate output for the allocator to hold on to. Only a chunk
-    // that is its whole buffer is ours alone to detach.
-    if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength) {
-      (chunk.buffer as ArrayBuffer).transfer(0);
-    }
+  } catch (error) {
+    await feeding.catch(() => {}); // failed too, once the reading side stopped
+    throw error;
   }
+  await feeding;
   if (y < layout.height) throw new Error("PNG image data is truncated");
   return { width, height, channels: 3, data: out };
 }

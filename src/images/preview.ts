@@ -1,7 +1,17 @@
 /** Inline images that clients accept: a downscaled JPEG preview unless the original already fits. */
 
 import type { InlineMode } from "../config.ts";
-import { base64ForJson, encodeBase64 } from "./codec_base64.ts";
+import { growableBytes, releaseBytes, resizeBytes } from "../bytes.ts";
+import { rawJsonString } from "../json_frame.ts";
+import { base64ForJson, base64Pieces, encodeBase64 } from "./codec_base64.ts";
+import {
+  imageBytes,
+  imageHead,
+  imagePieces,
+  imageSize,
+  type ReceivedImage,
+  SpilledImage,
+} from "./received.ts";
 import type { ImageInfo } from "./sniff.ts";
 import { CORES, Slots } from "../slots.ts";
 import { BoxScaler } from "./box_scale.ts";
@@ -39,17 +49,27 @@ export interface InlineImage {
 
 /** An image as saved, with what its header says. */
 export interface SourceImage {
-  bytes: Uint8Array;
+  image: ReceivedImage;
   info: ImageInfo;
 }
 
-function original(source: SourceImage): InlineImage {
+/**
+ * The image's base64 for a JSON-RPC frame. A file is opened now, while failing is still a tool
+ * error: once its frame is being written, it cannot fail halfway.
+ */
+async function inlineBase64(image: ReceivedImage): Promise<string> {
+  if (!(image instanceof SpilledImage)) return base64ForJson(image);
+  const file = await Deno.open(image.path);
+  return rawJsonString(base64Pieces(imagePieces(file, 3 << 18)), () => file.close());
+}
+
+async function original(source: SourceImage): Promise<InlineImage> {
   return {
-    data: base64ForJson(source.bytes),
+    data: await inlineBase64(source.image),
     mimeType: source.info.mimeType,
     width: source.info.width,
     height: source.info.height,
-    bytes: source.bytes.length,
+    bytes: imageSize(source.image),
     kind: "original",
   };
 }
@@ -65,9 +85,23 @@ function previewSize(info: ImageInfo): { width: number; height: number } {
 
 /**
  * Pixel buffers kept between previews, one per preview slot at most: the same few megabytes
- * reused, instead of new ones (and the page faults to fill them) on every call.
+ * reused, instead of new ones (and the page faults to fill them) on every call. Each grows in
+ * place for a larger preview and is cut back to the size of a 1024x1024 one after it.
  */
 const pixelBuffers: Uint8Array[] = [];
+const PIXELS_KEPT = 1024 * 1024 * 3;
+
+function takePixelBuffer(size: { width: number; height: number }): Uint8Array {
+  const buffer = pixelBuffers.pop() ?? growableBytes(0, PREVIEW_MAX_EDGE ** 2 * 3);
+  resizeBytes(buffer, Math.max(buffer.length, size.width * size.height * 3));
+  return buffer;
+}
+
+function givePixelBuffer(buffer: Uint8Array): void {
+  if (buffer.length > PIXELS_KEPT) resizeBytes(buffer, PIXELS_KEPT);
+  if (pixelBuffers.length < CORES) pixelBuffers.push(buffer);
+  else releaseBytes(buffer);
+}
 
 /** Decodes `source` to RGB at `size`, into `output` when it is large enough. */
 async function decodeTo(
@@ -75,23 +109,30 @@ async function decodeTo(
   size: { width: number; height: number },
   output?: Uint8Array,
 ): Promise<Pixels | undefined> {
+  const { image } = source;
   if (source.info.format === "png") {
-    const scaled = await decodePngScaled(source.bytes, { size, output });
+    const pieces = image instanceof SpilledImage ? imagePieces(image) : [image];
+    const scaled = await decodePngScaled({ head: imageHead(image), pieces }, { size, output });
     if (scaled) return scaled;
     const { decode: decodePng } = await import("npm:fast-png@8.0.0");
-    const png = decodePng(source.bytes);
+    const png = decodePng(await imageBytes(image));
     if (png.depth !== 8 || png.palette) return undefined;
     const pixels = { ...png, data: png.data as Uint8Array };
     return { ...size, channels: 3, data: resize(pixels, size.width, size.height) };
   }
   if (source.info.format === "jpeg") {
     const { default: jpeg } = await import("npm:jpeg-js@0.4.4");
-    const image = jpeg.decode(source.bytes, {
+    const decoded = jpeg.decode(await imageBytes(image), {
       useTArray: true,
       formatAsRGBA: true,
       maxMemoryUsageInMB: 1024,
     });
-    const pixels = { width: image.width, height: image.height, channels: 4, data: image.data };
+    const pixels = {
+      width: decoded.width,
+      height: decoded.height,
+      channels: 4,
+      data: decoded.data,
+    };
     return { ...size, channels: 3, data: resize(pixels, size.width, size.height) };
   }
   return undefined;
@@ -114,9 +155,11 @@ export async function makePreview(
   source: SourceImage,
   maxBytes: number,
 ): Promise<InlineImage | undefined> {
-  const first = await decodeTo(source, previewSize(source.info), pixelBuffers.pop());
-  if (!first) return undefined;
+  const size = previewSize(source.info);
+  const pixels = takePixelBuffer(size);
   try {
+    const first = await decodeTo(source, size, pixels);
+    if (!first) return undefined;
     for (let round = 0, scale = 1; round < 6; round++, scale *= 0.7) {
       const width = Math.max(1, Math.round(first.width * scale));
       const height = Math.max(1, Math.round(first.height * scale));
@@ -137,7 +180,7 @@ export async function makePreview(
     }
     return undefined;
   } finally {
-    if (pixelBuffers.length < CORES) pixelBuffers.push(new Uint8Array(first.data.buffer));
+    givePixelBuffer(pixels);
   }
 }
 
@@ -147,15 +190,17 @@ export async function inlineImages(
   options: { mode: InlineMode; budgetBytes: number },
 ): Promise<{ images: InlineImage[]; notes: string[] }> {
   if (options.mode === "none" || sources.length === 0) return { images: [], notes: [] };
-  if (options.mode === "full") return { images: sources.map(original), notes: [] };
+  if (options.mode === "full") {
+    return { images: await Promise.all(sources.map(original)), notes: [] };
+  }
   const perImage = Math.floor(options.budgetBytes / sources.length);
   const images: InlineImage[] = [];
   const notes: string[] = [];
   for (const [index, source] of sources.entries()) {
-    const fits = source.bytes.length <= perImage &&
+    const fits = imageSize(source.image) <= perImage &&
       Math.max(source.info.width, source.info.height) <= PREVIEW_MAX_EDGE;
     const inline = fits
-      ? original(source)
+      ? await original(source)
       : await withPreviewSlot(() => makePreview(source, perImage));
     if (inline) images.push(inline);
     else {notes.push(

@@ -7,6 +7,13 @@
 
 import { concatBytes } from "../bytes.ts";
 import { ASCII, Base64Decoder } from "../images/codec_base64.ts";
+import {
+  discardImage,
+  type ReceivedImage,
+  SPILL_AT,
+  SPILL_BLOCK,
+  SpillFile,
+} from "../images/received.ts";
 
 const QUOTE = 0x22;
 const COLON = 0x3a;
@@ -15,7 +22,7 @@ const EMPTY = new Uint8Array(0);
 /** The answer's JSON without its base64 fields, and those fields decoded (undefined if invalid). */
 export interface ParsedImageAnswer {
   json: Record<string, unknown>;
-  images: (Uint8Array | undefined)[];
+  images: (ReceivedImage | undefined)[];
 }
 
 /** How to read one answer. */
@@ -26,6 +33,19 @@ export interface ImageAnswerOptions {
   sizeHint?: number;
   /** Keep each image's base64 text too, to send it on as it is (full inline). */
   keepBase64?: boolean;
+  /**
+   * The folder where images of `SPILL_AT` bytes or more are written as they arrive (the call's
+   * output folder, so that saving moves them); without it every image stays in memory. With a
+   * `sizeHint`, an image is spilled from its first byte when that much of the answer is still
+   * to come (in an answer of several images, a small one may go to a file too).
+   */
+  spillDir?: string;
+}
+
+/** The value being decoded, and the file it goes to once it is large. */
+interface OpenValue {
+  decoder: Base64Decoder;
+  spill?: SpillFile;
 }
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {
@@ -58,11 +78,14 @@ function quoteAt(bytes: Uint8Array, text: string): number {
 export class ImageAnswerReader {
   readonly #marker: Uint8Array;
   readonly #kept: Uint8Array[] = [];
-  readonly #images: (Uint8Array | undefined)[] = [];
+  readonly #images: (ReceivedImage | undefined)[] = [];
+  /** File work that must be done before the next piece is read (`flush`). */
+  #work: (() => Promise<void>)[] = [];
+  readonly #spills: SpillFile[] = [];
   /** JSON text not yet known to hold no complete field name. */
   #pending: Uint8Array = EMPTY;
   #scanFrom = 0;
-  #value?: Base64Decoder;
+  #value?: OpenValue;
   /** Bytes read before the current chunk. */
   #seen = 0;
 
@@ -77,7 +100,26 @@ export class ImageAnswerReader {
     this.#seen += chunk.length;
   }
 
-  /** The JSON and the decoded images; throws `SyntaxError` on a truncated or invalid answer. */
+  /**
+   * Writes what the last piece spilled; due after every `push` when spilling, since a spilled
+   * block is a view of the decoder's buffer that the next piece overwrites.
+   */
+  async flush(): Promise<void> {
+    for (const work of this.#work.splice(0)) await work();
+  }
+
+  /** Removes every file this answer spilled to, and drops its images: reading it failed. */
+  async discard(): Promise<void> {
+    this.#work = [];
+    await Promise.all(this.#spills.map((spill) => spill.discard()));
+    await Promise.all(this.#images.map(discardImage));
+    this.#images.length = 0;
+  }
+
+  /**
+   * The JSON and the decoded images, after the last `flush`; throws `SyntaxError` on a truncated
+   * or invalid answer.
+   */
   end(): ParsedImageAnswer {
     if (this.#value) throw new SyntaxError("Unterminated string in JSON (a base64 field)");
     this.#kept.push(this.#pending);
@@ -118,30 +160,71 @@ export class ImageAnswerReader {
         this.#pending = EMPTY;
         this.#scanFrom = 0;
         const remaining = this.options.sizeHint ? this.options.sizeHint - this.#seen : 0;
-        // Sized for the rest of the answer (or 32 MB): only what is written becomes resident.
-        this.#value = new Base64Decoder(
-          remaining > 0 ? remaining : 1 << 25,
-          this.options.keepBase64,
-        );
+        const large = (remaining * 3) / 4 >= SPILL_AT && this.options.spillDir !== undefined;
+        // Sized for the rest of the answer (or 32 MB), or for a spilled block: only what is
+        // written becomes resident.
+        const capacity = large ? (SPILL_BLOCK * 4) / 3 : remaining > 0 ? remaining : 1 << 25;
+        this.#value = {
+          decoder: new Base64Decoder(capacity, this.options.keepBase64 && !large),
+          spill: large ? this.#spillFile() : undefined,
+        };
         return text.subarray(quote + 1);
       }
       this.#scanFrom = at + 1; // the name of something else, or a value that is not a string
     }
   }
 
+  #spillFile(): SpillFile {
+    const spill = new SpillFile(this.options.spillDir!);
+    this.#spills.push(spill);
+    return spill;
+  }
+
   /** Feeds base64 text to the current value until its closing quote. */
   #inValue(chunk: Uint8Array): Uint8Array {
+    const value = this.#value!;
     const text = ASCII.decode(chunk);
     const end = quoteAt(chunk, text);
     if (end === -1) {
-      this.#value!.write(chunk, text);
+      value.decoder.write(chunk, text);
+      this.#spillIfDue(value);
       return EMPTY;
     }
-    this.#value!.write(chunk.subarray(0, end), text.slice(0, end));
-    this.#images.push(this.#value!.end());
+    value.decoder.write(chunk.subarray(0, end), text.slice(0, end));
+    this.#endValue(value);
     this.#value = undefined;
     this.#kept.push(new Uint8Array([QUOTE]));
     return chunk.subarray(end + 1);
+  }
+
+  /** Queues the decoded bytes for the value's file once there are enough of them. */
+  #spillIfDue(value: OpenValue): void {
+    const { decoder } = value;
+    if (!value.spill) {
+      if (this.options.spillDir === undefined || decoder.decoded < SPILL_AT) return;
+      value.spill = this.#spillFile(); // the answer's size was not known: large after all
+    }
+    if (decoder.pending < SPILL_BLOCK) return;
+    const bytes = decoder.drain();
+    const spill = value.spill;
+    this.#work.push(async () => {
+      await spill.write(bytes);
+      decoder.compact((SPILL_BLOCK * 3) / 2);
+    });
+  }
+
+  /** Ends the current value: its image in memory, or its file once the last bytes are in. */
+  #endValue(value: OpenValue): void {
+    const bytes = value.decoder.end();
+    const spill = value.spill;
+    if (!spill) return void this.#images.push(bytes);
+    const index = this.#images.push(undefined) - 1;
+    this.#work.push(async () => {
+      if (!bytes) return await spill.discard(); // invalid base64: nothing to keep
+      await spill.write(bytes);
+      discardImage(bytes);
+      this.#images[index] = spill.finish();
+    });
   }
 }
 
@@ -166,17 +249,26 @@ export async function readImageAnswer(
   options: ImageAnswerOptions,
 ): Promise<ParsedImageAnswer> {
   const reader = new ImageAnswerReader(options);
-  const byob = body && byobReader(body);
-  if (byob) {
-    let buffer = new ArrayBuffer(READ_BUFFER);
-    for (;;) {
-      const { value, done } = await byob.read(new Uint8Array(buffer));
-      if (done || !value) break;
-      reader.push(value);
-      buffer = value.buffer as ArrayBuffer;
+  try {
+    const byob = body && byobReader(body);
+    if (byob) {
+      let buffer = new ArrayBuffer(READ_BUFFER);
+      for (;;) {
+        const { value, done } = await byob.read(new Uint8Array(buffer));
+        if (done || !value) break;
+        reader.push(value);
+        await reader.flush();
+        buffer = value.buffer as ArrayBuffer;
+      }
+    } else if (body) {
+      for await (const chunk of body) {
+        reader.push(chunk);
+        await reader.flush();
+      }
     }
-  } else if (body) {
-    for await (const chunk of body) reader.push(chunk);
+    return reader.end();
+  } catch (error) {
+    await reader.discard();
+    throw error;
   }
-  return reader.end();
 }

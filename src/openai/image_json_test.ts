@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { encodeBase64 } from "../images/codec_base64.ts";
 import fc from "npm:fast-check@4.10.2";
+import { dirname } from "node:path";
+import { SPILL_AT, SpilledImage } from "../images/received.ts";
 import { ImageAnswerReader, type ParsedImageAnswer, readImageAnswer } from "./image_json.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -158,4 +160,85 @@ Deno.test("a body that is not a byte stream is read chunk by chunk", async () =>
   const stream = ReadableStream.from([body.subarray(0, 7), body.subarray(7)]);
   const answer = await readImageAnswer(stream, { key: "b64_json" });
   assert.deepEqual(answer.images, [new Uint8Array([1, 2, 3])]);
+});
+
+/** A large image's bytes: above `SPILL_AT`, patterned so a misplaced block shows. */
+function largeImage(size: number): Uint8Array {
+  return new Uint8Array(size).map((_, i) => (i * 2654435761) >>> 24);
+}
+
+/** `body` as a stream of 64 KB chunks, then, when `breakAt` is given, a reset at that byte. */
+function chunks(body: Uint8Array, breakAt?: number): ReadableStream<Uint8Array> {
+  const end = breakAt ?? body.length;
+  const pieces: Uint8Array[] = [];
+  for (let at = 0; at < end; at += 1 << 16) {
+    pieces.push(body.slice(at, Math.min(at + (1 << 16), end)));
+  }
+  let i = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (i < pieces.length) controller.enqueue(pieces[i++]);
+      else if (breakAt === undefined) controller.close();
+      else controller.error(new TypeError("connection reset"));
+    },
+  });
+}
+
+Deno.test("large images go to a file in the spill folder as they arrive; small ones stay", async () => {
+  const dir = await Deno.makeTempDir();
+  const large = largeImage(SPILL_AT + 1234567);
+  const small = largeImage(3000);
+  const body = bytes(JSON.stringify({
+    data: [{ b64_json: encodeBase64(large) }, { b64_json: encodeBase64(small) }],
+    usage: { total_tokens: 9 },
+  }));
+  for (const sizeHint of [body.length, undefined]) {
+    const { images, json } = await readImageAnswer(chunks(body), {
+      key: "b64_json",
+      sizeHint,
+      spillDir: dir,
+    });
+    assert.deepEqual(images[1], small, "a small image stays in memory");
+    const spilled = images[0];
+    assert.ok(spilled instanceof SpilledImage, `spilled with sizeHint ${sizeHint}`);
+    assert.equal(dirname(spilled.path), dir);
+    assert.equal(spilled.size, large.length);
+    assert.deepEqual(spilled.head, large.subarray(0, spilled.head.length));
+    assert.deepEqual(await Deno.readFile(spilled.path), large);
+    assert.deepEqual(json.usage, { total_tokens: 9 });
+    await Deno.remove(spilled.path);
+  }
+  const inMemory = await readImageAnswer(chunks(body), { key: "b64_json" });
+  assert.deepEqual(inMemory.images[0], large, "without a spill folder, everything stays");
+  await Deno.remove(dir);
+});
+
+Deno.test("a large answer that breaks, is truncated or is not base64 leaves no file", async () => {
+  const dir = await Deno.makeTempDir();
+  const large = encodeBase64(largeImage(SPILL_AT * 2));
+  const whole = bytes(JSON.stringify({ data: [{ b64_json: large }, { b64_json: large }] }));
+  for (const sizeHint of [whole.length, undefined]) {
+    for (const breakAt of [SPILL_AT, (whole.length >> 1) + 100, whole.length - 2]) {
+      await assert.rejects(
+        readImageAnswer(chunks(whole, breakAt), { key: "b64_json", sizeHint, spillDir: dir }),
+        TypeError,
+      );
+      assert.deepEqual([...Deno.readDirSync(dir)], [], `broken at ${breakAt} (${sizeHint})`);
+    }
+    const truncated = whole.subarray(0, whole.length - 3);
+    await assert.rejects(
+      readImageAnswer(chunks(truncated), { key: "b64_json", sizeHint, spillDir: dir }),
+      SyntaxError,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)], [], `truncated (${sizeHint})`);
+    const invalid = bytes(`{"data":[{"b64_json":"${large.slice(0, -9)}!${large.slice(-8)}"}]}`);
+    const answer = await readImageAnswer(chunks(invalid), {
+      key: "b64_json",
+      sizeHint,
+      spillDir: dir,
+    });
+    assert.deepEqual(answer.images, [undefined], "invalid base64 is no image");
+    assert.deepEqual([...Deno.readDirSync(dir)], [], `invalid (${sizeHint})`);
+  }
+  await Deno.remove(dir);
 });

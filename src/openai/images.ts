@@ -2,6 +2,7 @@
 
 import type { Usage } from "../cost.ts";
 import { decodeArrivedBase64 } from "../images/codec_base64.ts";
+import { discardImage, type ReceivedImage } from "../images/received.ts";
 import { readImageAnswer } from "./image_json.ts";
 import { ToolError } from "../tools/tool_error.ts";
 import type { Api, CallOptions } from "./api.ts";
@@ -30,7 +31,7 @@ export interface Applied {
 
 /** Decoded images (undefined where the base64 was invalid) with what the API said about them. */
 export interface ApiImages {
-  images: (Uint8Array | undefined)[];
+  images: (ReceivedImage | undefined)[];
   applied: Applied;
   usage?: Usage;
 }
@@ -47,6 +48,8 @@ export interface ImageCallOptions extends CallOptions {
   onPartial?: (image: Uint8Array | undefined, index: number) => void | Promise<void>;
   /** Keep the base64 text of each image as it arrived, to inline it without encoding again. */
   keepBase64?: boolean;
+  /** Where large images of a plain answer go as they arrive (see `readImageAnswer`). */
+  spillDir?: string;
   /**
    * Waits for the right to read a plain answer's body; the returned function gives it back.
    * Given back here when reading fails, by the caller once done with the images otherwise.
@@ -144,13 +147,14 @@ function bodySize(response: Response): number | undefined {
 /** Reads a plain (not streamed) images answer as it arrives. */
 export async function fromResponse(
   response: Response,
-  options: Pick<ImageCallOptions, "keepBase64" | "answerSlot"> & { key?: string } = {},
+  options: Pick<ImageCallOptions, "keepBase64" | "answerSlot" | "spillDir"> & { key?: string } = {},
 ): Promise<ApiImages & { json: Record<string, unknown> }> {
   const release = await options.answerSlot?.();
   const { json, images } = await readImageAnswer(response.body, {
     key: options.key ?? "b64_json",
     sizeHint: bodySize(response),
     keepBase64: options.keepBase64,
+    spillDir: options.spillDir,
   }).catch((error) => {
     release?.();
     throw error;
@@ -176,6 +180,7 @@ async function collect(
   if (streamed) return collectStream(await request as AsyncIterable<StreamEvent>, options);
   const answer = await fromResponse(await request.asResponse(), options);
   if (!Array.isArray(answer.json.data)) {
+    await Promise.all(answer.images.map(discardImage));
     throw new ToolError("OpenAI returned an answer with no image data.");
   }
   return answer;

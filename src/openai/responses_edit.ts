@@ -1,6 +1,7 @@
 /** Edits through the Responses API's `image_generation` tool: upload, one response, delete. */
 
 import type { Usage } from "../cost.ts";
+import { discardImage, type ReceivedImage } from "../images/received.ts";
 import { ToolError } from "../tools/tool_error.ts";
 import type { Api } from "./api.ts";
 import {
@@ -14,7 +15,7 @@ import {
 interface OutputItem {
   type: string;
   result?: string | null;
-  image?: Uint8Array;
+  image?: ReceivedImage;
   status?: string;
   size?: string;
   quality?: string;
@@ -111,6 +112,8 @@ export async function editImagesViaResponses(
       if (typeof item.result === "string") item.image = answer.images[next++];
     }
     const call = output.find((o) => o.type === "image_generation_call" && o.image !== undefined);
+    // Only the first image call's result is kept: the others go now, spilled files included.
+    await Promise.all(answer.images.filter((image) => image !== call?.image).map(discardImage));
     if (!call) {
       const refusal = refusalText(output);
       throw new ToolError(

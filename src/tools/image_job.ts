@@ -6,11 +6,11 @@ import type { CallToolResult } from "../mcp_sdk.ts";
 import { type SpendReport, usd } from "../budget.ts";
 import type { InlineMode } from "../config.ts";
 import type { Usage } from "../cost.ts";
-import { releaseBytes } from "../bytes.ts";
 import { createFileAtomic } from "../fs_atomic.ts";
 import { CORES, Slots } from "../slots.ts";
 import { imageFilename, resolveOutputDir, type SavedFile, saveImages } from "../images/output.ts";
 import { inlineImages, type SourceImage } from "../images/preview.ts";
+import { discardImage, imageHead, movedTo, type ReceivedImage } from "../images/received.ts";
 import { describeBytes, type ImageFormat, sniffImage } from "../images/sniff.ts";
 import { CancelledError } from "../openai/api.ts";
 import type { ApiImages, ImageCallOptions } from "../openai/images.ts";
@@ -81,22 +81,23 @@ export interface ImageJobResult extends Record<string, unknown> {
 }
 
 function checkImages(
-  images: readonly (Uint8Array | undefined)[],
+  images: readonly (ReceivedImage | undefined)[],
   format: ImageFormat,
 ): SourceImage[] {
   if (images.length === 0) throw new ToolError("OpenAI returned no image.");
-  return images.map((bytes, i) => {
-    if (!bytes) {
+  return images.map((image, i) => {
+    if (!image) {
       throw new ToolError(`OpenAI returned image ${i + 1} as invalid base64; nothing was saved.`);
     }
-    const info = sniffImage(bytes);
+    const head = imageHead(image);
+    const info = sniffImage(head);
     if (!info || info.format !== format) {
       throw new ToolError(
         `OpenAI returned image ${i + 1} that is not a valid ${format.toUpperCase()} image ` +
-          `(${info ? `it is ${info.format}` : describeBytes(bytes)}); nothing was saved.`,
+          `(${info ? `it is ${info.format}` : describeBytes(head)}); nothing was saved.`,
       );
     }
-    return { bytes, info };
+    return { image, info };
   });
 }
 
@@ -147,6 +148,7 @@ export async function runImageJob(
     answer = await job.run({
       signal,
       keepBase64: job.inline === "full",
+      spillDir: job.outputDir,
       answerSlot: async () => {
         const slot = await answerSlots.acquire();
         answerHeld = slot;
@@ -177,7 +179,7 @@ export async function runImageJob(
     const saving = saveImages(
       job.outputDir,
       sources.map((s) => ({
-        bytes: s.bytes,
+        image: s.image,
         mimeType: s.info.mimeType,
         ext: s.info.format,
         stem: job.stem,
@@ -192,10 +194,10 @@ export async function runImageJob(
       ctx.log.info(`saved ${file.file_path} (${megabytes(file.size_bytes)})`);
     }
     ctx.log.info(`cost: ${usd(cost)} (${basis}); spent ${usd(spend.spent_usd)}`);
-    const inline = await inlineImages(sources, {
-      mode: job.inline,
-      budgetBytes: ctx.config.inlineMaxBytes,
-    });
+    const inline = await inlineImages(
+      sources.map((s, i) => ({ ...s, image: movedTo(s.image, saved[i].file_path) })),
+      { mode: job.inline, budgetBytes: ctx.config.inlineMaxBytes },
+    );
     const warnings = [...(job.notes ?? []), ...inline.notes];
     if (answer.fellBack) {
       warnings.push(
@@ -249,8 +251,9 @@ export async function runImageJob(
     await Promise.all(partials.map((p) => Deno.remove(p).catch(() => {})));
     throw signal.aborted ? new CancelledError() : error;
   } finally {
-    // The decoded images are saved and their inline blocks built; their memory goes back now.
-    for (const bytes of answer?.images ?? []) releaseBytes(bytes);
+    // The decoded images are saved and their inline blocks built: their memory goes back now,
+    // and temporary files that were not saved go.
+    await Promise.all((answer?.images ?? []).map(discardImage));
     answerHeld?.();
     progress.stop();
     release();

@@ -455,7 +455,7 @@ const { makePreview } = await import("../../src/images/preview.ts");
 const { sniffImage } = await import("../../src/images/sniff.ts");
 for (const size of ["1024x1024", "3840x2160"]) {
   const bytes = await fake.image(size, "png");
-  const source = { bytes, info: sniffImage(bytes)! };
+  const source = { image: bytes, info: sniffImage(bytes)! };
   const ms = await medianOf(3, () => makePreview(source, 600_000));
   const preview = await makePreview(source, 600_000);
   record(

@@ -16,6 +16,8 @@ export type Fault =
   }
   | { kind: "bad-json" }
   | { kind: "drop" }
+  /** The real answer's headers (its Content-Length too), its first `at` bytes, then a reset. */
+  | { kind: "cut"; at: number }
   | { kind: "no-data" }
   | { kind: "bad-base64" }
   | { kind: "wrong-format" }
@@ -63,6 +65,37 @@ function json(body: unknown, status = 200, headers: Record<string, string> = {})
   });
 }
 
+/** `answer`, sent with its headers, then only its first `at` bytes before the connection breaks. */
+async function cut(answer: Response, at: number): Promise<Response> {
+  const bytes = new Uint8Array(await answer.arrayBuffer());
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes.subarray(0, at));
+      controller.error(new Error("connection reset by the fake"));
+    },
+  });
+  const headers = new Headers(answer.headers);
+  headers.set("content-length", String(bytes.length));
+  return new Response(body, { status: answer.status, headers });
+}
+
+/** `answer` sent in 64 KB chunks with no Content-Length. */
+function chunked(answer: Response): Response {
+  const headers = new Headers(answer.headers);
+  headers.delete("content-length");
+  const source = answer.body!.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await source.read();
+      if (done) return controller.close();
+      for (let at = 0; at < value.length; at += 1 << 16) {
+        controller.enqueue(value.slice(at, at + (1 << 16)));
+      }
+    },
+  });
+  return new Response(body, { status: answer.status, headers });
+}
+
 /** Fake API server; start it with `FakeOpenAI.start()`. */
 export class FakeOpenAI {
   readonly requests: Recorded[] = [];
@@ -71,6 +104,11 @@ export class FakeOpenAI {
   delayMs = 0;
   /** Answer `/v1/images/edits` for gpt-image-2 with the launch-time 400. */
   rejectModelOnEdits = false;
+  /**
+   * Send answers without Content-Length (chunked), as a compressed answer reads to the client:
+   * the reader cannot size anything from the headers.
+   */
+  chunked = false;
   #faults = new Map<Route, Fault[]>();
   #cache = new Map<string, Uint8Array>();
   #server!: Deno.HttpServer<Deno.NetAddr>;
@@ -218,9 +256,11 @@ export class FakeOpenAI {
       if (answer) return answer;
     }
     if (route === "files") return this.#file(record);
-    const answer = route === "responses"
+    let answer = route === "responses"
       ? await this.#responses(record, fault)
       : await this.#images(record, route, fault);
+    if (fault?.kind === "cut") answer = await cut(answer, fault.at);
+    else if (this.chunked) answer = chunked(answer);
     return this.delayMs ? this.#slowly(record, answer, this.delayMs) : answer;
   }
 
