@@ -149,6 +149,12 @@ const ROWS: Row[] = [
     requests: 1,
   },
   {
+    fault: "8 MB that are no image (written to disk as they arrive)",
+    inject: [{ kind: "not-an-image", bytes: 8 << 20 }],
+    expect: /image 1 that is not a valid PNG image \(its first bytes are 07 07 07/,
+    requests: 1,
+  },
+  {
     fault: "Responses answer with no image call",
     route: "responses",
     env: "responses",

@@ -21,6 +21,8 @@ export type Fault =
   | { kind: "no-data" }
   | { kind: "bad-base64" }
   | { kind: "wrong-format" }
+  /** Valid base64 of `bytes` bytes that are no image at all. */
+  | { kind: "not-an-image"; bytes: number }
   | { kind: "no-image-call" }
   | { kind: "hang" };
 
@@ -68,10 +70,14 @@ function json(body: unknown, status = 200, headers: Record<string, string> = {})
 /** `answer`, sent with its headers, then only its first `at` bytes before the connection breaks. */
 async function cut(answer: Response, at: number): Promise<Response> {
   const bytes = new Uint8Array(await answer.arrayBuffer());
+  let sent = 0;
   const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(bytes.subarray(0, at));
-      controller.error(new Error("connection reset by the fake"));
+    // In 64 KB pieces, each pulled once the one before is on its way: the client gets them all.
+    pull(controller) {
+      if (sent >= at) return controller.error(new Error("connection reset by the fake"));
+      const piece = bytes.slice(sent, Math.min(at, sent + (1 << 16)));
+      sent += piece.length;
+      controller.enqueue(piece);
     },
   });
   const headers = new Headers(answer.headers);
@@ -395,6 +401,7 @@ export class FakeOpenAI {
     seed: number,
   ) {
     if (fault?.kind === "bad-base64") return "this is not base64!!";
+    if (fault?.kind === "not-an-image") return encodeBase64(new Uint8Array(fault.bytes).fill(7));
     const format = fault?.kind === "wrong-format"
       ? (applied.output_format === "png" ? "jpeg" : "png")
       : applied.output_format;
