@@ -1,7 +1,6 @@
 /** Inline images that clients accept: a downscaled JPEG preview unless the original already fits. */
 
 import type { InlineMode } from "../config.ts";
-import { growableBytes, releaseBytes, resizeBytes } from "../bytes.ts";
 import { rawJsonString } from "../json_frame.ts";
 import { base64ForJson, base64Pieces, encodeBase64 } from "./codec_base64.ts";
 import {
@@ -85,22 +84,22 @@ function previewSize(info: ImageInfo): { width: number; height: number } {
 
 /**
  * Pixel buffers kept between previews, one per preview slot at most: the same few megabytes
- * reused, instead of new ones (and the page faults to fill them) on every call. Each grows in
- * place for a larger preview and is cut back to the size of a 1024x1024 one after it.
+ * reused, instead of new ones (and the page faults to fill them) on every call. Larger ones (a
+ * 4K image's preview) are given back as soon as their preview is done. Plain buffers: V8 reads
+ * and writes those of resizable ones measurably slower in the codecs' loops.
  */
 const pixelBuffers: Uint8Array[] = [];
 const PIXELS_KEPT = 1024 * 1024 * 3;
 
 function takePixelBuffer(size: { width: number; height: number }): Uint8Array {
-  const buffer = pixelBuffers.pop() ?? growableBytes(0, PREVIEW_MAX_EDGE ** 2 * 3);
-  resizeBytes(buffer, Math.max(buffer.length, size.width * size.height * 3));
-  return buffer;
+  const length = size.width * size.height * 3;
+  const index = pixelBuffers.findIndex((buffer) => buffer.length >= length);
+  return index === -1 ? new Uint8Array(length) : pixelBuffers.splice(index, 1)[0];
 }
 
 function givePixelBuffer(buffer: Uint8Array): void {
-  if (buffer.length > PIXELS_KEPT) resizeBytes(buffer, PIXELS_KEPT);
-  if (pixelBuffers.length < CORES) pixelBuffers.push(buffer);
-  else releaseBytes(buffer);
+  if (buffer.length <= PIXELS_KEPT && pixelBuffers.length < CORES) pixelBuffers.push(buffer);
+  else (buffer.buffer as ArrayBuffer).transfer(0); // its memory goes back now, not at some GC
 }
 
 /** Decodes `source` to RGB at `size`, into `output` when it is large enough. */
