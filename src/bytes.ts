@@ -1,5 +1,15 @@
 /** Byte helpers shared by the transport, downloads and tests. */
 
+/** Anything with `Deno.FsFile`'s `write`, which may write less than it is given. */
+export interface ByteSink {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/** Writes all of `bytes` to `sink`, however many writes it takes. */
+export async function writeAll(sink: ByteSink, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length;) done += await sink.write(bytes.subarray(done));
+}
+
 /** Joins byte arrays into one. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -1,6 +1,7 @@
 /** Atomic file writes: a temporary name in the same folder, then a link or rename into place. */
 
 import { dirname, join } from "node:path";
+import { writeAll } from "./bytes.ts";
 
 /** Four to eight random hex digits. */
 export function randomHex(bytes = 3): string {
@@ -38,7 +39,7 @@ async function tempBeside(path: string): Promise<string> {
  */
 async function writeNewFile(path: string, bytes: Uint8Array): Promise<void> {
   using file = await Deno.open(path, { write: true, createNew: true });
-  for (let rest = bytes; rest.length > 0;) rest = rest.subarray(await file.write(rest));
+  await writeAll(file, bytes);
 }
 
 /**

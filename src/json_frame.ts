@@ -8,7 +8,7 @@
  * @module
  */
 
-import { concatBytes } from "./bytes.ts";
+import { type ByteSink, concatBytes, writeAll } from "./bytes.ts";
 
 /** Bytes in pieces, produced as they are taken or not. */
 export type Pieces = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
@@ -104,15 +104,6 @@ export function encodeFrame(message: unknown): Frame {
   }
   parts.push(...coalesce(fixed));
   return { parts, raw };
-}
-
-/** Where frames go: `Deno.stdout`, or anything with its `write` (which may write less). */
-export interface ByteSink {
-  write(bytes: Uint8Array): Promise<number>;
-}
-
-async function writeAll(sink: ByteSink, bytes: Uint8Array): Promise<void> {
-  for (let done = 0; done < bytes.length;) done += await sink.write(bytes.subarray(done));
 }
 
 /** Writes `frame` in order; each produced piece is written before the next is taken. */

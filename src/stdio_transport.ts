@@ -7,8 +7,8 @@
  * @module
  */
 
-import { concatBytes } from "./bytes.ts";
-import { type ByteSink, encodeFrame, releaseFrame, writeFrame } from "./json_frame.ts";
+import { type ByteSink, concatBytes } from "./bytes.ts";
+import { encodeFrame, releaseFrame, writeFrame } from "./json_frame.ts";
 import { type JSONRPCMessage, JSONRPCMessageSchema, type Transport } from "./mcp_sdk.ts";
 
 const NEWLINE = 0x0a;

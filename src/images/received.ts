@@ -6,7 +6,7 @@
  * @module
  */
 
-import { releaseBytes } from "../bytes.ts";
+import { releaseBytes, writeAll } from "../bytes.ts";
 import { createFileAtomic, describeFsError, placeFileAtomic, tempPath } from "../fs_atomic.ts";
 import { ToolError } from "../tools/tool_error.ts";
 
@@ -99,7 +99,7 @@ export class SpillFile {
         this.#created = true;
       }
       this.#head ??= bytes.slice(0, HEAD_BYTES);
-      for (let rest = bytes; rest.length > 0;) rest = rest.subarray(await this.#file.write(rest));
+      await writeAll(this.#file, bytes);
       this.#size += bytes.length;
     } catch (error) {
       throw new ToolError(`Could not save the image in ${this.dir}: ${describeFsError(error)}`);
