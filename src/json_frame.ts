@@ -118,3 +118,16 @@ export async function writeFrame(sink: ByteSink, frame: Frame): Promise<void> {
 export function releaseFrame(frame: Frame): void {
   for (const raw of frame.raw) raw.release();
 }
+
+/**
+ * Gives back what the raw strings in `message` hold (memory, an open file) when it will never be
+ * written: the SDK drops the result of a request cancelled while its handler ran.
+ */
+export function releaseUnsent(message: unknown): void {
+  // The walk `encodeFrame` does; the text it builds is thrown away (a cancel is rare).
+  JSON.stringify(message, (_key, value) => {
+    if (!(value instanceof RawJsonString)) return value;
+    value.release();
+    return "";
+  });
+}

@@ -6,6 +6,7 @@ import {
   type FramePart,
   rawJsonString,
   releaseFrame,
+  releaseUnsent,
   writeFrame,
 } from "./json_frame.ts";
 
@@ -126,4 +127,16 @@ Deno.test("a failed write fails the frame, with no rejection left unhandled", as
   const sink = { write: () => Promise.reject(new Error("pipe closed")) };
   const frame = encodeFrame({ a: "x", data: rawJsonString([ascii("AQID")].values()), b: "y" });
   await assert.rejects(writeFrame(sink, frame), /pipe closed/);
+});
+
+Deno.test("a result that is never sent gives back each of its raw strings, once", () => {
+  const released: string[] = [];
+  const raw = (name: string) => rawJsonString([ascii("AQID")], () => released.push(name));
+  const result = {
+    content: [{ type: "image", data: raw("first") }, { type: "text", text: "x" }],
+    structuredContent: { nested: [[raw("second")]] },
+  };
+  releaseUnsent(result);
+  assert.deepEqual(released, ["first", "second"]);
+  assert.equal(result.content[1].text, "x", "everything else is left as it was");
 });

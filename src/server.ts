@@ -13,6 +13,7 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from "./mcp_sdk.ts";
+import { releaseUnsent } from "./json_frame.ts";
 import { McpServer } from "./mcp_server.ts";
 import { Progress } from "./tools/progress.ts";
 import type { Toolbox } from "./tools/mod.ts";
@@ -67,7 +68,9 @@ export function createServer(options: ServerOptions): McpServer {
         });
     const progress = new Progress(send, config.progressIntervalMs);
     try {
-      return await tool.handler(parsed.data as never, { signal: extra.signal, progress });
+      const result = await tool.handler(parsed.data as never, { signal: extra.signal, progress });
+      if (extra.signal.aborted) releaseUnsent(result); // the SDK sends no answer to a cancel
+      return result;
     } catch (error) {
       if (error instanceof ToolError) {
         log.notice(`${tool.name} failed: ${error.message}`);
