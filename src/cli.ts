@@ -1,6 +1,6 @@
 /** The command line's help text and the `doctor` self-check. */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ConfigError, loadConfig } from "./config.ts";
 import { randomHex } from "./fs_atomic.ts";
 import { defaultProject, resolveOutputDir } from "./images/output.ts";
@@ -12,7 +12,8 @@ export const HELP = `gpt-image-2-mcp: an MCP server for OpenAI's gpt-image-2 (st
 Usage:
   gpt-image-2-mcp                 serve MCP over stdin/stdout (what an MCP client runs)
   gpt-image-2-mcp doctor [--online]
-                                  check key, output folder and permissions; --online also calls the API
+                                  check key, output folder and permissions (changes nothing);
+                                  --online also asks the API whether the key can use the model
   gpt-image-2-mcp --version       print the version
   gpt-image-2-mcp --help          this text
 
@@ -47,12 +48,78 @@ Memory (deno run):
   --v8-flags=--optimize-for-size  collects garbage sooner: lower peak memory, edits ~14 ms slower
 `;
 
-/** Checks the setup and prints one line per check; non-zero when anything needs fixing. */
-export async function runDoctor(options: { cwd: string; version: string }): Promise<number> {
-  const online = Deno.args.includes("--online");
+/** `doctor`'s usage line, printed with an unknown option. */
+export const DOCTOR_USAGE = "Usage: gpt-image-2-mcp doctor [--online]";
+
+/** The deepest folder of `path` (itself included) that exists, or undefined. */
+async function deepestExisting(path: string): Promise<string | undefined> {
+  for (let dir = path;; dir = dirname(dir)) {
+    try {
+      if ((await Deno.stat(dir)).isDirectory) return dir;
+      return undefined; // a file where a folder must be
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/** Whether a file can be created in the existing folder `dir` (a probe file, removed at once). */
+async function canCreateIn(dir: string): Promise<string | undefined> {
+  const probe = join(dir, `.doctor-${randomHex(4)}.tmp`);
+  try {
+    await Deno.writeTextFile(probe, "ok", { createNew: true });
+    await Deno.remove(probe);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** The fix for an API answer to `GET /models/{model}`. */
+function apiFix(status: number, model: string): { text: string; fix: string } {
+  if (status === 401) {
+    return {
+      text: "the API refused the key (401)",
+      fix: "check OPENAI_API_KEY: copy a current key from the OpenAI dashboard",
+    };
+  }
+  if (status === 403) {
+    return {
+      text: `the API refused access to ${model} (403)`,
+      fix: "GPT Image models need API Organization Verification: verify the organization in " +
+        "the OpenAI dashboard, or check OPENAI_ORG_ID/OPENAI_PROJECT_ID",
+    };
+  }
+  if (status === 404) {
+    return {
+      text: `the API does not offer ${model} to this key (404)`,
+      fix: `check GPT_IMAGE_2_MODEL ("${model}"): a typo, or a model this project has no access to`,
+    };
+  }
+  return {
+    text: `the API answered ${status} for ${model}`,
+    fix: "try again later; check OPENAI_BASE_URL if it persists",
+  };
+}
+
+/**
+ * Checks the setup and prints one line per check; non-zero when anything needs fixing. It changes
+ * nothing: a missing output folder is reported as what the first call would create.
+ */
+export async function runDoctor(
+  options: { cwd: string; version: string; args: readonly string[] },
+): Promise<number> {
+  const unknown = options.args.find((a) => a !== "--online");
+  if (unknown !== undefined) {
+    console.error(`doctor: unknown option "${unknown}".\n${DOCTOR_USAGE}`);
+    return 2;
+  }
+  const online = options.args.includes("--online");
   const lines: string[] = [`gpt-image-2-mcp ${options.version} doctor`];
   let problems = 0;
   const ok = (text: string) => lines.push(`ok    ${text}`);
+  const skip = (text: string) => lines.push(`skip  ${text}`);
   const fail = (text: string, fix: string) => {
     problems++;
     lines.push(`FAIL  ${text}\n      fix: ${fix}`);
@@ -71,17 +138,26 @@ export async function runDoctor(options: { cwd: string; version: string }): Prom
       "add it to the env block of this server in your MCP client config",
     );}
 
+  const source = config.outputDirOverride ? "GPT_IMAGE_2_OUTPUT_DIR" : "the default output folder";
   try {
     const dir = resolveOutputDir(config, { project: await defaultProject(config) });
-    await Deno.mkdir(dir, { recursive: true });
-    const probe = join(dir, `.doctor-${randomHex(4)}.tmp`);
-    await Deno.writeTextFile(probe, "ok", { createNew: true });
-    await Deno.remove(probe);
-    ok(`output directory ${dir} is writable`);
+    const existing = await deepestExisting(dir);
+    // Only an existing output folder is probed: it lies inside the write scope, its parents may not.
+    const problem = existing === undefined
+      ? "no folder above it exists (a file stands in the way?)"
+      : existing === dir
+      ? await canCreateIn(dir)
+      : undefined;
+    if (problem) {
+      fail(`output directory ${dir} (${source}): ${problem}`, "choose a folder you can write to");
+    } else if (existing === dir) ok(`output directory ${dir} is writable`);
+    else ok(`output directory ${dir} does not exist yet; the first call creates it`);
   } catch (error) {
     fail(
-      `output directory: ${(error as Error).message}`,
-      "grant --allow-write for it or set GPT_IMAGE_2_OUTPUT_DIR",
+      `output directory (${source}): ${(error as Error).message}`,
+      config.outputDirOverride
+        ? "grant --allow-write for it, or change GPT_IMAGE_2_OUTPUT_DIR"
+        : "grant --allow-write for it, or set GPT_IMAGE_2_OUTPUT_DIR to a folder inside the scope",
     );
   }
 
@@ -90,7 +166,9 @@ export async function runDoctor(options: { cwd: string; version: string }): Prom
   if (netProblem) fail(`API host ${host} is not covered`, `add --allow-net=${host}`);
   else ok(`network permission covers the API host ${host}`);
 
-  if (online && config.apiKey && !netProblem) {
+  if (online && !config.apiKey) skip("API check: OPENAI_API_KEY is not set, so it was not tried");
+  else if (online && netProblem) skip(`API check: ${host} is outside --allow-net`);
+  else if (online) {
     try {
       const response = await fetch(`${config.baseURL}/models/${config.model}`, {
         headers: { authorization: `Bearer ${config.apiKey}` },
@@ -98,10 +176,10 @@ export async function runDoctor(options: { cwd: string; version: string }): Prom
       });
       await response.body?.cancel();
       if (response.ok) ok(`the API answers and knows ${config.model}`);
-      else {fail(
-          `the API answered ${response.status} for ${config.model}`,
-          "check the key, organization verification and model access",
-        );}
+      else {
+        const { text, fix } = apiFix(response.status, config.model);
+        fail(text, fix);
+      }
     } catch (error) {
       fail(
         `could not reach ${host}: ${(error as Error).message}`,

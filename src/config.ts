@@ -85,11 +85,17 @@ export const ENV_VARS = [
 type EnvName = typeof ENV_VARS[number];
 type Env = (name: EnvName) => string | undefined;
 
-/** Reads one variable; a variable outside the granted `--allow-env` reads as unset. */
+/**
+ * A value a bundle host passed through unsubstituted: Claude Desktop hands an optional MCPB
+ * setting the user left empty to the server as the literal `${user_config.name}`.
+ */
+const UNFILLED_SETTING = /^\$\{user_config\.[A-Za-z0-9_]+\}$/;
+
+/** Reads one variable; one outside the granted `--allow-env`, empty or unfilled reads as unset. */
 export function readEnv(name: EnvName): string | undefined {
   try {
     const value = Deno.env.get(name)?.trim();
-    return value ? value : undefined;
+    return value && !UNFILLED_SETTING.test(value) ? value : undefined;
   } catch {
     return undefined;
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, ENV_VARS, loadConfig, V8_FLAGS } from "./config.ts";
+import { ConfigError, ENV_VARS, loadConfig, readEnv, V8_FLAGS } from "./config.ts";
 
 function load(env: Record<string, string>) {
   return loadConfig({ cwd: "/work", env: (n) => env[n] });
@@ -42,7 +42,8 @@ Deno.test("bad values are one-line ConfigErrors naming the variable", () => {
 
 Deno.test("deno task start grants exactly the variables the server reads, with the V8 flags", async () => {
   const denoJson = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
-  const granted = /--allow-env=(\S+)/.exec(denoJson.tasks.start)?.[1].split(",");
+  // The last --allow-env: the first belongs to the helper that lists the network hosts.
+  const granted = [...denoJson.tasks.start.matchAll(/--allow-env=(\S+)/g)].at(-1)?.[1].split(",");
   assert.deepEqual(granted, [...ENV_VARS]);
   for (const task of [denoJson.tasks.start, denoJson.tasks.inspect]) {
     assert.match(task, new RegExp(` --v8-flags=${V8_FLAGS.join(",")} `));
@@ -53,4 +54,19 @@ Deno.test("deno task start grants exactly the variables the server reads, with t
   const configs = readme.match(/"run",\s*"[^"]*"/g) ?? [];
   assert.ok(commands.length >= 3 && configs.length >= 2, "the README's launch examples");
   for (const line of [...commands, ...configs]) assert.ok(line.includes(flag), line);
+});
+
+Deno.test("readEnv reads an unsubstituted bundle setting as unset", () => {
+  const cases: [string, string | undefined][] = [
+    ["${user_config.budget_usd}", undefined],
+    ["  ${user_config.output_dir} ", undefined],
+    ["", undefined],
+    ["2.5", "2.5"],
+    ["${HOME}/x", "${HOME}/x"],
+  ];
+  for (const [raw, expected] of cases) {
+    Deno.env.set("GPT_IMAGE_2_BUDGET_USD", raw);
+    assert.equal(readEnv("GPT_IMAGE_2_BUDGET_USD"), expected, JSON.stringify(raw));
+  }
+  Deno.env.delete("GPT_IMAGE_2_BUDGET_USD");
 });

@@ -76,7 +76,7 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     if (command === "doctor") {
       const { runDoctor } = await import("./cli.ts");
-      return await runDoctor({ cwd: Deno.cwd(), version: VERSION });
+      return await runDoctor({ cwd: Deno.cwd(), version: VERSION, args: args.slice(1) });
     }
     if (command !== undefined) {
       console.error(`Unknown argument "${command}". Run with --help for usage.`);

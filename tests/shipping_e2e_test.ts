@@ -104,7 +104,10 @@ Deno.test("--help, --version and doctor explain themselves", async () => {
   const bad = await run([...flags, main, "doctor"], { HOME: home }, home);
   assert.equal(bad.code, 1);
   assert.match(bad.stdout, /FAIL {2}OPENAI_API_KEY is not set\n {6}fix: add it to the env block/);
-  assert.match(bad.stdout, /FAIL {2}output directory: .*Add --allow-write=/);
+  assert.match(
+    bad.stdout,
+    /FAIL {2}output directory \(the default output folder\): .*Add --allow-write=/,
+  );
   assert.match(bad.stdout, /ok {4}network permission covers the API host api\.openai\.com/);
   const good = await run([...flags, `--allow-write=${writeRoot}`, main, "doctor"], {
     HOME: home,
@@ -113,7 +116,7 @@ Deno.test("--help, --version and doctor explain themselves", async () => {
   assert.equal(good.code, 0, good.stdout);
   assert.match(
     good.stdout,
-    /ok {4}output directory .* is writable\nok {4}network permission covers/,
+    /ok {4}output directory .* does not exist yet; the first call creates it\nok {4}network permission covers/,
   );
   assert.match(good.stdout, /All checks passed\./);
   assert.ok(!good.stdout.includes("sk-test-doctor-0000"));
@@ -140,10 +143,13 @@ Deno.test("--help, --version and doctor explain themselves", async () => {
     assert.equal(unknownModel.code, 1);
     assert.match(
       unknownModel.stdout,
-      /FAIL {2}the API answered 404 for gpt-image-9\n {6}fix: check/,
+      /FAIL {2}the API does not offer gpt-image-9 to this key \(404\)\n {6}fix: check GPT_IMAGE_2_MODEL/,
     );
     const wrongKey = await online({ OPENAI_API_KEY: "sk-wrong-key-0000" });
-    assert.match(wrongKey.stdout, /FAIL {2}the API answered 401/);
+    assert.match(
+      wrongKey.stdout,
+      /FAIL {2}the API refused the key \(401\)\n {6}fix: check OPENAI_API_KEY/,
+    );
     assert.ok(!wrongKey.stdout.includes("sk-wrong-key-0000"));
   } finally {
     await fake.close();

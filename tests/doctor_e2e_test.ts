@@ -1,0 +1,85 @@
+/** `doctor` tells the truth about a setup and changes nothing on the way. */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DENO_DIR, networkEnv, REPO } from "./harness.ts";
+import { listFiles } from "./harness.ts";
+
+const MAIN = join(REPO, "src", "main.ts");
+
+async function doctor(
+  options: { args?: string[]; env?: Record<string, string>; write?: string; cwd: string },
+) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-env",
+      "--allow-read",
+      "--allow-net=api.openai.com",
+      ...(options.write ? [`--allow-write=${options.write}`] : []),
+      MAIN,
+      "doctor",
+      ...(options.args ?? []),
+    ],
+    env: {
+      ...networkEnv(),
+      DENO_DIR,
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: options.cwd,
+      ...options.env,
+    },
+    clearEnv: true,
+    cwd: options.cwd,
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+Deno.test("doctor refuses an unknown option with its usage", async () => {
+  const home = await Deno.makeTempDir();
+  const { code, stdout, stderr } = await doctor({ args: ["--bogus"], cwd: home });
+  assert.equal(code, 2);
+  assert.equal(stdout, "");
+  assert.match(
+    stderr,
+    /doctor: unknown option "--bogus"\.\nUsage: gpt-image-2-mcp doctor \[--online\]/,
+  );
+  await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("doctor creates no folder and says the first call will", async () => {
+  const home = await Deno.makeTempDir();
+  const { code, stdout } = await doctor({
+    cwd: home,
+    write: join(home, ".config", "gpt-image-2-mcp"),
+    env: { OPENAI_API_KEY: "sk-test-doctor-0000" },
+  });
+  assert.equal(code, 0, stdout);
+  assert.match(stdout, /ok {4}output directory .*gpt-image-2-mcp\/output\/.* does not exist yet/);
+  assert.deepEqual(await listFiles(home), [], "nothing was created");
+  await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("doctor --online without a key says the API check was skipped and why", async () => {
+  const home = await Deno.makeTempDir();
+  const { code, stdout } = await doctor({ args: ["--online"], cwd: home, write: home });
+  assert.equal(code, 1);
+  assert.match(stdout, /skip {2}API check: OPENAI_API_KEY is not set, so it was not tried/);
+  await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("doctor names GPT_IMAGE_2_OUTPUT_DIR when that is the folder at fault", async () => {
+  const home = await Deno.makeTempDir();
+  const elsewhere = join(home, "elsewhere");
+  const { code, stdout } = await doctor({
+    cwd: home,
+    write: join(home, "scope"),
+    env: { OPENAI_API_KEY: "sk-test-doctor-0000", GPT_IMAGE_2_OUTPUT_DIR: elsewhere },
+  });
+  assert.equal(code, 1);
+  assert.match(stdout, /FAIL {2}output directory \(GPT_IMAGE_2_OUTPUT_DIR\): /);
+  assert.match(stdout, /fix: grant --allow-write for it, or change GPT_IMAGE_2_OUTPUT_DIR/);
+  assert.doesNotMatch(stdout, /or set GPT_IMAGE_2_OUTPUT_DIR/);
+  await Deno.remove(home, { recursive: true });
+});
