@@ -166,7 +166,7 @@ function named(label: string, literal: string, real: string): string {
 
 /** Options of `vetWritePath`. */
 export interface WritePathOptions {
-  /** How messages name the path: `output_dir`, `the session folder`. */
+  /** How messages name the path: `output_dir`, `session folder`, `ledger`. */
   label: string;
   /** The user's home folder, whose secret folders are refused. */
   home?: string;
@@ -187,9 +187,12 @@ export function vetWritePathSync(path: string, options: WritePathOptions): strin
     try {
       return realPathOf(p);
     } catch (error) {
+      const fix = error instanceof Deno.errors.NotCapable
+        ? " The server needs --allow-read to follow folder links."
+        : "";
       throw new ToolError(
         `${label} "${literal}" is refused: the real path of ${p} cannot be resolved ` +
-          `(${(error as Error).message}). The server needs --allow-read to follow folder links.`,
+          `(${(error as Error).message}).${fix}`,
       );
     }
   };
