@@ -47,7 +47,10 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Working directory of the server (default: a fresh temporary folder). */
   cwd?: string;
-  /** The `--allow-write` scope (default: the temporary HOME's config folder and the work folder). */
+  /**
+   * The `--allow-write` scope (default: the temporary HOME's config folder and the work folder);
+   * an empty list gives an unscoped `--allow-write`, as the release binaries bake it.
+   */
   allowWrite?: string[];
   /** Extra `--allow-net` hosts besides the fake. */
   allowNet?: string[];
@@ -95,7 +98,7 @@ export function serverArgs(
     `--allow-net=${options.netHosts.join(",")}`,
     `--allow-env=${ENV_VARS.join(",")}`,
     "--allow-read",
-    `--allow-write=${options.writeScope.join(",")}`,
+    options.writeScope.length ? `--allow-write=${options.writeScope.join(",")}` : "--allow-write",
     join(REPO, "src", "main.ts"),
   ];
 }

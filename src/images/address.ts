@@ -35,14 +35,41 @@ function expandIpv6(host: string): number[] | undefined {
   return groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
 }
 
-function privateIpv6(g: number[]): boolean {
-  if (g.slice(0, 7).every((x) => x === 0) && (g[7] === 0 || g[7] === 1)) return true; // :: and ::1
-  if ((g[0] & 0xfe00) === 0xfc00 || (g[0] & 0xffc0) === 0xfe80 || (g[0] & 0xff00) === 0xff00) {
-    return true;
+/** The IPv4 address in the low 32 bits of `g`, as four parts. */
+function low32([, , , , , , hi, lo]: number[]): number[] {
+  return [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff];
+}
+
+/**
+ * The IPv4 addresses an IPv6 address carries, by the standard embeddings: IPv4-compatible
+ * (::a.b.c.d), IPv4-mapped (::ffff:a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), NAT64's
+ * well-known prefix (64:ff9b::/96), 6to4 (2002:AABB:CCDD::/16) and Teredo (2001:0::/32, whose
+ * server sits in bits 32-63 and whose client is the low 32 bits inverted). A host reached
+ * through any of them is that IPv4 host, so it is judged as one.
+ */
+function embeddedIpv4(g: number[]): number[][] {
+  const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  if (zeros(0, 6)) return [low32(g)];
+  if (zeros(0, 5) && g[5] === 0xffff) return [low32(g)];
+  if (zeros(0, 4) && g[4] === 0xffff && g[5] === 0) return [low32(g)];
+  if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return [low32(g)];
+  if (g[0] === 0x2002) return [[g[1] >> 8, g[1] & 0xff, g[2] >> 8, g[2] & 0xff]];
+  if (g[0] === 0x2001 && g[1] === 0) {
+    const client = low32(g).map((b) => b ^ 0xff);
+    return [[g[2] >> 8, g[2] & 0xff, g[3] >> 8, g[3] & 0xff], client];
   }
-  const mapped = g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff;
-  if (mapped) return privateIpv4([g[6] >> 8, g[6] & 0xff, g[7] >> 8, g[7] & 0xff]);
-  return false;
+  return [];
+}
+
+function privateIpv6(g: number[]): boolean {
+  const embedded = embeddedIpv4(g);
+  if (embedded.length) return embedded.some(privateIpv4);
+  return (g[0] & 0xfe00) === 0xfc00 || // unique local fc00::/7
+    (g[0] & 0xffc0) === 0xfe80 || // link-local fe80::/10
+    (g[0] & 0xffc0) === 0xfec0 || // site-local fec0::/10, deprecated but still routed inside sites
+    (g[0] & 0xff00) === 0xff00 || // multicast
+    // Local-use NAT64 (64:ff9b:1::/48) reaches IPv4 only through a translator inside the network.
+    (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1);
 }
 
 /** Whether `address` (IPv4 or IPv6, brackets allowed) is loopback, private, link-local or otherwise internal. */

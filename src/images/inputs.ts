@@ -4,8 +4,10 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config.ts";
 import { readScopeProblem } from "../permissions.ts";
+import { vetReadPath } from "../sandbox.ts";
 import { ToolError } from "../tools/tool_error.ts";
 import { tryDecodeBase64 } from "./codec_base64.ts";
+import { expandHome } from "./output.ts";
 import { fetchRemote } from "./remote.ts";
 import { describeBytes, type ImageInfo, sniffImage } from "./sniff.ts";
 
@@ -42,22 +44,28 @@ function fromDataUrl(source: string, label: string, maxBytes: number): Uint8Arra
   return bytes;
 }
 
-async function fromFile(path: string, label: string, maxBytes: number): Promise<Uint8Array> {
+async function fromFile(
+  path: string,
+  label: string,
+  options: { maxBytes: number; home?: string },
+): Promise<Uint8Array> {
   const permission = readScopeProblem(path);
   if (permission) throw new ToolError(`${label}: ${permission}`);
   let stat: Deno.FileInfo;
   try {
     stat = await Deno.stat(path);
+    await vetReadPath(path, { label, home: options.home });
   } catch (error) {
+    if (error instanceof ToolError) throw error;
     if (error instanceof Deno.errors.NotFound) {
       throw new ToolError(`${label}: no such file ${path}.`);
     }
     throw new ToolError(`${label}: cannot read ${path}: ${(error as Error).message}`);
   }
   if (!stat.isFile) throw new ToolError(`${label}: ${path} is not a file.`);
-  if (stat.size > maxBytes) {
+  if (stat.size > options.maxBytes) {
     throw new ToolError(
-      `${label}: ${path} is ${stat.size} bytes, over the ${maxBytes}-byte limit.`,
+      `${label}: ${path} is ${stat.size} bytes, over the ${options.maxBytes}-byte limit.`,
     );
   }
   return await Deno.readFile(path);
@@ -69,6 +77,7 @@ export async function loadImage(
   options: { label: string; maxBytes: number; config: Config; signal?: AbortSignal },
 ): Promise<LoadedImage> {
   const label = `${options.label} (${describeSource(source)})`;
+  const home = options.config.homeDir;
   let bytes: Uint8Array;
   if (/^data:/i.test(source)) bytes = fromDataUrl(source, label, options.maxBytes);
   else if (/^https?:\/\//i.test(source)) {
@@ -80,13 +89,14 @@ export async function loadImage(
     } catch {
       throw new ToolError(`${label}: not a valid file:// URL.`);
     }
-    bytes = await fromFile(path, label, options.maxBytes);
+    bytes = await fromFile(path, label, { maxBytes: options.maxBytes, home });
   } else if (/^[a-z][a-z0-9+.-]+:\/\//i.test(source)) {
     throw new ToolError(
       `${label}: unsupported scheme; use a path, file://, https:// or a data: URL.`,
     );
   } else {
-    bytes = await fromFile(resolve(options.config.cwd, source), label, options.maxBytes);
+    const path = resolve(options.config.cwd, expandHome(source, home));
+    bytes = await fromFile(path, label, { maxBytes: options.maxBytes, home });
   }
   const info = sniffImage(bytes);
   if (!info) {

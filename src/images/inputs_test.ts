@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import fc from "npm:fast-check@4.10.2";
 import { loadConfig } from "../config.ts";
 import { encodeBase64 } from "./codec_base64.ts";
@@ -37,4 +38,44 @@ Deno.test("property: any data URL either loads as an image or fails with a ToolE
     ),
     { numRuns: 500 },
   );
+});
+
+Deno.test("a path input expands ~/ and is refused when it lies in a secret folder", async () => {
+  const home = await Deno.realPath(await Deno.makeTempDir({ prefix: "gi2-inputs-home-" }));
+  try {
+    await Deno.mkdir(join(home, ".aws"));
+    await Deno.writeTextFile(join(home, ".aws", "credentials"), "sk-secret-value\n");
+    await Deno.writeFile(join(home, "photo.png"), makePng(64, 64, { noise: 0 }));
+    const env: Record<string, string> = { HOME: home };
+    const withHome = { ...options, config: loadConfig({ cwd: "/", env: (n) => env[n] }) };
+    const loaded = await loadImage("~/photo.png", withHome);
+    assert.deepEqual([loaded.info.width, loaded.label], [64, "images[0] (~/photo.png)"]);
+    const refused: [string, RegExp][] = [
+      ["~/.aws/credentials", /^images\[0\] \(~\/\.aws\/credentials\): .* is refused: it lies in/],
+      ["~/.aws/../.aws/credentials", /is refused: it lies in .*\/\.aws, a folder of keys/],
+      [`file://${home}/.aws/credentials`, /is refused: it lies in .*\/\.aws, a folder of keys/],
+      ["~/missing.png", /^images\[0\] \(~\/missing\.png\): no such file .*\/missing\.png\.$/],
+    ];
+    for (const [source, expected] of refused) {
+      await assert.rejects(
+        loadImage(source, withHome),
+        (e) => e instanceof ToolError && expected.test(e.message) && !/sk-|73 6b/.test(e.message),
+        source,
+      );
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("a malformed URL is an error naming the input, not the runtime's Invalid URL", async () => {
+  for (const source of ["https://exa mple.com/a.png", "https://[::1/a.png", "https://"]) {
+    await assert.rejects(
+      loadImage(source, options),
+      (e) =>
+        e instanceof ToolError &&
+        e.message === `images[0] (${source}): not a valid URL.`,
+      source,
+    );
+  }
 });

@@ -1,9 +1,9 @@
 /** Where images are written, what they are called, and how they reach the disk safely. */
 
-import { basename, dirname, join, resolve, sep } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Config } from "../config.ts";
 import { ToolError } from "../tools/tool_error.ts";
-import { writeScopeProblem } from "../permissions.ts";
+import { vetWritePathSync } from "../sandbox.ts";
 import { describeFsError, randomHex } from "../fs_atomic.ts";
 import { imageSize, placeImage, type ReceivedImage } from "./received.ts";
 
@@ -58,56 +58,23 @@ export function defaultOutputDir(config: Config, project: string): string {
   return join(base, project);
 }
 
-/** Directories no call may write into, whatever Deno's write scope allows. */
-export function deniedDirectories(home: string | undefined): string[] {
-  const system = Deno.build.os === "windows"
-    ? ["C:\\Windows", "C:\\Program Files", "C:\\Program Files (x86)", "C:\\ProgramData"]
-    : ["/etc", "/bin", "/sbin", "/usr", "/boot", "/dev", "/proc", "/sys", "/lib", "/var/lib"]
-      .concat(["/System", "/Library", "/private/etc"]);
-  const user = home
-    ? [
-      ".ssh",
-      ".gnupg",
-      ".aws",
-      ".azure",
-      ".kube",
-      ".docker",
-      ".config/gcloud",
-      "Library/Keychains",
-    ]
-      .map((p) => join(home, p))
-    : [];
-  return [...system, ...user];
+/** `~` or `~/...` with the home folder put in, as a shell would. */
+export function expandHome(path: string, home: string | undefined): string {
+  return home ? path.replace(/^~(?=$|[\\/])/, home) : path;
 }
 
-function isInside(path: string, dir: string): boolean {
-  const a = Deno.build.os === "windows" ? path.toLowerCase() : path;
-  const b = Deno.build.os === "windows" ? dir.toLowerCase() : dir;
-  return a === b || a.startsWith(b.endsWith(sep) ? b : b + sep);
-}
-
-/** Resolves and vets the folder one call writes to. */
+/**
+ * Resolves and vets the folder one call writes to, by its path and by where its links really
+ * lead (see `vetWritePathSync`). Returns the path as asked for, which is what Deno checks.
+ */
 export function resolveOutputDir(
   config: Config,
   options: { project: string; outputDir?: string },
 ): string {
-  const requested = options.outputDir && config.homeDir
-    ? options.outputDir.replace(/^~(?=$|[\\/])/, config.homeDir)
-    : options.outputDir;
-  const dir = requested
-    ? resolve(config.cwd, requested)
+  const dir = options.outputDir
+    ? resolve(config.cwd, expandHome(options.outputDir, config.homeDir))
     : defaultOutputDir(config, options.project);
-  if (dir === resolve("/") || (config.homeDir && dir === resolve(config.homeDir))) {
-    throw new ToolError(`output_dir "${dir}" is refused: pick a dedicated folder, not / or home.`);
-  }
-  const denied = deniedDirectories(config.homeDir).find((d) => isInside(dir, d));
-  if (denied) {
-    throw new ToolError(
-      `output_dir "${dir}" is refused: it lies in ${denied}, a sensitive system or user folder.`,
-    );
-  }
-  const problem = writeScopeProblem(dir);
-  if (problem) throw new ToolError(`output_dir "${dir}": ${problem}`);
+  vetWritePathSync(dir, { label: "output_dir", home: config.homeDir });
   return dir;
 }
 

@@ -6,6 +6,7 @@ import { ToolError } from "../tools/tool_error.ts";
 import {
   defaultOutputDir,
   defaultProject,
+  expandHome,
   findGitRoot,
   imageFilename,
   projectFolderName,
@@ -77,4 +78,16 @@ Deno.test("saveImages is all or nothing", async () => {
   const saved = await saveImages(dir, [image, image]);
   assert.equal(new Set(saved.map((s) => s.file_path)).size, 2);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("~ expands to home only as a whole first segment", () => {
+  const cases: [string, string | undefined, string][] = [
+    ["~", "/home/u", "/home/u"],
+    ["~/out", "/home/u", "/home/u/out"],
+    ["~\\out", "/home/u", "/home/u\\out"],
+    ["~user/out", "/home/u", "~user/out"],
+    ["a/~/out", "/home/u", "a/~/out"],
+    ["~/out", undefined, "~/out"],
+  ];
+  for (const [path, home, expected] of cases) assert.equal(expandHome(path, home), expected, path);
 });

@@ -70,13 +70,22 @@ async function readCapped(
   return concatBytes(chunks);
 }
 
+/** Parses a URL, or refuses it with `problem`: never the runtime's bare "Invalid URL". */
+function parseUrl(text: string, problem: string, base?: URL): URL {
+  try {
+    return new URL(text, base);
+  } catch {
+    throw new ToolError(problem);
+  }
+}
+
 /** Fetches `source`, following at most three redirects, each checked like the first request. */
 export async function fetchRemote(
   source: string,
   options: { config: Config; label: string; maxBytes: number; signal?: AbortSignal },
 ): Promise<Uint8Array> {
   const { config, label } = options;
-  let url = new URL(source);
+  let url = parseUrl(source, `${label}: not a valid URL.`);
   const timeout = AbortSignal.timeout(config.inputTimeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   for (let hop = 0;; hop++) {
@@ -105,7 +114,9 @@ export async function fetchRemote(
       if (hop >= MAX_REDIRECTS) {
         throw new ToolError(`${label}: more than ${MAX_REDIRECTS} redirects.`);
       }
-      url = new URL(response.headers.get("location")!, url);
+      const location = response.headers.get("location")!;
+      const shown = location.slice(0, 120);
+      url = parseUrl(location, `${label}: it redirects to "${shown}", not a valid URL.`, url);
       continue;
     }
     if (!response.ok || !response.body) {

@@ -107,9 +107,67 @@ export function sniffImage(bytes: Uint8Array): ImageInfo | undefined {
   return png(bytes) ?? jpeg(bytes) ?? webp(bytes);
 }
 
-/** A short, printable description of what some bytes start with, for error messages. */
+function startsWith(b: Uint8Array, magic: readonly number[], at = 0): boolean {
+  return magic.every((v, i) => b[at + i] === v);
+}
+
+/** Whether the bytes read as text: UTF-8 (or UTF-16 with a byte-order mark), no control codes. */
+function isText(b: Uint8Array): boolean {
+  if (startsWith(b, [0xff, 0xfe]) || startsWith(b, [0xfe, 0xff])) return true;
+  const head = b.subarray(0, 1024);
+  const control = (c: number) =>
+    (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0c && c !== 0x0d) || c === 0x7f;
+  if (head.some(control)) return false;
+  // A multi-byte character cut at the window's edge is still text: try up to 3 bytes shorter.
+  const cuts = head.length < b.length ? 4 : 1;
+  for (let cut = 0; cut < cuts && cut < head.length; cut++) {
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(head.subarray(0, head.length - cut));
+      return true;
+    } catch {
+      // Not valid UTF-8 up to here; a shorter window may be.
+    }
+  }
+  return false;
+}
+
+/** What kind of file some bytes that are no usable image look like, by their magic numbers. */
+function kindOf(b: Uint8Array): string {
+  if (startsWith(b, PNG_SIGNATURE.slice(0, Math.min(b.length, 8)))) {
+    return b.length < 33 ? "a truncated PNG" : "a damaged PNG";
+  }
+  if (startsWith(b, [0xff, 0xd8, 0xff])) return "a truncated or damaged JPEG";
+  if (startsWith(b, [0x52, 0x49, 0x46, 0x46]) && startsWith(b, [0x57, 0x45, 0x42, 0x50], 8)) {
+    return "a truncated or damaged WebP";
+  }
+  if (startsWith(b, [0x47, 0x49, 0x46, 0x38])) return "a GIF image";
+  if (startsWith(b, [0x66, 0x74, 0x79, 0x70], 4)) return "a HEIC, AVIF or MP4 file";
+  if (startsWith(b, [0x49, 0x49, 0x2a, 0x00]) || startsWith(b, [0x4d, 0x4d, 0x00, 0x2a])) {
+    return "a TIFF image";
+  }
+  if (startsWith(b, [0x25, 0x50, 0x44, 0x46])) return "a PDF document";
+  if (startsWith(b, [0x50, 0x4b, 0x03, 0x04]) || startsWith(b, [0x50, 0x4b, 0x05, 0x06])) {
+    return "a ZIP archive";
+  }
+  if (startsWith(b, [0x1f, 0x8b])) return "a gzip archive";
+  if (startsWith(b, [0x7f, 0x45, 0x4c, 0x46])) return "an executable program";
+  if (isText(b)) {
+    const head = new TextDecoder().decode(b.subarray(0, 1024)).trimStart().toLowerCase();
+    if (/^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!doctype svg[^>]*>\s*)?<svg[\s>]/.test(head)) {
+      return "an SVG";
+    }
+    if (/^(<!doctype html|<html[\s>])/.test(head)) return "an HTML page";
+    return "a text file";
+  }
+  if (startsWith(b, [0x4d, 0x5a])) return "an executable program";
+  if (startsWith(b, [0x42, 0x4d]) && b.length >= 26) return "a BMP image";
+  return "binary data in no format this server reads";
+}
+
+/**
+ * What some bytes that are no usable image look like ("it looks like a text file"), for error
+ * messages. It names a kind and never quotes the bytes: a file picked by mistake may hold a secret.
+ */
 export function describeBytes(bytes: Uint8Array): string {
-  if (bytes.length === 0) return "it is empty";
-  const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join(" ");
-  return `its first bytes are ${head}`;
+  return bytes.length === 0 ? "it is an empty file" : `it looks like ${kindOf(bytes)}`;
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Config } from "../config.ts";
 import { randomHex, readJson, replaceFileAtomic } from "../fs_atomic.ts";
 import type { Logger } from "../log.ts";
+import { vetWritePathSync } from "../sandbox.ts";
 import { ToolError } from "../tools/tool_error.ts";
 
 /** Output settings a session keeps between turns. */
@@ -44,9 +45,15 @@ export class SessionStore {
 
   constructor(readonly config: Config, readonly root: () => string, readonly log: Logger) {}
 
-  /** The folder holding the records. */
+  /** The folder holding the records; refused when a link leads it out of the output root. */
   get dir(): string {
-    return join(this.root(), ".sessions");
+    const dir = join(this.root(), ".sessions");
+    vetWritePathSync(dir, {
+      label: "session folder",
+      home: this.config.homeDir,
+      within: this.root(),
+    });
+    return dir;
   }
 
   /** A fresh session id such as `edit-1761149123-a1b2c3d4`. */
