@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DENO_DIR, networkEnv, REPO } from "./harness.ts";
-import { listFiles } from "./harness.ts";
+import { listFiles, textOf, withServer } from "./harness.ts";
 
 const MAIN = join(REPO, "src", "main.ts");
 
@@ -82,4 +82,19 @@ Deno.test("doctor names GPT_IMAGE_2_OUTPUT_DIR when that is the folder at fault"
   assert.match(stdout, /fix: grant --allow-write for it, or change GPT_IMAGE_2_OUTPUT_DIR/);
   assert.doesNotMatch(stdout, /or set GPT_IMAGE_2_OUTPUT_DIR/);
   await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("a call whose default folder is GPT_IMAGE_2_OUTPUT_DIR blames that variable, not output_dir", async () => {
+  const outside = await Deno.makeTempDir({ prefix: "gi2-outside-" });
+  await withServer({ env: { GPT_IMAGE_2_OUTPUT_DIR: outside } }, async (h, fake) => {
+    const result = await h.call("generate_image", { prompt: "a kite" });
+    assert.equal(result.isError, true);
+    assert.match(
+      textOf(result),
+      /^GPT_IMAGE_2_OUTPUT_DIR ".*gi2-outside-.*": .*Add --allow-write=/,
+    );
+    assert.doesNotMatch(textOf(result), /output_dir/);
+    assert.equal(fake.requests.length, 0);
+  });
+  await Deno.remove(outside, { recursive: true });
 });

@@ -74,7 +74,13 @@ export function resolveOutputDir(
   const dir = options.outputDir
     ? resolve(config.cwd, expandHome(options.outputDir, config.homeDir))
     : defaultOutputDir(config, options.project);
-  vetWritePathSync(dir, { label: "output_dir", home: config.homeDir });
+  // Name what the user set: a bad default folder is GPT_IMAGE_2_OUTPUT_DIR's fault, not output_dir's.
+  const label = options.outputDir
+    ? "output_dir"
+    : config.outputDirOverride
+    ? "GPT_IMAGE_2_OUTPUT_DIR"
+    : "the default output folder";
+  vetWritePathSync(dir, { label, home: config.homeDir });
   return dir;
 }
 
