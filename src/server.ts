@@ -17,7 +17,7 @@ import { releaseUnsent } from "./json_frame.ts";
 import { McpServer } from "./mcp_server.ts";
 import { Progress } from "./tools/progress.ts";
 import type { Toolbox } from "./tools/mod.ts";
-import { ToolError } from "./tools/tool_error.ts";
+import { ToolError } from "./errors.ts";
 
 /** What `createServer` needs. */
 export interface ServerOptions {

@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config.ts";
 import { readScopeProblem } from "../permissions.ts";
-import { ToolError } from "../tools/tool_error.ts";
+import { ToolError } from "../errors.ts";
 import { tryDecodeBase64 } from "./codec_base64.ts";
 import { fetchRemote } from "./remote.ts";
 import { describeBytes, type ImageInfo, sniffImage } from "./sniff.ts";

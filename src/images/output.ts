@@ -2,7 +2,7 @@
 
 import { basename, dirname, join, resolve, sep } from "node:path";
 import type { Config } from "../config.ts";
-import { ToolError } from "../tools/tool_error.ts";
+import { ToolError } from "../errors.ts";
 import { writeScopeProblem } from "../permissions.ts";
 import { describeFsError, randomHex } from "../fs_atomic.ts";
 import { imageSize, placeImage, type ReceivedImage } from "./received.ts";

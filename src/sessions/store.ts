@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Config } from "../config.ts";
 import { randomHex, readJson, replaceFileAtomic } from "../fs_atomic.ts";
 import type { Logger } from "../log.ts";
-import { ToolError } from "../tools/tool_error.ts";
+import { ToolError } from "../errors.ts";
 
 /** Output settings a session keeps between turns. */
 export interface SessionSettings {

@@ -12,10 +12,9 @@ import { imageFilename, resolveOutputDir, type SavedFile, saveImages } from "../
 import { inlineImages, type SourceImage } from "../images/preview.ts";
 import { discardImage, imageHead, movedTo, type ReceivedImage } from "../images/received.ts";
 import { describeBytes, type ImageFormat, sniffImage } from "../images/sniff.ts";
-import { CancelledError } from "../openai/api.ts";
 import type { ApiImages, ImageCallOptions } from "../openai/images.ts";
 import type { CallContext, ToolContext } from "./tool.ts";
-import { ToolError } from "./tool_error.ts";
+import { CancelledError, ToolError } from "../errors.ts";
 
 /**
  * Answers being read, decoded, saved and previewed at once. Beyond one per core this only adds

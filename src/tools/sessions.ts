@@ -25,7 +25,7 @@ import {
   type ToolContext,
   type ToolDefinition,
 } from "./tool.ts";
-import { ToolError } from "./tool_error.ts";
+import { ToolError } from "../errors.ts";
 
 const sessionId = z.string().min(1).max(200).describe("The id start_edit_session returned");
 
