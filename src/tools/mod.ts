@@ -1,11 +1,9 @@
-/** The six tools, their shared services, and the listing built once from their schemas. */
+/** The tools' handlers and the services they share, built once, on the first call. */
 
-import { z } from "npm:zod@4.6.7";
 import { Ledger } from "../budget.ts";
 import type { Config } from "../config.ts";
 import { defaultOutputDir, defaultProject } from "../images/output.ts";
 import type { Logger } from "../log.ts";
-import type { Tool } from "../mcp_sdk.ts";
 import { Api } from "../openai/api.ts";
 import { EditRouter } from "../openai/edit_route.ts";
 import { writeScopeProblem } from "../permissions.ts";
@@ -15,35 +13,9 @@ import { generateTools } from "./generate.ts";
 import { sessionTools } from "./sessions.ts";
 import type { ToolContext, ToolDefinition } from "./tool.ts";
 
-/** The tools by name, the `tools/list` answer, and argument checking. */
+/** The tools by name, each with its handler. */
 export interface Toolbox {
   byName: Map<string, ToolDefinition>;
-  listing: { tools: Tool[] };
-  /** The parsed arguments, or a message naming each bad input and its rule. */
-  parseArguments(tool: ToolDefinition, args: unknown): { data: unknown } | { error: string };
-}
-
-function listingOf(tool: ToolDefinition): Tool {
-  return {
-    name: tool.name,
-    title: tool.title,
-    description: tool.description,
-    inputSchema: z.toJSONSchema(tool.inputSchema, { io: "input" }) as Tool["inputSchema"],
-    ...(tool.outputSchema
-      ? {
-        outputSchema: z.toJSONSchema(tool.outputSchema, { io: "output" }) as Tool["outputSchema"],
-      }
-      : {}),
-    ...(tool.annotations ? { annotations: tool.annotations } : {}),
-  };
-}
-
-/** Formats schema failures as "input: rule" lines. */
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => {
-    const path = issue.path.length ? issue.path.join(".") : "arguments";
-    return `${path}: ${issue.message}`;
-  }).join("; ");
 }
 
 /** Says once, when the tools load, that the default output folder is outside the write scope. */
@@ -76,14 +48,5 @@ export async function createToolbox(
     project,
   };
   const tools = [...generateTools(ctx), ...editTools(ctx), ...sessionTools(ctx)];
-  return {
-    byName: new Map(tools.map((t) => [t.name, t])),
-    listing: { tools: tools.map(listingOf) },
-    parseArguments: (tool, args) => {
-      const parsed = tool.inputSchema.safeParse(args);
-      return parsed.success
-        ? { data: parsed.data }
-        : { error: `Invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}` };
-    },
-  };
+  return { byName: new Map(tools.map((t) => [t.name, t])) };
 }
