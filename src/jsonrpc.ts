@@ -92,7 +92,11 @@ export function readMessage(line: string): Inbound {
   try {
     value = JSON.parse(line);
   } catch {
-    return errorReply(null, ProtocolErrorCode.ParseError, "Parse error: the line is not valid JSON.");
+    return errorReply(
+      null,
+      ProtocolErrorCode.ParseError,
+      "Parse error: the line is not valid JSON.",
+    );
   }
   if (Array.isArray(value)) {
     return errorReply(
@@ -137,8 +141,9 @@ export function readMessage(line: string): Inbound {
     );
   }
   if ("params" in value && !isObject(value.params)) {
-    const problem =
-      `Invalid request: "params" of ${value.method} must be an object, got ${describe(value.params)}.`;
+    const problem = `Invalid request: "params" of ${value.method} must be an object, got ${
+      describe(value.params)
+    }.`;
     return hasId
       ? errorReply(replyId, ProtocolErrorCode.InvalidRequest, problem)
       : { ignored: problem };

@@ -9,7 +9,12 @@ const ANSWERED: Case[] = [
   ["[]", -32600, null, /batches .* are not supported/],
   ["5", -32600, null, /a message must be a JSON object, got a number\.$/],
   ['"ping"', -32600, null, /got the string "ping"\.$/],
-  ['{"jsonrpc":"2.0","id":{},"method":"ping"}', -32600, null, /"id" must be a string or an integer/],
+  [
+    '{"jsonrpc":"2.0","id":{},"method":"ping"}',
+    -32600,
+    null,
+    /"id" must be a string or an integer/,
+  ],
   ['{"jsonrpc":"2.0","id":1.5,"method":"ping"}', -32600, null, /"id" must be a string or an/],
   ['{"jsonrpc":"1.0","id":4,"method":"ping"}', -32600, 4, /"jsonrpc" must be "2\.0", got the/],
   ['{"id":"a","method":"ping"}', -32600, "a", /"jsonrpc" must be "2\.0", got nothing\.$/],

@@ -38,7 +38,9 @@ Deno.test("start-up imports the MCP SDK statically, the tools' handlers and node
   assert.deepEqual(imports.filter((s) => s.startsWith("node:")), []);
   // The handlers, the OpenAI client and the image codecs load after the first answer.
   const local = imports.filter((s) => s.startsWith("file:")).map((s) => s.replace(/.*\/src\//, ""));
-  for (const later of ["tools/mod.ts", "tools/image_job.ts", "openai/api.ts", "images/preview.ts"]) {
+  for (
+    const later of ["tools/mod.ts", "tools/image_job.ts", "openai/api.ts", "images/preview.ts"]
+  ) {
     assert.ok(!local.includes(later), `${later} is not loaded at start`);
   }
   assert.ok(local.includes("tools/specs.ts"), "the tools' specs are");

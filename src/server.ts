@@ -11,14 +11,14 @@ import {
   type CallToolResult,
   type LoggingLevel,
   McpServer,
-  serveStdio,
   type ServerContext,
+  serveStdio,
   type StandardSchemaWithJSON,
   type Transport,
   type z,
 } from "./deps.ts";
 import { ToolError } from "./errors.ts";
-import { type LogLevel, Logger } from "./log.ts";
+import { Logger, type LogLevel } from "./log.ts";
 import type { Toolbox } from "./tools/mod.ts";
 import { Progress } from "./tools/progress.ts";
 import { TOOL_SPECS } from "./tools/specs.ts";
@@ -147,7 +147,7 @@ export function serve(options: ServerOptions): Serving {
   function createServer(era: "legacy" | "modern"): McpServer {
     const server = new McpServer(
       { name: "gpt-image-2-mcp", version: options.version },
-      { capabilities: { tools: {}, logging: {} } },
+      { capabilities: { tools: { listChanged: false }, logging: {} } },
     );
     for (const spec of TOOL_SPECS) {
       server.registerTool(spec.name, {

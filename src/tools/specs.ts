@@ -59,8 +59,7 @@ export const sessionSummarySchema = z.object({
 export const generateImageSpec = {
   name: "generate_image",
   title: "Generate image",
-  description:
-    "Generate images from a text prompt with gpt-image-2. Each image is saved to disk " +
+  description: "Generate images from a text prompt with gpt-image-2. Each image is saved to disk " +
     "and shown inline; the result gives the file path, applied settings, token usage and cost.",
   inputSchema: z.strictObject({
     prompt: promptField,
@@ -75,8 +74,7 @@ export const generateImageSpec = {
 export const editImageSpec = {
   name: "edit_image",
   title: "Edit image",
-  description:
-    "Edit or combine 1-8 reference images (with an optional mask) following a prompt, " +
+  description: "Edit or combine 1-8 reference images (with an optional mask) following a prompt, " +
     "with gpt-image-2. The result is saved to disk and shown inline.",
   inputSchema: z.strictObject({
     prompt: promptField,
