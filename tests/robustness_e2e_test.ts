@@ -527,6 +527,37 @@ Deno.test("closing stdin mid-call aborts the call, removes its temporary file, a
   }
 });
 
+Deno.test("at start, temporary files older than an hour leave the output root; fresh ones and other files stay", async () => {
+  const fake = FakeOpenAI.start();
+  const home = await Deno.makeTempDir({ prefix: "gi2-sweep-home-" });
+  const root = join(home, ".config", "gpt-image-2-mcp");
+  const project = join(root, "output", "some-project-0badc0de");
+  await Deno.mkdir(join(project, ".sessions"), { recursive: true });
+  const stale = [join(project, ".0123abcd.tmp"), join(project, ".sessions", ".89abcdef.tmp")];
+  const kept = [join(project, ".fedcba98.tmp"), join(project, "image.png")];
+  const hoursAgo = new Date(Date.now() - 2 * 3_600_000);
+  for (const path of [...stale, ...kept]) await Deno.writeTextFile(path, "x");
+  for (const path of [...stale, kept[1]]) await Deno.utime(path, hoursAgo, hoursAgo);
+  const h = await startServer({ fake, env: { HOME: home }, allowWrite: [root] });
+  try {
+    const exists = (path: string) => Deno.statSync(path) && true;
+    const gone = (path: string) => {
+      try {
+        return !exists(path);
+      } catch {
+        return true;
+      }
+    };
+    assert.ok(await waitFor(() => stale.every(gone)), "the stale temporary files are removed");
+    assert.ok(kept.every(exists), "the fresh one and the image stay");
+    assert.match(h.stderr(), /removed 2 stale temporary file\(s\)/);
+  } finally {
+    await h.close();
+    await fake.close();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
 async function mountTinyDisk(): Promise<string | undefined> {
   if (Deno.build.os !== "linux") return undefined;
   const dir = await Deno.makeTempDir({ prefix: "gi2-full-disk-" });

@@ -2,7 +2,8 @@
 
 import { Ledger } from "../budget.ts";
 import type { Config } from "../config.ts";
-import { defaultOutputDir, defaultProject } from "../images/output.ts";
+import { defaultOutputBase, defaultOutputDir, defaultProject } from "../images/output.ts";
+import { removeStaleTempFiles } from "../fs_atomic.ts";
 import type { Logger } from "../log.ts";
 import { Api } from "../openai/api.ts";
 import { EditRouter } from "../openai/edit_route.ts";
@@ -28,6 +29,20 @@ function warnIfNotWritable(outputRoot: () => string, log: Logger): void {
   }
 }
 
+/** Temporary files older than this are left from a process that died mid-write. */
+const STALE_TEMP_MS = 3_600_000;
+
+/**
+ * Removes the temporary files a killed process left in the output root (every project's folder,
+ * or `GPT_IMAGE_2_OUTPUT_DIR`). Runs in the background: no call waits for it.
+ */
+function sweepStaleTempFiles(root: string | undefined, log: Logger): void {
+  if (!root) return;
+  removeStaleTempFiles(root, { olderThanMs: STALE_TEMP_MS }).then((removed) => {
+    if (removed.length) log.info(`removed ${removed.length} stale temporary file(s) in ${root}`);
+  }).catch((error) => log.debug(`could not sweep ${root}: ${error}`));
+}
+
 /** Builds the services and the tools for one server. */
 export async function createToolbox(
   options: { config: Config; log: Logger },
@@ -37,6 +52,10 @@ export async function createToolbox(
   let root: string | undefined;
   const outputRoot = () => (root ??= defaultOutputDir(config, project));
   warnIfNotWritable(outputRoot, log);
+  sweepStaleTempFiles(
+    config.outputDirOverride ? defaultOutputDir(config, project) : defaultOutputBase(config),
+    log,
+  );
   const api = new Api(config, log);
   const ctx: ToolContext = {
     config,
