@@ -6,7 +6,7 @@
  * @module
  */
 
-export { z } from "npm:zod@4.6.7";
+export { z } from "./zod.ts";
 export {
   type CallToolResult,
   type ContentBlock,
@@ -21,7 +21,7 @@ export {
   type ToolAnnotations,
   type Transport,
 } from "npm:@modelcontextprotocol/server@2.4.0";
-export { serveStdio, type StdioServerHandle } from "npm:@modelcontextprotocol/server@2.4.0/stdio";
+export { serveStdio, StdioServerTransport } from "npm:@modelcontextprotocol/server@2.4.0/stdio";
 export type { default as OpenAI } from "npm:openai@7.57.0";
 
 /** The OpenAI client library, loaded on the first API call. */

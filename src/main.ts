@@ -11,6 +11,7 @@
 import denoJson from "../deno.json" with { type: "json" };
 import { type Config, ConfigError, loadConfig, readEnv } from "./config.ts";
 import { netScopeProblem } from "./permissions.ts";
+import type { Transport } from "./deps.ts";
 import { Logger } from "./log.ts";
 // Static, not import(): Deno (2.9) uses no V8 code cache for an npm module first reached through
 // a dynamic import, so the SDK's modules would be compiled afresh on every start.
@@ -54,7 +55,8 @@ function readConfig(): Config | ConfigError {
   }
 }
 
-async function runServer(): Promise<void> {
+/** Serves MCP on this process's stdio (or on `transport`) until the client goes away. */
+export async function runServer(options: { transport?: Transport } = {}): Promise<void> {
   keepStdoutForProtocol();
   const config = readConfig();
   const broken = config instanceof ConfigError;
@@ -63,7 +65,8 @@ async function runServer(): Promise<void> {
     secrets: [broken ? readEnv("OPENAI_API_KEY") : config.apiKey],
   });
   installGlobalHandlers(log);
-  const serving = serve({ config, log, version: VERSION, transport: new DenoStdioTransport() });
+  const transport = options.transport ?? new DenoStdioTransport();
+  const serving = serve({ config, log, version: VERSION, transport });
   if (broken) {
     // The server still starts: a client that sees only "connection closed" cannot say why.
     log.error(

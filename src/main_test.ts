@@ -45,3 +45,28 @@ Deno.test("start-up imports the MCP SDK statically, the tools' handlers and node
   }
   assert.ok(local.includes("tools/specs.ts"), "the tools' specs are");
 });
+
+Deno.test("the SDK's schemas are built without zod's JIT: no code compiled on the first parse", async () => {
+  // Nothing else in this file may load the SDK first: the import order of deps.ts is under test.
+  await import("./main.ts");
+  const { specTypeSchemas } = await import("./deps.ts");
+  let compiled = 0;
+  const RealFunction = globalThis.Function;
+  globalThis.Function = new Proxy(RealFunction, {
+    construct(target, args) {
+      compiled++;
+      return Reflect.construct(target, args);
+    },
+  });
+  try {
+    const initialize = { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: {} };
+    specTypeSchemas.JSONRPCRequest["~standard"].validate({ jsonrpc: "2.0", id: 1, method: "ping" });
+    specTypeSchemas.InitializeRequest["~standard"].validate({
+      method: "initialize",
+      params: initialize,
+    });
+  } finally {
+    globalThis.Function = RealFunction;
+  }
+  assert.equal(compiled, 0);
+});

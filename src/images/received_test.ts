@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { concatBytes } from "../bytes.ts";
 import { ToolError } from "../errors.ts";
 import { encodeBase64 } from "./codec_base64.ts";
 import { saveImages } from "./output.ts";

@@ -160,6 +160,95 @@ const record = (name: string, value: number, unit: string, budget?: number, note
   console.error(`  ${name}: ${value.toFixed(2)} ${unit}`);
 };
 
+/**
+ * Before and after, in this one run: the server of the checkout at BENCH_BEFORE (default
+ * /work/main, the code before the SDK v2 move), this tree's, and this tree's on the SDK's own
+ * stdio transport instead of ours. Rounds interleave the servers, so drift hits them alike.
+ */
+const before = Deno.env.get("BENCH_BEFORE") ?? "/work/main";
+function argsAt(root: string, entry: string): string[] {
+  const list = [...args];
+  list[list.findIndex((a) => a.startsWith("--config="))] = `--config=${join(root, "deno.json")}`;
+  list[list.length - 1] = join(root, entry);
+  return list;
+}
+const hasBefore = await Deno.stat(join(before, "src", "main.ts")).then(() => true, () => false);
+const variants = [
+  ...(hasBefore ? [{ label: "before (main)", args: argsAt(before, "src/main.ts") }] : []),
+  { label: "after", args },
+  { label: "after, SDK stdio transport", args: argsAt(REPO, "tests/bench/sdk_stdio_server.ts") },
+];
+if (!hasBefore) console.error(`  before: no checkout at ${before}; set BENCH_BEFORE to compare`);
+{
+  const starts: Record<string, number[]> = {};
+  for (let round = 0; round < 11; round++) {
+    for (const variant of variants) {
+      const client = RawClient.spawn(Deno.execPath(), variant.args, env, work);
+      const ms = await client.ready;
+      await client.close();
+      if (round > 0) (starts[variant.label] ??= []).push(ms);
+    }
+  }
+  for (const variant of variants) {
+    record(
+      `[${variant.label}] cold start to initialize reply, median of 10`,
+      median(starts[variant.label]),
+      "ms",
+    );
+  }
+  const servers = [];
+  for (const variant of variants) {
+    const server = RawClient.spawn(Deno.execPath(), variant.args, env, work);
+    await server.ready;
+    server.request("notifications/initialized");
+    await server.request("tools/list");
+    await new Promise((r) => setTimeout(r, 500)); // what loads in the background settles
+    record(`[${variant.label}] RSS after initialize and tools/list`, server.rssMb("VmRSS"), "MB");
+    record(
+      `[${variant.label}] tools/list round trip, median of 50`,
+      await medianOf(50, () => server.request("tools/list")),
+      "ms",
+    );
+    servers.push({ variant, server });
+  }
+  const size = "1024x1024";
+  await fake.image(size, "png");
+  for (const inline of ["full", "preview"]) {
+    const { overheads } = await pairedOverheads(
+      15,
+      () => floor(size),
+      Object.fromEntries(servers.map(({ variant, server }) => [
+        variant.label,
+        () => callTime(server, "generate_image", { prompt: "bench", size, quality: "low", inline }),
+      ])),
+    );
+    for (const [label, overhead] of Object.entries(overheads)) {
+      record(
+        `[${label}] generate_image overhead above floor, ${size}, inline ${inline}`,
+        overhead,
+        "ms",
+      );
+    }
+  }
+  for (const { variant, server } of servers) {
+    const resettable = server.resetPeak();
+    await server.call("generate_image", {
+      prompt: "bench",
+      size: "3840x2160",
+      quality: "low",
+      inline: "preview",
+    });
+    if (resettable) {
+      record(
+        `[${variant.label}] peak RSS during a 3840x2160 call (VmHWM)`,
+        server.rssMb("VmHWM"),
+        "MB",
+      );
+    }
+    await server.close();
+  }
+}
+
 // Cold start: spawn to the initialize reply, with the module cache warm.
 for (
   const [label, command, commandArgs] of [
