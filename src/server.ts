@@ -92,9 +92,8 @@ export function serve(options: ServerOptions): Serving {
   };
   const inflight = new Set<Promise<unknown>>();
 
-  async function runCall(spec: ToolSpec, args: unknown, ctx: ServerContext) {
+  async function runCall(spec: ToolSpec, args: z.output<z.ZodObject>, ctx: ServerContext) {
     if (config instanceof ConfigError) return errorResult(log.redact(configProblem(config)));
-    const tool = (await tools(config)).byName.get(spec.name)!;
     const token = ctx.mcpReq._meta?.progressToken;
     const send = token === undefined
       ? undefined
@@ -110,19 +109,17 @@ export function serve(options: ServerOptions): Serving {
       ctx.mcpReq.log(level, data, "gpt-image-2-mcp").catch(() => {});
     });
     try {
-      return await tool.handler(args as z.output<z.ZodObject>, {
-        signal: ctx.mcpReq.signal,
-        progress,
-        log: callLog,
-      });
+      const tool = (await tools(config)).byName.get(spec.name);
+      if (!tool) throw new Error(`no handler is registered for ${spec.name}`);
+      return await tool.handler(args, { signal: ctx.mcpReq.signal, progress, log: callLog });
     } catch (error) {
       if (error instanceof ToolError) {
-        log.notice(`${tool.name} failed: ${error.message}`);
+        log.notice(`${spec.name} failed: ${error.message}`);
         return errorResult(log.redact(error.message));
       }
-      log.error(`${tool.name} crashed: ${(error as Error)?.stack ?? error}`);
+      log.error(`${spec.name} crashed: ${(error as Error)?.stack ?? error}`);
       return errorResult(
-        log.redact(`${tool.name} failed unexpectedly: ${(error as Error)?.message ?? error}`),
+        log.redact(`${spec.name} failed unexpectedly: ${(error as Error)?.message ?? error}`),
       );
     } finally {
       progress.stop();
