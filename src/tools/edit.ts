@@ -6,12 +6,12 @@ import { editImageSpec } from "./specs.ts";
 import { defineTool, type ToolContext, type ToolDefinition } from "./tool.ts";
 
 /** The `edit_image` tool. */
-export function editTools(ctx: ToolContext): ToolDefinition[] {
-  return [defineTool({
+export function editImageTool(ctx: ToolContext): ToolDefinition {
+  return defineTool({
     ...editImageSpec,
     handler: async (args, call) => {
       const { outputDir, inputs } = await prepareEdit(ctx, call, args);
       return runImageJob(ctx, call, editJob(ctx, { args, n: args.n, inputs, outputDir }));
     },
-  })];
+  });
 }

@@ -8,8 +8,8 @@ import { generateImageSpec } from "./specs.ts";
 import { defineTool, type ToolContext, type ToolDefinition } from "./tool.ts";
 
 /** The `generate_image` tool. */
-export function generateTools(ctx: ToolContext): ToolDefinition[] {
-  return [defineTool({
+export function generateImageTool(ctx: ToolContext): ToolDefinition {
+  return defineTool({
     ...generateImageSpec,
     handler: async (args, call) => {
       const outputDir = await prepareImageCall(ctx, args.output_dir);
@@ -32,5 +32,5 @@ export function generateTools(ctx: ToolContext): ToolDefinition[] {
         cost: (answer) => ({ usd: costFromUsage(answer.usage), basis: "from API usage" }),
       });
     },
-  })];
+  });
 }

@@ -9,8 +9,8 @@ import { Api } from "../openai/api.ts";
 import { EditRouter } from "../openai/edit_route.ts";
 import { writeScopeProblem } from "../permissions.ts";
 import { SessionStore } from "../sessions/store.ts";
-import { editTools } from "./edit.ts";
-import { generateTools } from "./generate.ts";
+import { editImageTool } from "./edit.ts";
+import { generateImageTool } from "./generate.ts";
 import { sessionTools } from "./sessions.ts";
 import type { ToolContext, ToolDefinition } from "./tool.ts";
 
@@ -66,6 +66,6 @@ export async function createToolbox(
     sessions: new SessionStore(config, outputRoot, log),
     project,
   };
-  const tools = [...generateTools(ctx), ...editTools(ctx), ...sessionTools(ctx)];
+  const tools = [generateImageTool(ctx), editImageTool(ctx), ...sessionTools(ctx)];
   return { byName: new Map(tools.map((t) => [t.name, t])) };
 }
