@@ -1,6 +1,8 @@
 /**
  * `deno task bench`: the server's own cost against the fake API on loopback. Prints a table,
  * writes JSON (default dist/bench.json, or the first argument), and never fails on a time.
+ * Rows marked [before] come from the checkout at BENCH_BEFORE (default /work/main), measured in
+ * the same rounds as this tree's: see docs/performance.md.
  */
 
 import { join } from "node:path";
