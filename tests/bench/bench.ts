@@ -249,6 +249,18 @@ if (!hasBefore) console.error(`  before: no checkout at ${before}; set BENCH_BEF
       );
     }
   }
+  // The peak over everything above plus 16 calls at once with a realistic API delay.
+  fake.delayMs = 1000;
+  for (const { variant, server } of servers) {
+    const call = { prompt: "bench", size, quality: "low", inline: "preview" };
+    await Promise.all(Array.from({ length: 16 }, () => server.call("generate_image", call)));
+    record(
+      `[${variant.label}] peak RSS over these calls and 16 at once (VmHWM)`,
+      server.rssMb("VmHWM"),
+      "MB",
+    );
+  }
+  fake.delayMs = 0;
   for (const { server } of servers) await server.close();
 }
 
