@@ -230,8 +230,20 @@ if (!hasBefore) console.error(`  before: no checkout at ${before}; set BENCH_BEF
     }
     servers.push({ variant, server });
   }
+  // 16 calls at once with a realistic API delay, from the peak of the first call.
   const size = "1024x1024";
   await fake.image(size, "png");
+  fake.delayMs = 1000;
+  for (const { variant, server } of servers) {
+    const call = { prompt: "bench", size, quality: "low", inline: "preview" };
+    await Promise.all(Array.from({ length: 16 }, () => server.call("generate_image", call)));
+    record(
+      `[${variant.label}] peak RSS with the first call and then 16 at once (VmHWM)`,
+      server.rssMb("VmHWM"),
+      "MB",
+    );
+  }
+  fake.delayMs = 0;
   for (const inline of ["full", "preview"]) {
     const { overheads } = await pairedOverheads(
       15,
@@ -249,18 +261,19 @@ if (!hasBefore) console.error(`  before: no checkout at ${before}; set BENCH_BEF
       );
     }
   }
-  // The peak over everything above plus 16 calls at once with a realistic API delay.
-  fake.delayMs = 1000;
+  // One full-inline call's own peak: its image's base64 travels through the whole path.
   for (const { variant, server } of servers) {
-    const call = { prompt: "bench", size, quality: "low", inline: "preview" };
-    await Promise.all(Array.from({ length: 16 }, () => server.call("generate_image", call)));
+    const from = server.rssMb("VmRSS");
+    if (!server.resetPeak()) break;
+    await server.call("generate_image", { prompt: "bench", size, quality: "low", inline: "full" });
     record(
-      `[${variant.label}] peak RSS over these calls and 16 at once (VmHWM)`,
+      `[${variant.label}] peak RSS of one ${size} inline full call (VmHWM)`,
       server.rssMb("VmHWM"),
       "MB",
+      undefined,
+      `from ${from.toFixed(1)} MB`,
     );
   }
-  fake.delayMs = 0;
   for (const { server } of servers) await server.close();
 }
 
