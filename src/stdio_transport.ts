@@ -14,6 +14,15 @@ import { type ErrorReply, MAX_LINE_BYTES, readMessage, tooLarge } from "./jsonrp
 
 const NEWLINE = 0x0a;
 const READ_SIZE = 64 * 1024;
+/**
+ * A message is encoded and written this many UTF-16 units at a time, through one buffer: an
+ * image result's megabytes of base64 are not copied into bytes whole, into fresh pages.
+ */
+const WRITE_UNITS = 256 * 1024;
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
 
 /** Where messages come from: `Deno.stdin`, or anything with its `read` (null at the end). */
 export interface ByteSource {
@@ -41,6 +50,8 @@ export class DenoStdioTransport implements Transport {
   /** The message being written: the next waits for it, so no message lands inside another. */
   #writing: Promise<void> = Promise.resolve();
   readonly #encoder = new TextEncoder();
+  /** Room for `WRITE_UNITS` of any text: UTF-8 takes at most 3 bytes per UTF-16 unit. */
+  #buffer?: Uint8Array;
 
   constructor(options: StdioTransportOptions = {}) {
     this.#input = options.input ?? Deno.stdin;
@@ -108,10 +119,23 @@ export class DenoStdioTransport implements Transport {
   }
 
   #write(message: JSONRPCMessage | ErrorReply): Promise<void> {
-    const bytes = this.#encoder.encode(JSON.stringify(message) + "\n");
-    const written = this.#writing.then(() => writeAll(this.#output, bytes));
+    const text = JSON.stringify(message) + "\n";
+    const written = this.#writing.then(() => this.#writeText(text));
     this.#writing = written.catch(() => {});
     return written;
+  }
+
+  async #writeText(text: string): Promise<void> {
+    if (text.length <= WRITE_UNITS) return await writeAll(this.#output, this.#encoder.encode(text));
+    const buffer = this.#buffer ??= new Uint8Array(WRITE_UNITS * 3);
+    for (let at = 0; at < text.length;) {
+      let end = Math.min(text.length, at + WRITE_UNITS);
+      // A surrogate pair stays whole: half of one would be encoded as U+FFFD.
+      if (end < text.length && isHighSurrogate(text.charCodeAt(end - 1))) end--;
+      const { written } = this.#encoder.encodeInto(text.slice(at, end), buffer);
+      await writeAll(this.#output, buffer.subarray(0, written));
+      at = end;
+    }
   }
 
   send(message: JSONRPCMessage): Promise<void> {

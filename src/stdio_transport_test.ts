@@ -67,6 +67,20 @@ Deno.test("messages sent at once are written one after another, each whole", asy
   await transport.close();
 });
 
+Deno.test("a long message with any characters is written exactly, however the writes cut it", async () => {
+  const output = slowSink();
+  const never = { read: () => new Promise<number | null>(() => {}) };
+  const transport = new DenoStdioTransport({ input: never, output });
+  await transport.start();
+  // A surrogate pair across the first 256 K unit boundary, three-byte characters after it.
+  const head = JSON.stringify({ jsonrpc: "2.0", id: 1, result: { text: "" } }).length - 3;
+  const text = "x".repeat((256 << 10) - 1 - head) + "😀" + "é€".repeat(300_000);
+  const message = { jsonrpc: "2.0", id: 1, result: { text } };
+  await transport.send(message as JSONRPCMessage);
+  assert.deepEqual(output.lines().map((l) => JSON.parse(l)), [message]);
+  await transport.close();
+});
+
 Deno.test("lines split across reads, or several in one read, each arrive once and whole", async () => {
   const big = {
     jsonrpc: "2.0",
