@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Config } from "./config.ts";
 import { readJson, replaceFileAtomic } from "./fs_atomic.ts";
 import type { Logger } from "./log.ts";
-import { ToolError } from "./tools/tool_error.ts";
+import { ToolError } from "./errors.ts";
 
 /** What the ledger file holds. */
 interface LedgerFile {

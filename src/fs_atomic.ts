@@ -101,3 +101,42 @@ export function describeFsError(error: unknown): string {
   if (/no space left|ENOSPC|os error 28/i.test(message)) return "the disk is full.";
   return message;
 }
+
+/** The names `tempPath` gives. */
+const TEMP_NAME = /^\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes the temporary files (`tempPath` names) below `root` last modified more than
+ * `olderThanMs` ago: what a process that died mid-write left behind. Symbolic links are not
+ * followed; what cannot be read or removed is left alone. Returns the paths removed.
+ */
+export async function removeStaleTempFiles(
+  root: string,
+  options: { olderThanMs: number; now?: number; maxDepth?: number },
+): Promise<string[]> {
+  const cutoff = (options.now ?? Date.now()) - options.olderThanMs;
+  const removed: string[] = [];
+  async function sweep(dir: string, depth: number): Promise<void> {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(dir));
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory && depth > 0) await sweep(path, depth - 1);
+      if (!entry.isFile || !TEMP_NAME.test(entry.name)) continue;
+      try {
+        const modified = (await Deno.lstat(path)).mtime?.getTime();
+        if (modified === undefined || modified > cutoff) continue;
+        await Deno.remove(path);
+        removed.push(path);
+      } catch {
+        // Gone already, or not ours to remove.
+      }
+    }
+  }
+  await sweep(root, options.maxDepth ?? 4);
+  return removed;
+}

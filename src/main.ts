@@ -8,14 +8,14 @@
  * @module
  */
 
-import "./zod_config.ts"; // first: before the SDK builds its schemas
 import denoJson from "../deno.json" with { type: "json" };
-import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { type Config, ConfigError, loadConfig, readEnv } from "./config.ts";
 import { netScopeProblem } from "./permissions.ts";
+import type { Transport } from "./deps.ts";
 import { Logger } from "./log.ts";
 // Static, not import(): Deno (2.9) uses no V8 code cache for an npm module first reached through
-// a dynamic import, so the SDK's modules were compiled afresh on every start (~9 ms).
-import { createServer } from "./server.ts";
+// a dynamic import, so the SDK's modules would be compiled afresh on every start.
+import { serve } from "./server.ts";
 import { DenoStdioTransport } from "./stdio_transport.ts";
 
 /** The package version, read from `deno.json` at build time. */
@@ -45,21 +45,43 @@ function warnAboutNetwork(config: Config, log: Logger): void {
   if (net) log.warning(`API host ${host}: ${net}`);
 }
 
-async function serve(): Promise<void> {
-  keepStdoutForProtocol();
-  const config = loadConfig({ cwd: Deno.cwd() });
-  const log = new Logger({ debug: config.debug, secrets: [config.apiKey] });
-  installGlobalHandlers(log);
-  const server = createServer({ config, log, version: VERSION });
-  server.onclose = () => Deno.exit(0);
-  await server.connect(new DenoStdioTransport());
-  log.debug(
-    `gpt-image-2-mcp ${VERSION} ready on stdio (model ${config.model}, API ${config.baseURL})`,
-  );
-  if (!config.apiKey) {
-    log.warning("OPENAI_API_KEY is not set: tools will answer with an error until it is.");
+/** The configuration, or the error that names what is wrong with it. */
+function readConfig(): Config | ConfigError {
+  try {
+    return loadConfig({ cwd: Deno.cwd() });
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
   }
-  warnAboutNetwork(config, log);
+}
+
+/** Serves MCP on this process's stdio (or on `transport`) until the client goes away. */
+export async function runServer(options: { transport?: Transport } = {}): Promise<void> {
+  keepStdoutForProtocol();
+  const config = readConfig();
+  const broken = config instanceof ConfigError;
+  const log = new Logger({
+    debug: !broken && config.debug,
+    secrets: [broken ? readEnv("OPENAI_API_KEY") : config.apiKey],
+  });
+  installGlobalHandlers(log);
+  const transport = options.transport ?? new DenoStdioTransport();
+  const serving = serve({ config, log, version: VERSION, transport });
+  if (broken) {
+    // The server still starts: a client that sees only "connection closed" cannot say why.
+    log.error(
+      `configuration error: ${config.message} Every tool call answers with this until it is fixed.`,
+    );
+  } else {
+    log.debug(
+      `gpt-image-2-mcp ${VERSION} ready on stdio (model ${config.model}, API ${config.baseURL})`,
+    );
+    if (!config.apiKey) {
+      log.warning("OPENAI_API_KEY is not set: tools will answer with an error until it is.");
+    }
+    warnAboutNetwork(config, log);
+  }
+  await serving.done;
 }
 
 /** Runs the command line: `--help`, `--version`, `doctor`, or the stdio server. */
@@ -73,27 +95,16 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(VERSION);
     return 0;
   }
-  try {
-    if (command === "doctor") {
-      const { runDoctor } = await import("./cli.ts");
-      return await runDoctor({ cwd: Deno.cwd(), version: VERSION, args: args.slice(1) });
-    }
-    if (command !== undefined) {
-      console.error(`Unknown argument "${command}". Run with --help for usage.`);
-      return 2;
-    }
-    await serve();
-    return -1;
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`gpt-image-2-mcp: configuration error: ${error.message}`);
-      return 1;
-    }
-    throw error;
+  if (command === "doctor") {
+    const { runDoctor } = await import("./cli.ts");
+    return await runDoctor({ cwd: Deno.cwd(), version: VERSION, args: args.slice(1) });
   }
+  if (command !== undefined) {
+    console.error(`Unknown argument "${command}". Run with --help for usage.`);
+    return 2;
+  }
+  await runServer();
+  return 0;
 }
 
-if (import.meta.main) {
-  const code = await main(Deno.args);
-  if (code >= 0) Deno.exit(code);
-}
+if (import.meta.main) Deno.exit(await main(Deno.args));

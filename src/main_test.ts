@@ -29,18 +29,27 @@ async function startupImports(): Promise<Set<string>> {
   return seen;
 }
 
-Deno.test("start-up imports the MCP SDK statically and no node: module", async () => {
+Deno.test("start-up imports the MCP SDK statically, the tools' handlers and node: modules not", async () => {
   const imports = [...await startupImports()];
   // A dynamic import() of an npm module gets no V8 code cache from Deno: compiled on every start.
-  assert.ok(imports.includes("npm:@modelcontextprotocol/sdk@1.32.2/types.js"), "SDK is static");
+  assert.ok(imports.includes("npm:@modelcontextprotocol/server@2.4.0"), "SDK is static");
+  assert.ok(imports.includes("npm:@modelcontextprotocol/server@2.4.0/stdio"), "serveStdio too");
   // node:path and friends cost ~5 ms to load; only tool calls need them.
   assert.deepEqual(imports.filter((s) => s.startsWith("node:")), []);
+  // The handlers, the OpenAI client and the image codecs load after the first answer.
+  const local = imports.filter((s) => s.startsWith("file:")).map((s) => s.replace(/.*\/src\//, ""));
+  for (
+    const later of ["tools/mod.ts", "tools/image_job.ts", "openai/api.ts", "images/preview.ts"]
+  ) {
+    assert.ok(!local.includes(later), `${later} is not loaded at start`);
+  }
+  assert.ok(local.includes("tools/specs.ts"), "the tools' specs are");
 });
 
 Deno.test("the SDK's schemas are built without zod's JIT: no code compiled on the first parse", async () => {
-  // Nothing else in this file may load the SDK first: main.ts's import order is under test.
+  // Nothing else in this file may load the SDK first: the import order of deps.ts is under test.
   await import("./main.ts");
-  const { JSONRPCMessageSchema, InitializeRequestSchema } = await import("./mcp_sdk.ts");
+  const { specTypeSchemas } = await import("./deps.ts");
   let compiled = 0;
   const RealFunction = globalThis.Function;
   globalThis.Function = new Proxy(RealFunction, {
@@ -51,8 +60,11 @@ Deno.test("the SDK's schemas are built without zod's JIT: no code compiled on th
   });
   try {
     const initialize = { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: {} };
-    JSONRPCMessageSchema.parse({ jsonrpc: "2.0", id: 1, method: "ping" });
-    InitializeRequestSchema.safeParse({ method: "initialize", params: initialize });
+    specTypeSchemas.JSONRPCRequest["~standard"].validate({ jsonrpc: "2.0", id: 1, method: "ping" });
+    specTypeSchemas.InitializeRequest["~standard"].validate({
+      method: "initialize",
+      params: initialize,
+    });
   } finally {
     globalThis.Function = RealFunction;
   }

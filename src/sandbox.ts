@@ -7,7 +7,7 @@
 
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { readScopeProblem, writeScopeProblem } from "./permissions.ts";
-import { ToolError } from "./tools/tool_error.ts";
+import { ToolError } from "./errors.ts";
 
 /** Whether this system's file names ignore case, as macOS's and Windows' do by default. */
 export const CASE_INSENSITIVE = Deno.build.os === "darwin" || Deno.build.os === "windows";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ToolError } from "./tools/tool_error.ts";
+import { ToolError } from "./errors.ts";
 import {
   grantedRoot,
   isInside,

@@ -1,84 +1,125 @@
-/** The MCP server: answers `initialize` at once, then serves the six tools, loaded on first use. */
+/**
+ * The MCP server: the SDK's `McpServer`, one per connection, serving the tools over stdio to
+ * clients of both protocol eras (`initialize` and `server/discover`). The tools' specs are
+ * registered at once; their handlers and services load on first use, after the first answer.
+ *
+ * @module
+ */
 
-import type { Config } from "./config.ts";
-import type { Logger } from "./log.ts";
+import { type Config, ConfigError } from "./config.ts";
 import {
-  type CallToolRequest,
-  CallToolRequestSchema,
   type CallToolResult,
-  ErrorCode,
-  ListToolsRequestSchema,
-  McpError,
-  type RequestHandlerExtra,
-  type ServerNotification,
-  type ServerRequest,
-} from "./mcp_sdk.ts";
-import { releaseUnsent } from "./json_frame.ts";
-import { McpServer } from "./mcp_server.ts";
-import { Progress } from "./tools/progress.ts";
+  type LoggingLevel,
+  McpServer,
+  type ServerContext,
+  serveStdio,
+  type StandardSchemaWithJSON,
+  type Transport,
+  type z,
+} from "./deps.ts";
+import { ToolError } from "./errors.ts";
+import { Logger, type LogLevel } from "./log.ts";
 import type { Toolbox } from "./tools/mod.ts";
-import { ToolError } from "./tools/tool_error.ts";
+import { Progress } from "./tools/progress.ts";
+import { TOOL_SPECS } from "./tools/specs.ts";
+import type { ToolSpec } from "./tools/tool.ts";
 
-/** What `createServer` needs. */
+/** What `serve` needs. */
 export interface ServerOptions {
-  config: Config;
+  /** The configuration, or why it could not be read: then every tool call answers with that. */
+  config: Config | ConfigError;
   log: Logger;
   version: string;
+  /** The connection's wire: this process's stdio in production. */
+  transport: Transport;
+  /** How long calls still running when the client leaves get to wind down (default 5 s). */
+  shutdownGraceMs?: number;
 }
+
+/** A server at work on one connection. */
+export interface Serving {
+  /**
+   * Settles once the client has gone (stdin closed) and the calls it left behind have been
+   * aborted and have finished their cleanup, or the grace period is over.
+   */
+  done: Promise<void>;
+}
+
+const SHUTDOWN_GRACE_MS = 5_000;
 
 function errorResult(text: string): CallToolResult {
   return { content: [{ type: "text", text }], isError: true };
 }
 
-/** Builds the server; the tools and their listing are built once, on first need. */
-export function createServer(options: ServerOptions): McpServer {
-  const { config, log } = options;
-  const server = new McpServer(
-    { name: "gpt-image-2-mcp", version: options.version },
-    { tools: {}, logging: {} },
-  );
-  let toolbox: Promise<Toolbox> | undefined;
-  const tools = () => toolbox ??= import("./tools/mod.ts").then((m) => m.createToolbox(options));
-
-  server.oninitialized = () => {
-    // Only now: before it the client has had no chance to choose a log level.
-    log.attach((level, data) => {
-      server.sendLoggingMessage({ level, logger: "gpt-image-2-mcp", data }).catch(() => {});
-    });
-    tools().catch((error) => log.error(`could not load the tools: ${error}`));
+/**
+ * `schema` as the SDK takes it, with its JSON Schema converted once instead of on every
+ * `tools/list` (the SDK converts on each listing, ~3 ms for these six tools).
+ */
+function listedSchema<S extends z.ZodObject>(
+  schema: S,
+): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
+  const standard = schema["~standard"];
+  const converted = new Map<string, Record<string, unknown>>();
+  const convert = (io: "input" | "output") => (options: { target: string }) => {
+    const key = `${io} ${options.target}`;
+    let json = converted.get(key);
+    if (!json) converted.set(key, json = standard.jsonSchema[io](options));
+    return json;
   };
+  return {
+    "~standard": {
+      ...standard,
+      jsonSchema: { input: convert("input"), output: convert("output") },
+    },
+  };
+}
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => (await tools()).listing);
-  server.setRequestHandler(CallToolRequestSchema, async (
-    request: CallToolRequest,
-    extra: RequestHandlerExtra<ServerRequest, ServerNotification>,
-  ): Promise<CallToolResult> => {
-    const { byName, parseArguments } = await tools();
-    const tool = byName.get(request.params.name);
-    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
-    const parsed = parseArguments(tool, request.params.arguments ?? {});
-    if ("error" in parsed) return errorResult(parsed.error);
-    const token = request.params._meta?.progressToken;
+/** The message every tool call answers with while the configuration is invalid. */
+function configProblem(error: ConfigError): string {
+  return `Configuration error: ${error.message} Fix it in the env block of this server ` +
+    "in your MCP client configuration, then restart the server.";
+}
+
+/** Serves MCP on `options.transport` until the client goes away. */
+export function serve(options: ServerOptions): Serving {
+  const { config, log } = options;
+  let toolbox: Promise<Toolbox> | undefined;
+  const tools = (settings: Config) =>
+    toolbox ??= import("./tools/mod.ts").then((m) => m.createToolbox({ config: settings, log }));
+  const preload = () => {
+    if (config instanceof ConfigError) return;
+    tools(config).catch((error) => log.error(`could not load the tools: ${error}`));
+  };
+  const inflight = new Set<Promise<unknown>>();
+
+  async function runCall(spec: ToolSpec, args: z.output<z.ZodObject>, ctx: ServerContext) {
+    if (config instanceof ConfigError) return errorResult(log.redact(configProblem(config)));
+    const token = ctx.mcpReq._meta?.progressToken;
     const send = token === undefined
       ? undefined
       : (progress: number, message: string) =>
-        extra.sendNotification({
+        ctx.mcpReq.notify({
           method: "notifications/progress",
           params: { progressToken: token, progress, message },
         });
     const progress = new Progress(send, config.progressIntervalMs);
+    // This call's own lines reach the client as part of it, at the level the client chose.
+    const callLog = new Logger(log.options);
+    callLog.attach((level: LogLevel, data) => {
+      ctx.mcpReq.log(level, data, "gpt-image-2-mcp").catch(() => {});
+    });
     try {
-      const result = await tool.handler(parsed.data as never, { signal: extra.signal, progress });
-      if (extra.signal.aborted) releaseUnsent(result); // the SDK sends no answer to a cancel
-      return result;
+      const tool = (await tools(config)).byName.get(spec.name);
+      if (!tool) throw new Error(`no handler is registered for ${spec.name}`);
+      return await tool.handler(args, { signal: ctx.mcpReq.signal, progress, log: callLog });
     } catch (error) {
       if (error instanceof ToolError) {
-        log.notice(`${tool.name} failed: ${error.message}`);
+        log.notice(`${spec.name} failed: ${error.message}`);
         return errorResult(log.redact(error.message));
       }
-      log.error(`${tool.name} crashed: ${(error as Error)?.stack ?? error}`);
+      log.error(`${spec.name} crashed: ${(error as Error)?.stack ?? error}`);
       return errorResult(
-        log.redact(`${tool.name} failed unexpectedly: ${(error as Error)?.message ?? error}`),
+        log.redact(`${spec.name} failed unexpectedly: ${(error as Error)?.message ?? error}`),
       );
     } finally {
       progress.stop();
@@ -92,6 +133,68 @@ export function createServer(options: ServerOptions): McpServer {
         );
       }
     }
+  }
+
+  function track(call: Promise<CallToolResult>): Promise<CallToolResult> {
+    inflight.add(call);
+    call.finally(() => inflight.delete(call)).catch(() => {});
+    return call;
+  }
+
+  function createServer(era: "legacy" | "modern"): McpServer {
+    const server = new McpServer(
+      { name: "gpt-image-2-mcp", version: options.version },
+      { capabilities: { tools: { listChanged: false }, logging: {} } },
+    );
+    for (const spec of TOOL_SPECS) {
+      server.registerTool(spec.name, {
+        title: spec.title,
+        description: spec.description,
+        inputSchema: listedSchema(spec.inputSchema),
+        ...(spec.outputSchema ? { outputSchema: listedSchema(spec.outputSchema) } : {}),
+        ...(spec.annotations ? { annotations: spec.annotations } : {}),
+      }, (args, ctx) => track(runCall(spec, args, ctx)));
+    }
+    if (era === "legacy") {
+      server.server.oninitialized = () => {
+        // Lines that belong to no call reach a 2025 client as session logs, from now on: before
+        // `initialized` it has had no chance to choose a level. A 2026 client takes logs only
+        // as part of a request, so these stay on stderr there.
+        log.attach((level: LoggingLevel, data) => {
+          server.sendLoggingMessage({ level, logger: "gpt-image-2-mcp", data }).catch(() => {});
+        });
+        preload();
+      };
+    } else {
+      setTimeout(preload, 0); // after the first answer, which is on its way out by then
+    }
+    return server;
+  }
+
+  const { transport } = options;
+  serveStdio(({ era }) => createServer(era), {
+    transport,
+    onerror: (error) => log.debug(`protocol: ${error.message}`),
   });
-  return server;
+  // After serveStdio, which sets the transport's own handler: this one runs after it.
+  const closed = new Promise<void>((resolve) => {
+    const onclose = transport.onclose;
+    transport.onclose = () => {
+      onclose?.();
+      resolve();
+    };
+  });
+  const done = closed.then(async () => {
+    // The SDK has aborted every call in flight; each now removes what it wrote and records
+    // what was spent. Waiting for that is bounded: a call stuck elsewhere does not hold the exit.
+    if (inflight.size === 0) return;
+    log.notice(`the client closed the connection; winding down ${inflight.size} call(s)`);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
+    });
+    await Promise.race([Promise.allSettled([...inflight]), grace]);
+    clearTimeout(timer);
+  });
+  return { done };
 }

@@ -111,7 +111,7 @@ Deno.test("invalid sizes and transparent backgrounds are refused before any requ
       [{ size: "512x512" }, /total pixels must be between 655,360 and 8,294,400/],
       [{ size: "big" }, /size must be "auto" or WIDTHxHEIGHT/],
       [{ background: "transparent" }, /background "transparent" is not supported by gpt-image-2/],
-      [{ n: 11 }, /^Invalid arguments for generate_image: n: /],
+      [{ n: 11 }, /^Input validation error: Invalid arguments for tool generate_image: n: /],
       [
         { output_compression: 50 },
         /output_compression applies only to output_format "jpeg" or "webp"/,

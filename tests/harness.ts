@@ -2,10 +2,8 @@
 
 import {
   type CallToolResult,
-  CallToolResultSchema,
   Client,
   type LoggingMessageNotification,
-  LoggingMessageNotificationSchema,
   StdioClientTransport,
 } from "./mcp_client.ts";
 import { join } from "node:path";
@@ -58,6 +56,24 @@ export interface HarnessOptions {
   v8Flags?: string[];
   /** Replaces the whole command (e.g. a compiled binary, or `deno run <url>`). */
   command?: { command: string; args: string[] };
+  /**
+   * The protocol revision the client pins: `2026-07-28` opens with `server/discover`; by default
+   * the client opens with `initialize` at the latest 2025 revision.
+   */
+  protocol?: "2026-07-28";
+}
+
+/** How to spawn the server under test, and the folders made for it. */
+export interface ServerLaunch {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  home: string;
+  /** Default output folder root: `$HOME/.config/gpt-image-2-mcp`. */
+  configRoot: string;
+  /** Removes the folders made for this launch. */
+  cleanup: () => Promise<void>;
 }
 
 /** A connected client with the server's surroundings. */
@@ -84,6 +100,8 @@ export interface CallOptions {
   onprogress?: (p: { progress: number; message?: string }) => void;
   signal?: AbortSignal;
   timeout?: number;
+  /** Extra `_meta` of the request (e.g. a 2026-07-28 per-request log level). */
+  _meta?: Record<string, unknown>;
 }
 
 /** The documented `deno run` flags for a given API host and write scope. */
@@ -103,8 +121,8 @@ export function serverArgs(
   ];
 }
 
-/** Starts the server and connects an MCP client to it over stdio. */
-export async function startServer(options: HarnessOptions = {}): Promise<Harness> {
+/** The command, environment and folders of a server under `options`, for any client to spawn. */
+export async function launchFor(options: HarnessOptions = {}): Promise<ServerLaunch> {
   const home = await Deno.makeTempDir({ prefix: "gi2-home-" });
   const cwd = options.cwd ?? await Deno.makeTempDir({ prefix: "gi2-cwd-" });
   const configRoot = join(home, ".config", "gpt-image-2-mcp");
@@ -131,12 +149,32 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
       v8Flags: options.v8Flags,
     }),
   };
-  const transport = new StdioClientTransport({ ...command, env, cwd, stderr: "pipe" });
+  return {
+    ...command,
+    env,
+    cwd,
+    home,
+    configRoot,
+    cleanup: async () => {
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+      if (!options.cwd) await Deno.remove(cwd, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Starts the server and connects an MCP client to it over stdio. */
+export async function startServer(options: HarnessOptions = {}): Promise<Harness> {
+  const launch = await launchFor(options);
+  const { command, args, env, cwd, home, configRoot } = launch;
+  const transport = new StdioClientTransport({ command, args, env, cwd, stderr: "pipe" });
   let stderr = "";
   transport.stderr?.on("data", (chunk: Uint8Array) => (stderr += new TextDecoder().decode(chunk)));
-  const client = new Client({ name: "gpt-image-2-mcp-tests", version: "1.0.0" });
+  const client = new Client(
+    { name: "gpt-image-2-mcp-tests", version: "1.0.0" },
+    options.protocol ? { versionNegotiation: { mode: { pin: options.protocol } } } : {},
+  );
   const logs: LoggingMessageNotification["params"][] = [];
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+  client.setNotificationHandler("notifications/message", (n) => {
     logs.push(n.params);
   });
   try {
@@ -153,16 +191,15 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
     pid: () => transport.pid,
     logs,
     call: async (name, args, callOptions = {}) =>
-      await client.callTool({ name, arguments: args }, CallToolResultSchema, {
+      await client.callTool({ name, arguments: args, _meta: callOptions._meta }, {
         timeout: callOptions.timeout ?? 120_000,
         onprogress: callOptions.onprogress,
         signal: callOptions.signal,
         resetTimeoutOnProgress: true,
-      }) as CallToolResult,
+      }),
     close: async () => {
       await client.close();
-      await Deno.remove(home, { recursive: true }).catch(() => {});
-      if (!options.cwd) await Deno.remove(cwd, { recursive: true }).catch(() => {});
+      await launch.cleanup();
     },
   };
 }

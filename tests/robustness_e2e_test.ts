@@ -10,9 +10,11 @@ import {
   memoryMb,
   networkEnv,
   REPO,
+  resetPeakMemory,
   serverArgs,
   startServer,
   textOf,
+  waitFor,
   withServer,
 } from "./harness.ts";
 import type { ImageJobResult } from "../src/tools/image_job.ts";
@@ -307,22 +309,253 @@ Deno.test({
   },
 });
 
-Deno.test("a bad configuration value stops the server with one line naming it, no stack trace", async () => {
+Deno.test("a bad configuration value leaves the server up: it lists the tools, and every call names the variable and its rule", async () => {
+  const fake = FakeOpenAI.start();
+  const env = { GPT_IMAGE_2_INLINE: "banana" };
+  const h = await startServer({ fake, env });
+  try {
+    const { tools } = await h.client.listTools();
+    assert.equal(tools.length, 6);
+    const rule = 'GPT_IMAGE_2_INLINE must be one of preview, full, none, got "banana".';
+    const calls: [string, Record<string, unknown>][] = [
+      ["generate_image", { prompt: "x" }],
+      ["list_edit_sessions", {}],
+    ];
+    for (const [tool, args] of calls) {
+      const result = await h.call(tool, args);
+      assert.equal(result.isError, true, tool);
+      assert.match(textOf(result), /^Configuration error: GPT_IMAGE_2_INLINE must be one of/);
+      assert.ok(textOf(result).includes(rule), textOf(result));
+    }
+    assert.equal(fake.requests.length, 0, "nothing was sent to the API");
+    assert.ok(h.stderr().includes(`configuration error: ${rule}`), h.stderr());
+    assert.ok(!h.stderr().includes("    at "), "no stack trace");
+  } finally {
+    await h.close();
+  }
   const home = await Deno.makeTempDir();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: serverArgs({ netHosts: ["api.openai.com"], writeScope: [home] }),
-    env: { ...networkEnv(), HOME: home, DENO_DIR, GPT_IMAGE_2_EDIT_ROUTE: "sideways" },
+  const doctor = await new Deno.Command(Deno.execPath(), {
+    args: [...serverArgs({ netHosts: [fake.host], writeScope: [home] }), "doctor"],
+    env: { ...networkEnv(), HOME: home, DENO_DIR, ...env },
     clearEnv: true,
     stdin: "null",
   }).output();
-  const stderr = new TextDecoder().decode(out.stderr).trim();
-  assert.equal(out.code, 1);
-  assert.equal(new TextDecoder().decode(out.stdout), "", "nothing on stdout");
-  assert.equal(
-    stderr,
-    'gpt-image-2-mcp: configuration error: GPT_IMAGE_2_EDIT_ROUTE must be one of auto, direct, responses, got "sideways".',
-  );
+  await fake.close();
   await Deno.remove(home, { recursive: true });
+  assert.equal(doctor.code, 1, "doctor still fails on it");
+  assert.match(
+    new TextDecoder().decode(doctor.stdout),
+    /FAIL +configuration: GPT_IMAGE_2_INLINE must be one of preview, full, none/,
+  );
+});
+
+/** Lines to and from a server on raw stdio: no client library between the test and the wire. */
+function rawWire(child: Deno.ChildProcess) {
+  const writer = child.stdin.getWriter();
+  const lines: Record<string, unknown>[] = [];
+  const text = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const reading = (async () => {
+    let buffer = "";
+    for (let next = await text.read(); !next.done; next = await text.read()) {
+      buffer += next.value;
+      const parts = buffer.split("\n");
+      buffer = parts.pop()!;
+      for (const part of parts) if (part) lines.push(JSON.parse(part));
+    }
+  })();
+  return {
+    lines,
+    write: (line: string | Uint8Array) =>
+      writer.write(typeof line === "string" ? new TextEncoder().encode(line + "\n") : line),
+    /** The answer to request `id`, once it is there. */
+    answer: async (id: string | number | null) => {
+      assert.ok(await waitFor(() => lines.some((l) => "id" in l && l.id === id), 60_000), `${id}`);
+      return lines.find((l) => "id" in l && l.id === id) as {
+        result?: Record<string, unknown>;
+        error?: { code: number; message: string };
+      };
+    },
+    close: async () => {
+      await writer.close().catch(() => {});
+      await reading;
+    },
+  };
+}
+
+Deno.test("malformed JSON-RPC gets its error by the book: -32700, -32600 and -32602 with the id, in one sentence", async () => {
+  const fake = FakeOpenAI.start();
+  const home = await Deno.makeTempDir();
+  const child = spawnRaw(fake, home);
+  const stderr = new Response(child.stderr).text();
+  const wire = rawWire(child);
+  try {
+    for (const message of INITIALIZE) await wire.write(JSON.stringify(message));
+    await wire.answer(1);
+    const cases: [line: string, id: number | null, code: number, message: RegExp][] = [
+      ['{"jsonrpc":"2.0","id":2,"method":"tools/list"', null, -32700, /^Parse error/],
+      ['{"jsonrpc":"1.0","id":3,"method":"tools/list"}', 3, -32600, /"jsonrpc" must be "2\.0"/],
+      [
+        '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":null}',
+        4,
+        -32600,
+        /"params" of tools\/call must be an object, got null/,
+      ],
+      [
+        '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"generate_image","arguments":[1]}}',
+        5,
+        -32602,
+        /^Invalid params for tools\/call: params\.arguments: /,
+      ],
+      [
+        '{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"no_such_tool","arguments":{}}}',
+        6,
+        -32602,
+        /no_such_tool/,
+      ],
+      [
+        '{"jsonrpc":"2.0","id":7,"method":"logging/setLevel","params":{"level":"loud"}}',
+        7,
+        -32602,
+        /^Invalid params for logging\/setLevel: params\.level: /,
+      ],
+    ];
+    for (const [line, id, code, message] of cases) {
+      await wire.write(line);
+      const { error } = await wire.answer(id);
+      assert.equal(error?.code, code, line);
+      assert.match(error!.message, message, line);
+      assert.ok(!error!.message.includes("\n") && !error!.message.includes('"code"'), "one line");
+      assert.ok(!error!.message.startsWith("MCP error"), error!.message);
+    }
+    await wire.write('{"jsonrpc":"2.0","id":8,"method":"ping"}');
+    assert.deepEqual((await wire.answer(8)).result, {}, "the server carries on");
+  } finally {
+    await wire.close();
+    await child.status;
+    await stderr;
+    await fake.close();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "a line over 16 MB is refused as it arrives, without being held whole",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const fake = FakeOpenAI.start();
+    const home = await Deno.makeTempDir();
+    const child = spawnRaw(fake, home);
+    const stderr = new Response(child.stderr).text();
+    const wire = rawWire(child);
+    try {
+      for (const message of INITIALIZE) await wire.write(JSON.stringify(message));
+      await wire.answer(1);
+      const resettable = resetPeakMemory(child.pid);
+      const before = memoryMb(child.pid, "VmRSS");
+      const head = '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"edit_image",' +
+        '"arguments":{"prompt":"x","images":["data:image/png;base64,';
+      await wire.write(new TextEncoder().encode(head));
+      const piece = new Uint8Array(1 << 20).fill(0x41);
+      for (let mb = 0; mb < 48; mb++) await wire.write(piece);
+      await wire.write('"]}}}');
+      const refusal = await wire.answer(null);
+      assert.equal(refusal.error?.code, -32600);
+      assert.match(refusal.error!.message, /at most 16 MB; send large images as file paths/);
+      await wire.write('{"jsonrpc":"2.0","id":3,"method":"ping"}');
+      assert.deepEqual((await wire.answer(3)).result, {}, "the next line is served");
+      assert.ok(!wire.lines.some((l) => l.id === 2), "the long request itself is never answered");
+      if (resettable) {
+        const growth = memoryMb(child.pid, "VmHWM") - before;
+        assert.ok(growth < 40, `a 48 MB line raised the peak by ${growth.toFixed(1)} MB`);
+      }
+    } finally {
+      await wire.close();
+      await child.status;
+      await stderr;
+      await fake.close();
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test("closing stdin mid-call aborts the call, removes its temporary file, and exits within the bound", async () => {
+  const fake = FakeOpenAI.start();
+  const home = await Deno.makeTempDir();
+  const out = join(home, "out");
+  // A 4K answer goes to a temporary file as it arrives; this one stalls after 8 MB.
+  fake.inject("generations", { kind: "stall", at: 8 << 20 });
+  const child = spawnRaw(fake, home);
+  const stderr = new Response(child.stderr).text();
+  const wire = rawWire(child);
+  try {
+    for (const message of INITIALIZE) await wire.write(JSON.stringify(message));
+    await wire.answer(1);
+    await wire.write(JSON.stringify({
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: {
+        name: "generate_image",
+        arguments: { prompt: "4K", size: "3840x2160", quality: "low", inline: "none" },
+      },
+    }));
+    const temporary = async () => (await listFiles(out)).filter((f) => f.endsWith(".tmp"));
+    let spilling: string[] = [];
+    const deadline = Date.now() + 60_000;
+    while (!spilling.length && Date.now() < deadline) {
+      spilling = await temporary();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(spilling.length, 1, "the answer is being written to a temporary file");
+    const closedAt = performance.now();
+    await wire.close();
+    const status = await child.status;
+    const exitMs = performance.now() - closedAt;
+    assert.equal(status.code, 0);
+    assert.ok(exitMs < 10_000, `exited ${Math.round(exitMs)} ms after stdin closed`);
+    assert.deepEqual(await temporary(), [], "no temporary file left");
+    assert.ok(
+      await waitFor(() => fake.calls("generations")[0].aborted),
+      "the API request was aborted",
+    );
+    assert.match(await stderr, /the client closed the connection; winding down 1 call\(s\)/);
+  } finally {
+    await wire.close();
+    await child.status;
+    await fake.close();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("at start, temporary files older than an hour leave the output root; fresh ones and other files stay", async () => {
+  const fake = FakeOpenAI.start();
+  const home = await Deno.makeTempDir({ prefix: "gi2-sweep-home-" });
+  const root = join(home, ".config", "gpt-image-2-mcp");
+  const project = join(root, "output", "some-project-0badc0de");
+  await Deno.mkdir(join(project, ".sessions"), { recursive: true });
+  const stale = [join(project, ".0123abcd.tmp"), join(project, ".sessions", ".89abcdef.tmp")];
+  const kept = [join(project, ".fedcba98.tmp"), join(project, "image.png")];
+  const hoursAgo = new Date(Date.now() - 2 * 3_600_000);
+  for (const path of [...stale, ...kept]) await Deno.writeTextFile(path, "x");
+  for (const path of [...stale, kept[1]]) await Deno.utime(path, hoursAgo, hoursAgo);
+  const h = await startServer({ fake, env: { HOME: home }, allowWrite: [root] });
+  try {
+    const exists = (path: string) => Deno.statSync(path) && true;
+    const gone = (path: string) => {
+      try {
+        return !exists(path);
+      } catch {
+        return true;
+      }
+    };
+    assert.ok(await waitFor(() => stale.every(gone)), "the stale temporary files are removed");
+    assert.ok(kept.every(exists), "the fresh one and the image stay");
+    assert.match(h.stderr(), /removed 2 stale temporary file\(s\)/);
+  } finally {
+    await h.close();
+    await fake.close();
+    await Deno.remove(home, { recursive: true });
+  }
 });
 
 async function mountTinyDisk(): Promise<string | undefined> {

@@ -1,7 +1,6 @@
 /** Base64 through the runtime's native `Uint8Array.fromBase64` / `toBase64` (fast, strict). */
 
 import {
-  claimBytes,
   concatBytes,
   growableBytes,
   pooledBytes,
@@ -9,7 +8,6 @@ import {
   resizeBytes,
   trimBytes,
 } from "../bytes.ts";
-import { rawJsonString } from "../json_frame.ts";
 
 type LastChunk = { lastChunkHandling?: "strict" | "stop-before-partial" };
 interface NativeBase64 {
@@ -269,17 +267,12 @@ export async function* base64Pieces(
   }
 }
 
-/** Images at least this large are encoded as their frame is written, never whole as a string. */
-const ENCODE_AS_WRITTEN = 1 << 20;
-
-/**
- * `bytes` as base64 for a JSON-RPC frame: the text it arrived as when known, else encoded (as the
- * frame is written, for a large image, which the frame then holds until written).
- */
+/** `bytes` as base64 for a tool result: the text it arrived as when known, else encoded. */
 export function base64ForJson(bytes: Uint8Array): string {
   const text = arrivedAs.get(bytes);
   if (typeof text === "string") return text;
-  if (text) return rawJsonString([text], () => releaseBytes(text));
-  if (bytes.length < ENCODE_AS_WRITTEN) return encodeBase64(bytes);
-  return rawJsonString(base64Pieces([bytes]), claimBytes(bytes));
+  if (!text) return encodeBase64(bytes);
+  const string = ASCII.decode(text);
+  releaseBytes(text);
+  return string;
 }

@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import type { Config } from "../config.ts";
 import { readScopeProblem } from "../permissions.ts";
 import { vetReadPath } from "../sandbox.ts";
-import { ToolError } from "../tools/tool_error.ts";
+import { ToolError } from "../errors.ts";
+import { MAX_INPUTS } from "./limits.ts";
 import { tryDecodeBase64 } from "./codec_base64.ts";
 import { expandHome } from "./output.ts";
 import { fetchRemote } from "./remote.ts";
@@ -13,7 +14,7 @@ import { describeBytes, type ImageInfo, sniffImage } from "./sniff.ts";
 
 export const MAX_INPUT_BYTES = 50 * 1024 * 1024;
 export const MAX_MASK_BYTES = 4 * 1024 * 1024;
-export const MAX_INPUTS = 8;
+export { MAX_INPUTS };
 
 /** A vetted input image. */
 export interface LoadedImage {

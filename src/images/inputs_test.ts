@@ -3,7 +3,7 @@ import { join } from "node:path";
 import fc from "npm:fast-check@4.10.2";
 import { loadConfig } from "../config.ts";
 import { encodeBase64 } from "./codec_base64.ts";
-import { ToolError } from "../tools/tool_error.ts";
+import { ToolError } from "../errors.ts";
 import { makePng } from "../../tests/fake/png.ts";
 import { loadImage } from "./inputs.ts";
 

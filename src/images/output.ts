@@ -2,8 +2,8 @@
 
 import { basename, dirname, join, resolve } from "node:path";
 import type { Config } from "../config.ts";
-import { ToolError } from "../tools/tool_error.ts";
 import { vetWritePathSync } from "../sandbox.ts";
+import { ToolError } from "../errors.ts";
 import { describeFsError, randomHex } from "../fs_atomic.ts";
 import { imageSize, placeImage, type ReceivedImage } from "./received.ts";
 

@@ -1,8 +1,8 @@
 /** Inline images that clients accept: a downscaled JPEG preview unless the original already fits. */
 
 import type { InlineMode } from "../config.ts";
-import { rawJsonString } from "../json_frame.ts";
-import { base64ForJson, base64Pieces, encodeBase64 } from "./codec_base64.ts";
+import { loadFastPng, loadJpegJs } from "../deps.ts";
+import { base64ForJson, encodeBase64 } from "./codec_base64.ts";
 import {
   imageBytes,
   imageHead,
@@ -52,14 +52,10 @@ export interface SourceImage {
   info: ImageInfo;
 }
 
-/**
- * The image's base64 for a JSON-RPC frame. A file is opened now, while failing is still a tool
- * error: once its frame is being written, it cannot fail halfway.
- */
+/** The image's base64 for the result: a file on disk is read now, while failing is a tool error. */
 async function inlineBase64(image: ReceivedImage): Promise<string> {
   if (!(image instanceof SpilledImage)) return base64ForJson(image);
-  const file = await Deno.open(image.path);
-  return rawJsonString(base64Pieces(imagePieces(file, 3 << 18)), () => file.close());
+  return encodeBase64(await imageBytes(image));
 }
 
 async function original(source: SourceImage): Promise<InlineImage> {
@@ -113,14 +109,14 @@ async function decodeTo(
     const pieces = image instanceof SpilledImage ? imagePieces(image) : [image];
     const scaled = await decodePngScaled({ head: imageHead(image), pieces }, { size, output });
     if (scaled) return scaled;
-    const { decode: decodePng } = await import("npm:fast-png@8.0.0");
+    const { decode: decodePng } = await loadFastPng();
     const png = decodePng(await imageBytes(image));
     if (png.depth !== 8 || png.palette) return undefined;
     const pixels = { ...png, data: png.data as Uint8Array };
     return { ...size, channels: 3, data: resize(pixels, size.width, size.height) };
   }
   if (source.info.format === "jpeg") {
-    const { default: jpeg } = await import("npm:jpeg-js@0.4.4");
+    const { default: jpeg } = await loadJpegJs();
     const decoded = jpeg.decode(await imageBytes(image), {
       useTArray: true,
       formatAsRGBA: true,

@@ -3,7 +3,7 @@
 import { concatBytes } from "../bytes.ts";
 import type { Config } from "../config.ts";
 import { canResolveDns, netScopeProblem } from "../permissions.ts";
-import { ToolError } from "../tools/tool_error.ts";
+import { ToolError } from "../errors.ts";
 import { isInternalName, isIpLiteral, isPrivateAddress } from "./address.ts";
 
 const MAX_REDIRECTS = 3;

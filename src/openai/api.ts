@@ -1,9 +1,9 @@
 /** The OpenAI client, loaded on first use, and the retry policy every request goes through. */
 
-import type OpenAI from "npm:openai@7.57.0";
+import { loadOpenAI, type OpenAI } from "../deps.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { ToolError } from "../tools/tool_error.ts";
+import { CancelledError, ToolError } from "../errors.ts";
 import { netScopeProblem } from "../permissions.ts";
 import { retryAfterMs, toToolError } from "./errors.ts";
 
@@ -42,13 +42,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** The cancellation error a tool returns when the client cancelled the call. */
-export class CancelledError extends ToolError {
-  constructor() {
-    super("The call was cancelled; no image was written.");
-  }
-}
-
 /** Access to the OpenAI API for one server process. */
 export class Api {
   #client?: Promise<OpenAI>;
@@ -68,7 +61,7 @@ export class Api {
         ),
       );
     }
-    this.#client ??= import("npm:openai@7.57.0").then(({ default: OpenAIClient }) =>
+    this.#client ??= loadOpenAI().then(({ default: OpenAIClient }) =>
       new OpenAIClient({
         apiKey: this.config.apiKey,
         baseURL: this.config.baseURL,

@@ -1,6 +1,6 @@
 /** Turns whatever the OpenAI client throws into one short, actionable message. */
 
-import { ToolError } from "../tools/tool_error.ts";
+import { ToolError } from "../errors.ts";
 
 /** The parts of an OpenAI SDK error this module reads. */
 interface ApiErrorLike {

@@ -1,10 +1,11 @@
 /** The Images API: `/v1/images/generations` and `/v1/images/edits`, plain or streamed. */
 
 import type { Usage } from "../cost.ts";
+import { loadOpenAI } from "../deps.ts";
 import { decodeArrivedBase64 } from "../images/codec_base64.ts";
 import { discardImage, type ReceivedImage } from "../images/received.ts";
 import { readImageAnswer } from "./image_json.ts";
-import { ToolError } from "../tools/tool_error.ts";
+import { ToolError } from "../errors.ts";
 import type { Api, CallOptions } from "./api.ts";
 
 /** Settings shared by every image request. */
@@ -208,7 +209,7 @@ export function editImagesDirect(
 ): Promise<ApiImages> {
   const payload = body(api.config.model, settings);
   return api.call("images.edit", async (client, signal) => {
-    const { toFile } = await import("npm:openai@7.57.0");
+    const { toFile } = await loadOpenAI();
     const files = await Promise.all(
       inputs.images.map((f) => toFile(f.bytes, f.name, { type: f.mimeType })),
     );

@@ -1,8 +1,9 @@
 /** Edits through the Responses API's `image_generation` tool: upload, one response, delete. */
 
 import type { Usage } from "../cost.ts";
+import { loadOpenAI } from "../deps.ts";
 import { discardImage, type ReceivedImage } from "../images/received.ts";
-import { ToolError } from "../tools/tool_error.ts";
+import { ToolError } from "../errors.ts";
 import type { Api } from "./api.ts";
 import {
   type ApiImages,
@@ -25,7 +26,7 @@ interface OutputItem {
 }
 
 async function upload(api: Api, file: UploadFile, options: ImageCallOptions): Promise<string> {
-  const { toFile } = await import("npm:openai@7.57.0");
+  const { toFile } = await loadOpenAI();
   const created = await api.call("files.create", async (client, signal) =>
     client.files.create(
       { file: await toFile(file.bytes, file.name, { type: file.mimeType }), purpose: "vision" },

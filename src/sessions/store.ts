@@ -5,7 +5,7 @@ import type { Config } from "../config.ts";
 import { randomHex, readJson, replaceFileAtomic } from "../fs_atomic.ts";
 import type { Logger } from "../log.ts";
 import { vetWritePathSync } from "../sandbox.ts";
-import { ToolError } from "../tools/tool_error.ts";
+import { ToolError } from "../errors.ts";
 
 /** Output settings a session keeps between turns. */
 export interface SessionSettings {

@@ -1,30 +1,16 @@
 /** `generate_image`: text to image. */
 
-import { z } from "npm:zod@4.6.7";
 import { costFromUsage, estimateCost } from "../cost.ts";
 import { generateImages } from "../openai/images.ts";
-import { compressionRefinement, outputFields, promptField, settingsFrom } from "./image_args.ts";
-import { prepareImageCall, runImageJob, WRITES_IMAGES } from "./image_job.ts";
-import { imageResultSchema } from "./result_schema.ts";
+import { settingsFrom } from "./image_args.ts";
+import { prepareImageCall, runImageJob } from "./image_job.ts";
+import { generateImageSpec } from "./specs.ts";
 import { defineTool, type ToolContext, type ToolDefinition } from "./tool.ts";
 
-const inputSchema = z.strictObject({
-  prompt: promptField,
-  n: z.number().int().min(1).max(10).default(1).describe("How many images, 1-10"),
-  ...outputFields,
-}).superRefine(compressionRefinement);
-
 /** The `generate_image` tool. */
-export function generateTools(ctx: ToolContext): ToolDefinition[] {
-  return [defineTool({
-    name: "generate_image",
-    title: "Generate image",
-    description:
-      "Generate images from a text prompt with gpt-image-2. Each image is saved to disk " +
-      "and shown inline; the result gives the file path, applied settings, token usage and cost.",
-    inputSchema,
-    outputSchema: imageResultSchema,
-    annotations: WRITES_IMAGES,
+export function generateImageTool(ctx: ToolContext): ToolDefinition {
+  return defineTool({
+    ...generateImageSpec,
     handler: async (args, call) => {
       const outputDir = await prepareImageCall(ctx, args.output_dir);
       const settings = settingsFrom(args, ctx.config, args.n);
@@ -46,5 +32,5 @@ export function generateTools(ctx: ToolContext): ToolDefinition[] {
         cost: (answer) => ({ usd: costFromUsage(answer.usage), basis: "from API usage" }),
       });
     },
-  })];
+  });
 }

@@ -1,6 +1,6 @@
 /** Arguments shared by every image tool, with the rules the API would otherwise enforce too late. */
 
-import { z } from "npm:zod@4.6.7";
+import { z } from "../deps.ts";
 import type { Config, InlineMode } from "../config.ts";
 import { sizeProblem } from "../images/size.ts";
 import type { ImageSettings } from "../openai/images.ts";

@@ -2,7 +2,7 @@
 
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { CallToolResult } from "../mcp_sdk.ts";
+import type { CallToolResult } from "../deps.ts";
 import { type SpendReport, usd } from "../budget.ts";
 import type { InlineMode } from "../config.ts";
 import type { Usage } from "../cost.ts";
@@ -12,10 +12,9 @@ import { imageFilename, resolveOutputDir, type SavedFile, saveImages } from "../
 import { inlineImages, type SourceImage } from "../images/preview.ts";
 import { discardImage, imageHead, movedTo, type ReceivedImage } from "../images/received.ts";
 import { describeBytes, type ImageFormat, sniffImage } from "../images/sniff.ts";
-import { CancelledError } from "../openai/api.ts";
 import type { ApiImages, ImageCallOptions } from "../openai/images.ts";
 import type { CallContext, ToolContext } from "./tool.ts";
-import { ToolError } from "./tool_error.ts";
+import { CancelledError, ToolError } from "../errors.ts";
 
 /**
  * Answers being read, decoded, saved and previewed at once. Beyond one per core this only adds
@@ -141,7 +140,7 @@ export async function runImageJob(
     progress.stage(
       `Request sent to OpenAI (${ctx.config.model}, estimated ${usd(job.estimateUsd)})`,
     );
-    ctx.log.info(
+    call.log.info(
       `request sent: ${job.verb.toLowerCase()} ${job.requested.size} ${job.requested.quality} n=${job.requested.n}`,
     );
     progress.startHeartbeat();
@@ -191,9 +190,9 @@ export async function runImageJob(
     await Promise.allSettled([saving, spending]);
     const [saved, spend] = await Promise.all([saving, spending]);
     for (const file of saved) {
-      ctx.log.info(`saved ${file.file_path} (${megabytes(file.size_bytes)})`);
+      call.log.info(`saved ${file.file_path} (${megabytes(file.size_bytes)})`);
     }
-    ctx.log.info(`cost: ${usd(cost)} (${basis}); spent ${usd(spend.spent_usd)}`);
+    call.log.info(`cost: ${usd(cost)} (${basis}); spent ${usd(spend.spent_usd)}`);
     const inline = await inlineImages(
       sources.map((s, i) => ({ ...s, image: movedTo(s.image, saved[i].file_path) })),
       { mode: job.inline, budgetBytes: ctx.config.inlineMaxBytes },

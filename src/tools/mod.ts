@@ -1,49 +1,22 @@
-/** The six tools, their shared services, and the listing built once from their schemas. */
+/** The tools' handlers and the services they share, built once, on the first call. */
 
-import { z } from "npm:zod@4.6.7";
 import { Ledger } from "../budget.ts";
 import type { Config } from "../config.ts";
-import { defaultOutputDir, defaultProject } from "../images/output.ts";
+import { defaultOutputBase, defaultOutputDir, defaultProject } from "../images/output.ts";
+import { removeStaleTempFiles } from "../fs_atomic.ts";
 import type { Logger } from "../log.ts";
-import type { Tool } from "../mcp_sdk.ts";
 import { Api } from "../openai/api.ts";
 import { EditRouter } from "../openai/edit_route.ts";
 import { writeScopeProblem } from "../permissions.ts";
 import { SessionStore } from "../sessions/store.ts";
-import { editTools } from "./edit.ts";
-import { generateTools } from "./generate.ts";
+import { editImageTool } from "./edit.ts";
+import { generateImageTool } from "./generate.ts";
 import { sessionTools } from "./sessions.ts";
 import type { ToolContext, ToolDefinition } from "./tool.ts";
 
-/** The tools by name, the `tools/list` answer, and argument checking. */
+/** The tools by name, each with its handler. */
 export interface Toolbox {
   byName: Map<string, ToolDefinition>;
-  listing: { tools: Tool[] };
-  /** The parsed arguments, or a message naming each bad input and its rule. */
-  parseArguments(tool: ToolDefinition, args: unknown): { data: unknown } | { error: string };
-}
-
-function listingOf(tool: ToolDefinition): Tool {
-  return {
-    name: tool.name,
-    title: tool.title,
-    description: tool.description,
-    inputSchema: z.toJSONSchema(tool.inputSchema, { io: "input" }) as Tool["inputSchema"],
-    ...(tool.outputSchema
-      ? {
-        outputSchema: z.toJSONSchema(tool.outputSchema, { io: "output" }) as Tool["outputSchema"],
-      }
-      : {}),
-    ...(tool.annotations ? { annotations: tool.annotations } : {}),
-  };
-}
-
-/** Formats schema failures as "input: rule" lines. */
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => {
-    const path = issue.path.length ? issue.path.join(".") : "arguments";
-    return `${path}: ${issue.message}`;
-  }).join("; ");
 }
 
 /** Says once, when the tools load, that the default output folder is outside the write scope. */
@@ -56,6 +29,20 @@ function warnIfNotWritable(outputRoot: () => string, log: Logger): void {
   }
 }
 
+/** Temporary files older than this are left from a process that died mid-write. */
+const STALE_TEMP_MS = 3_600_000;
+
+/**
+ * Removes the temporary files a killed process left in the output root (every project's folder,
+ * or `GPT_IMAGE_2_OUTPUT_DIR`). Runs in the background: no call waits for it.
+ */
+function sweepStaleTempFiles(root: string | undefined, log: Logger): void {
+  if (!root) return;
+  removeStaleTempFiles(root, { olderThanMs: STALE_TEMP_MS }).then((removed) => {
+    if (removed.length) log.info(`removed ${removed.length} stale temporary file(s) in ${root}`);
+  }).catch((error) => log.debug(`could not sweep ${root}: ${error}`));
+}
+
 /** Builds the services and the tools for one server. */
 export async function createToolbox(
   options: { config: Config; log: Logger },
@@ -65,6 +52,10 @@ export async function createToolbox(
   let root: string | undefined;
   const outputRoot = () => (root ??= defaultOutputDir(config, project));
   warnIfNotWritable(outputRoot, log);
+  sweepStaleTempFiles(
+    config.outputDirOverride ? defaultOutputDir(config, project) : defaultOutputBase(config),
+    log,
+  );
   const api = new Api(config, log);
   const ctx: ToolContext = {
     config,
@@ -75,15 +66,6 @@ export async function createToolbox(
     sessions: new SessionStore(config, outputRoot, log),
     project,
   };
-  const tools = [...generateTools(ctx), ...editTools(ctx), ...sessionTools(ctx)];
-  return {
-    byName: new Map(tools.map((t) => [t.name, t])),
-    listing: { tools: tools.map(listingOf) },
-    parseArguments: (tool, args) => {
-      const parsed = tool.inputSchema.safeParse(args);
-      return parsed.success
-        ? { data: parsed.data }
-        : { error: `Invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}` };
-    },
-  };
+  const tools = [generateImageTool(ctx), editImageTool(ctx), ...sessionTools(ctx)];
+  return { byName: new Map(tools.map((t) => [t.name, t])) };
 }

@@ -1,6 +1,6 @@
 /** The `outputSchema` of the image tools: the reference's shape plus route, spend and inline details. */
 
-import { z } from "npm:zod@4.6.7";
+import { z } from "../deps.ts";
 
 const usage = z.looseObject({
   input_tokens: z.number().optional(),

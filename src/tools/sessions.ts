@@ -1,23 +1,19 @@
 /** Iterative edit sessions: start, continue (previous output becomes the input), end, list. */
 
-import { z } from "npm:zod@4.6.7";
-import type { CallToolResult } from "../mcp_sdk.ts";
+import type { CallToolResult, z } from "../deps.ts";
 import { loadEditInputs } from "../images/inputs.ts";
 import { resolveOutputDir } from "../images/output.ts";
 import type { SessionRecord } from "../sessions/store.ts";
 import { editJob, prepareEdit } from "./edit_job.ts";
-import { editInputFields, imageSource } from "./edit.ts";
+import type { OutputArgs } from "./image_args.ts";
+import { runImageJob } from "./image_job.ts";
 import {
-  compressionRefinement,
-  formatField,
-  type OutputArgs,
-  outputFields,
-  promptField,
-  qualityField,
-  sizeField,
-} from "./image_args.ts";
-import { runImageJob, WRITES_IMAGES } from "./image_job.ts";
-import { sessionImageResultSchema } from "./result_schema.ts";
+  continueEditSessionSpec,
+  endEditSessionSpec,
+  listEditSessionsSpec,
+  type sessionSummarySchema,
+  startEditSessionSpec,
+} from "./specs.ts";
 import {
   type CallContext,
   defineTool,
@@ -25,40 +21,9 @@ import {
   type ToolContext,
   type ToolDefinition,
 } from "./tool.ts";
-import { ToolError } from "./tool_error.ts";
+import { ToolError } from "../errors.ts";
 
-const sessionId = z.string().min(1).max(200).describe("The id start_edit_session returned");
-
-const startSchema = z.strictObject({
-  prompt: promptField,
-  ...editInputFields,
-  ...outputFields,
-}).superRefine(compressionRefinement);
-
-const { output_dir: _dir, size: _size, quality: _quality, output_format: _format, ...turnFields } =
-  outputFields;
-
-const continueSchema = z.strictObject({
-  session_id: sessionId,
-  prompt: promptField,
-  mask: imageSource.optional().describe("PNG mask for this turn, same size as the previous image"),
-  size: sizeField.optional().describe("New size for this and later turns"),
-  quality: qualityField.optional(),
-  output_format: formatField.optional(),
-  ...turnFields,
-}).superRefine(compressionRefinement);
-
-const sessionSummary = z.object({
-  session_id: z.string(),
-  created: z.string(),
-  updated: z.string(),
-  turns: z.number(),
-  last_prompt: z.string(),
-  last_image: z.string(),
-  output_dir: z.string(),
-});
-
-function summaryOf(r: SessionRecord): z.infer<typeof sessionSummary> {
+function summaryOf(r: SessionRecord): z.infer<typeof sessionSummarySchema> {
   return {
     session_id: r.id,
     created: r.created,
@@ -115,14 +80,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
 
   return [
     defineTool({
-      name: "start_edit_session",
-      title: "Start edit session",
-      description:
-        "Begin an iterative edit: a first edit of 1-8 images. Returns session_id and turn 1; " +
-        "continue_edit_session then refines the latest image. Sessions survive a server restart.",
-      inputSchema: startSchema,
-      outputSchema: sessionImageResultSchema,
-      annotations: WRITES_IMAGES,
+      ...startEditSessionSpec,
       handler: async (args, call) => {
         const { outputDir, inputs } = await prepareEdit(ctx, call, args);
         const id = ctx.sessions.newId();
@@ -151,13 +109,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
       },
     }),
     defineTool({
-      name: "continue_edit_session",
-      title: "Continue edit session",
-      description: "Apply another refinement to a session: its latest image becomes the input. " +
-        "Optionally change size, quality or format for this and later turns.",
-      inputSchema: continueSchema,
-      outputSchema: sessionImageResultSchema,
-      annotations: WRITES_IMAGES,
+      ...continueEditSessionSpec,
       handler: async (args, call) => {
         await ctx.api.ready();
         return await ctx.sessions.withLock(args.session_id, async () => {
@@ -197,12 +149,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
       },
     }),
     defineTool({
-      name: "end_edit_session",
-      title: "End edit session",
-      description: "End an edit session. Its images stay on disk.",
-      inputSchema: z.strictObject({ session_id: sessionId }),
-      outputSchema: sessionSummary,
-      annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
+      ...endEditSessionSpec,
       handler: async (args) => {
         const record = await ctx.sessions.withLock(
           args.session_id,
@@ -215,12 +162,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
       },
     }),
     defineTool({
-      name: "list_edit_sessions",
-      title: "List edit sessions",
-      description: "List open edit sessions, most recently used first.",
-      inputSchema: z.strictObject({}),
-      outputSchema: z.object({ sessions: z.array(sessionSummary) }),
-      annotations: { readOnlyHint: true, openWorldHint: false },
+      ...listEditSessionsSpec,
       handler: async () => {
         const sessions = (await ctx.sessions.list()).map(summaryOf);
         const lines = sessions.map((s) =>

@@ -1,7 +1,6 @@
-/** What a tool is: a name, its schemas, and a handler beside them. */
+/** What a tool is: its spec (name, schemas, hints) and a handler beside them. */
 
-import type { z } from "npm:zod@4.6.7";
-import type { CallToolResult } from "../mcp_sdk.ts";
+import type { CallToolResult, ToolAnnotations, z } from "../deps.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Api } from "../openai/api.ts";
@@ -22,21 +21,27 @@ export interface ToolContext {
   project: string;
 }
 
-/** Per-call facilities: cancellation and progress. */
+/** Per-call facilities: cancellation, progress, and log lines that belong to this call. */
 export interface CallContext {
   signal: AbortSignal;
   progress: Progress;
+  /** Logs to stderr and to the client as part of this call (its level, its request). */
+  log: Logger;
 }
 
-/** One MCP tool with its schemas next to its handler. */
-export interface ToolDefinition<I extends z.ZodObject = z.ZodObject> {
+/** A tool as clients see it: what `tools/list` gives and what each call is checked against. */
+export interface ToolSpec<I extends z.ZodObject = z.ZodObject> {
   name: string;
   title: string;
   description: string;
   inputSchema: I;
   outputSchema?: z.ZodObject;
-  annotations?: { readOnlyHint?: boolean; destructiveHint?: boolean; openWorldHint?: boolean };
-  handler: (args: z.infer<I>, call: CallContext) => Promise<CallToolResult>;
+  annotations?: ToolAnnotations;
+}
+
+/** One MCP tool: its spec and the handler of its calls, given arguments its schema accepted. */
+export interface ToolDefinition<I extends z.ZodObject = z.ZodObject> extends ToolSpec<I> {
+  handler: (args: z.output<I>, call: CallContext) => Promise<CallToolResult>;
 }
 
 /** Declares a tool, inferring the handler's argument type from its input schema. */

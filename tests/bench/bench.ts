@@ -1,6 +1,8 @@
 /**
  * `deno task bench`: the server's own cost against the fake API on loopback. Prints a table,
  * writes JSON (default dist/bench.json, or the first argument), and never fails on a time.
+ * Rows marked [before] come from the checkout at BENCH_BEFORE (default /work/main), measured in
+ * the same rounds as this tree's: see docs/performance.md.
  */
 
 import { join } from "node:path";
@@ -159,6 +161,121 @@ const record = (name: string, value: number, unit: string, budget?: number, note
   rows.push({ name, value: Math.round(value * 100) / 100, unit, budget, note });
   console.error(`  ${name}: ${value.toFixed(2)} ${unit}`);
 };
+
+/**
+ * Before and after, in this one run: the server of the checkout at BENCH_BEFORE (default
+ * /work/main, the code before the SDK v2 move), this tree's, and this tree's on the SDK's own
+ * stdio transport instead of ours. Rounds interleave the servers, so drift hits them alike.
+ */
+const before = Deno.env.get("BENCH_BEFORE") ?? "/work/main";
+function argsAt(root: string, entry: string): string[] {
+  const list = [...args];
+  list[list.findIndex((a) => a.startsWith("--config="))] = `--config=${join(root, "deno.json")}`;
+  list[list.length - 1] = join(root, entry);
+  return list;
+}
+const hasBefore = await Deno.stat(join(before, "src", "main.ts")).then(() => true, () => false);
+const variants = [
+  ...(hasBefore ? [{ label: "before (main)", args: argsAt(before, "src/main.ts") }] : []),
+  { label: "after", args },
+  { label: "after, SDK stdio transport", args: argsAt(REPO, "tests/bench/sdk_stdio_server.ts") },
+];
+if (!hasBefore) console.error(`  before: no checkout at ${before}; set BENCH_BEFORE to compare`);
+{
+  const starts: Record<string, number[]> = {};
+  for (let round = 0; round < 11; round++) {
+    for (const variant of variants) {
+      const client = RawClient.spawn(Deno.execPath(), variant.args, env, work);
+      const ms = await client.ready;
+      await client.close();
+      if (round > 0) (starts[variant.label] ??= []).push(ms);
+    }
+  }
+  for (const variant of variants) {
+    record(
+      `[${variant.label}] cold start to initialize reply, median of 10`,
+      median(starts[variant.label]),
+      "ms",
+    );
+  }
+  const servers = [];
+  for (const variant of variants) {
+    const server = RawClient.spawn(Deno.execPath(), variant.args, env, work);
+    await server.ready;
+    server.request("notifications/initialized");
+    await server.request("tools/list");
+    await new Promise((r) => setTimeout(r, 500)); // what loads in the background settles
+    const idle = server.rssMb("VmRSS");
+    record(`[${variant.label}] RSS after initialize and tools/list`, idle, "MB");
+    record(
+      `[${variant.label}] tools/list round trip, median of 50`,
+      await medianOf(50, () => server.request("tools/list")),
+      "ms",
+    );
+    // The first image call of a fresh server, a 4K one: the peak it reaches from idle.
+    if (server.resetPeak()) {
+      await server.call("generate_image", {
+        prompt: "bench",
+        size: "3840x2160",
+        quality: "low",
+        inline: "preview",
+      });
+      record(
+        `[${variant.label}] peak RSS of a fresh server's first call, 3840x2160 inline preview`,
+        server.rssMb("VmHWM"),
+        "MB",
+        undefined,
+        `from ${idle.toFixed(1)} MB idle`,
+      );
+    }
+    servers.push({ variant, server });
+  }
+  // 16 calls at once with a realistic API delay, from the peak of the first call.
+  const size = "1024x1024";
+  await fake.image(size, "png");
+  fake.delayMs = 1000;
+  for (const { variant, server } of servers) {
+    const call = { prompt: "bench", size, quality: "low", inline: "preview" };
+    await Promise.all(Array.from({ length: 16 }, () => server.call("generate_image", call)));
+    record(
+      `[${variant.label}] peak RSS with the first call and then 16 at once (VmHWM)`,
+      server.rssMb("VmHWM"),
+      "MB",
+    );
+  }
+  fake.delayMs = 0;
+  for (const inline of ["full", "preview"]) {
+    const { overheads } = await pairedOverheads(
+      15,
+      () => floor(size),
+      Object.fromEntries(servers.map(({ variant, server }) => [
+        variant.label,
+        () => callTime(server, "generate_image", { prompt: "bench", size, quality: "low", inline }),
+      ])),
+    );
+    for (const [label, overhead] of Object.entries(overheads)) {
+      record(
+        `[${label}] generate_image overhead above floor, ${size}, inline ${inline}`,
+        overhead,
+        "ms",
+      );
+    }
+  }
+  // One full-inline call's own peak: its image's base64 travels through the whole path.
+  for (const { variant, server } of servers) {
+    const from = server.rssMb("VmRSS");
+    if (!server.resetPeak()) break;
+    await server.call("generate_image", { prompt: "bench", size, quality: "low", inline: "full" });
+    record(
+      `[${variant.label}] peak RSS of one ${size} inline full call (VmHWM)`,
+      server.rssMb("VmHWM"),
+      "MB",
+      undefined,
+      `from ${from.toFixed(1)} MB`,
+    );
+  }
+  for (const { server } of servers) await server.close();
+}
 
 // Cold start: spawn to the initialize reply, with the module cache warm.
 for (

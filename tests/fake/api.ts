@@ -24,7 +24,9 @@ export type Fault =
   /** Valid base64 of `bytes` bytes that are no image at all. */
   | { kind: "not-an-image"; bytes: number }
   | { kind: "no-image-call" }
-  | { kind: "hang" };
+  | { kind: "hang" }
+  /** The real answer's first `at` bytes at once, then the rest a byte every 50 ms: a stall. */
+  | { kind: "stall"; at: number };
 
 export type Route = "generations" | "edits" | "files" | "responses";
 
@@ -79,6 +81,26 @@ async function cut(answer: Response, at: number): Promise<Response> {
       sent += piece.length;
       controller.enqueue(piece);
     },
+  });
+  const headers = new Headers(answer.headers);
+  headers.set("content-length", String(bytes.length));
+  return new Response(body, { status: answer.status, headers });
+}
+
+/** `answer`'s first `at` bytes, then the rest slowly; `onCancel` when the client goes away. */
+async function stall(answer: Response, at: number, onCancel: () => void): Promise<Response> {
+  const bytes = new Uint8Array(await answer.arrayBuffer());
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (sent >= bytes.length) return controller.close();
+      // Real bytes, however slowly: a write to a closed connection is how the fake sees a cancel.
+      if (sent >= at) await new Promise((r) => setTimeout(r, 50));
+      const piece = bytes.slice(sent, sent >= at ? sent + 1 : Math.min(at, sent + (1 << 16)));
+      sent += piece.length;
+      controller.enqueue(piece);
+    },
+    cancel: onCancel,
   });
   const headers = new Headers(answer.headers);
   headers.set("content-length", String(bytes.length));
@@ -266,7 +288,13 @@ export class FakeOpenAI {
       ? await this.#responses(record, fault)
       : await this.#images(record, route, fault);
     if (fault?.kind === "cut") answer = await cut(answer, fault.at);
-    else if (this.chunked) answer = chunked(answer);
+    else if (fault?.kind === "stall") {
+      this.#trickling.add(record);
+      answer = await stall(answer, fault.at, () => {
+        record.aborted = true;
+        record.finishedAt = performance.now();
+      });
+    } else if (this.chunked) answer = chunked(answer);
     return this.delayMs ? this.#slowly(record, answer, this.delayMs) : answer;
   }
 

@@ -1,0 +1,40 @@
+/**
+ * The npm packages the server runs on, each at its pinned version: an upgrade is one edit here.
+ * The pins are in code because `deno run` of a remote module ignores import maps. Packages only
+ * some calls need are loaded on first use through the `load*` functions, not at start.
+ *
+ * @module
+ */
+
+export { z } from "./zod.ts";
+export {
+  type CallToolResult,
+  type ContentBlock,
+  type JSONRPCErrorResponse,
+  type JSONRPCMessage,
+  type LoggingLevel,
+  McpServer,
+  ProtocolErrorCode,
+  type ServerContext,
+  specTypeSchemas,
+  type StandardSchemaWithJSON,
+  type ToolAnnotations,
+  type Transport,
+} from "npm:@modelcontextprotocol/server@2.4.0";
+export { serveStdio, StdioServerTransport } from "npm:@modelcontextprotocol/server@2.4.0/stdio";
+export type { default as OpenAI } from "npm:openai@7.57.0";
+
+/** The OpenAI client library, loaded on the first API call. */
+export function loadOpenAI(): Promise<typeof import("npm:openai@7.57.0")> {
+  return import("npm:openai@7.57.0");
+}
+
+/** A general PNG decoder, for the PNG variants the streaming decoder leaves out. */
+export function loadFastPng(): Promise<typeof import("npm:fast-png@8.0.0")> {
+  return import("npm:fast-png@8.0.0");
+}
+
+/** A JPEG decoder, for previews of JPEG answers. */
+export function loadJpegJs(): Promise<{ default: typeof import("npm:jpeg-js@0.4.4") }> {
+  return import("npm:jpeg-js@0.4.4");
+}

@@ -1,0 +1,156 @@
+/**
+ * The six tools as clients see them: names, descriptions, argument and result schemas, hints.
+ * This module loads at start, light on purpose: the SDK lists these schemas and checks every
+ * call's arguments against them, while the handlers and what they need load on first use.
+ *
+ * @module
+ */
+
+import { z } from "../deps.ts";
+import { MAX_INPUTS } from "../images/limits.ts";
+import {
+  compressionRefinement,
+  formatField,
+  outputFields,
+  promptField,
+  qualityField,
+  sizeField,
+} from "./image_args.ts";
+import { imageResultSchema, sessionImageResultSchema } from "./result_schema.ts";
+import type { ToolSpec } from "./tool.ts";
+
+/** The hints of a tool that writes image files and calls the API. */
+export const WRITES_IMAGES = { readOnlyHint: false, destructiveHint: false, openWorldHint: true };
+
+/** An image source: path, file:// URL, https:// URL or data URL. */
+export const imageSource = z.string().min(1).max(70_000_000)
+  .describe(
+    "Absolute or relative path, file:// URL, https:// URL, or data:image/...;base64, URL " +
+      "(a whole request stays under 16 MB, so large images go as paths or URLs)",
+  );
+
+/** The `images` and `mask` arguments. */
+export const editInputFields = {
+  images: z.array(imageSource).min(1).max(MAX_INPUTS)
+    .describe(`1-${MAX_INPUTS} reference images (PNG, JPEG or WebP, each at most 50 MB)`),
+  mask: imageSource.optional()
+    .describe(
+      "PNG with alpha, under 4 MB, same size as images[0]; transparent pixels mark where to edit",
+    ),
+};
+
+const sessionId = z.string().min(1).max(200).describe("The id start_edit_session returned");
+
+const { output_dir: _dir, size: _size, quality: _quality, output_format: _format, ...turnFields } =
+  outputFields;
+
+/** One session as the session tools report it. */
+export const sessionSummarySchema = z.object({
+  session_id: z.string(),
+  created: z.string(),
+  updated: z.string(),
+  turns: z.number(),
+  last_prompt: z.string(),
+  last_image: z.string(),
+  output_dir: z.string(),
+});
+
+/** `generate_image`: text to image. */
+export const generateImageSpec = {
+  name: "generate_image",
+  title: "Generate image",
+  description: "Generate images from a text prompt with gpt-image-2. Each image is saved to disk " +
+    "and shown inline; the result gives the file path, applied settings, token usage and cost.",
+  inputSchema: z.strictObject({
+    prompt: promptField,
+    n: z.number().int().min(1).max(10).default(1).describe("How many images, 1-10"),
+    ...outputFields,
+  }).superRefine(compressionRefinement),
+  outputSchema: imageResultSchema,
+  annotations: WRITES_IMAGES,
+} satisfies ToolSpec;
+
+/** `edit_image`: one to eight reference images (and an optional mask) to new images. */
+export const editImageSpec = {
+  name: "edit_image",
+  title: "Edit image",
+  description: "Edit or combine 1-8 reference images (with an optional mask) following a prompt, " +
+    "with gpt-image-2. The result is saved to disk and shown inline.",
+  inputSchema: z.strictObject({
+    prompt: promptField,
+    ...editInputFields,
+    n: z.number().int().min(1).max(10).default(1).describe(
+      "How many images, 1-10 (1 on the Responses route)",
+    ),
+    ...outputFields,
+  }).superRefine(compressionRefinement),
+  outputSchema: imageResultSchema,
+  annotations: WRITES_IMAGES,
+} satisfies ToolSpec;
+
+/** `start_edit_session`: the first edit of an iterative session. */
+export const startEditSessionSpec = {
+  name: "start_edit_session",
+  title: "Start edit session",
+  description:
+    "Begin an iterative edit: a first edit of 1-8 images. Returns session_id and turn 1; " +
+    "continue_edit_session then refines the latest image. Sessions survive a server restart.",
+  inputSchema: z.strictObject({
+    prompt: promptField,
+    ...editInputFields,
+    ...outputFields,
+  }).superRefine(compressionRefinement),
+  outputSchema: sessionImageResultSchema,
+  annotations: WRITES_IMAGES,
+} satisfies ToolSpec;
+
+/** `continue_edit_session`: another turn on a session's latest image. */
+export const continueEditSessionSpec = {
+  name: "continue_edit_session",
+  title: "Continue edit session",
+  description: "Apply another refinement to a session: its latest image becomes the input. " +
+    "Optionally change size, quality or format for this and later turns.",
+  inputSchema: z.strictObject({
+    session_id: sessionId,
+    prompt: promptField,
+    mask: imageSource.optional().describe(
+      "PNG mask for this turn, same size as the previous image",
+    ),
+    size: sizeField.optional().describe("New size for this and later turns"),
+    quality: qualityField.optional(),
+    output_format: formatField.optional(),
+    ...turnFields,
+  }).superRefine(compressionRefinement),
+  outputSchema: sessionImageResultSchema,
+  annotations: WRITES_IMAGES,
+} satisfies ToolSpec;
+
+/** `end_edit_session`. */
+export const endEditSessionSpec = {
+  name: "end_edit_session",
+  title: "End edit session",
+  description: "End an edit session. Its images stay on disk.",
+  inputSchema: z.strictObject({ session_id: sessionId }),
+  outputSchema: sessionSummarySchema,
+  annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
+} satisfies ToolSpec;
+
+/** `list_edit_sessions`. */
+export const listEditSessionsSpec = {
+  name: "list_edit_sessions",
+  title: "List edit sessions",
+  description: "List open edit sessions, most recently used first.",
+  inputSchema: z.strictObject({}),
+  outputSchema: z.object({ sessions: z.array(sessionSummarySchema) }),
+  annotations: { readOnlyHint: true, openWorldHint: false },
+} satisfies ToolSpec;
+
+/** Every tool, in the order `tools/list` gives them. */
+export const TOOL_SPECS: readonly ToolSpec[] = [
+  generateImageSpec,
+  editImageSpec,
+  startEditSessionSpec,
+  continueEditSessionSpec,
+  endEditSessionSpec,
+  listEditSessionsSpec,
+];
