@@ -24,7 +24,41 @@ export type Fault =
   /** Valid base64 of `bytes` bytes that are no image at all. */
   | { kind: "not-an-image"; bytes: number }
   | { kind: "no-image-call" }
-  | { kind: "hang" };
+  | { kind: "hang" }
+  /** An HTML error page of `bytes` bytes (a gateway's), made as it is sent, with a request id. */
+  | { kind: "html-error"; status: number; bytes: number; requestId?: string }
+  /**
+   * An image in the requested format (png or jpeg) whose header claims `width` x `height`
+   * (default: the size applied) and whose pixel data does not decode.
+   */
+  | { kind: "bad-pixels"; width?: number; height?: number }
+  /** An answer with `count` images, whatever `n` asked for. */
+  | { kind: "extra-images"; count: number }
+  /** A streamed answer cut inside the event after its first `after` partial images. */
+  | { kind: "cut-stream"; after: number }
+  /** A gateway's error echoing the request's key in one encoding. */
+  | { kind: "echo-key"; form: KeyEcho; status?: number };
+
+/** How a gateway may echo a key: as is, every byte %-encoded, JSON \u escapes, in base64, cut. */
+export type KeyEcho = "raw" | "url" | "json" | "base64" | "truncated";
+
+/** `key` as a gateway echoing it in `form` writes it. */
+export function echoKey(key: string, form: KeyEcho): string {
+  switch (form) {
+    case "raw":
+      return key;
+    case "url":
+      return Array.from(new TextEncoder().encode(key), (b) => `%${b.toString(16).toUpperCase()}`)
+        .join("");
+    case "json":
+      return Array.from(key, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+        .join("");
+    case "base64":
+      return btoa(`Bearer ${key}`);
+    case "truncated":
+      return `${key.slice(0, 16)}...`;
+  }
+}
 
 export type Route = "generations" | "edits" | "files" | "responses";
 
@@ -42,6 +76,8 @@ export interface Recorded {
   /** `performance.now()` when the request arrived and when its answer was ready. */
   startedAt: number;
   finishedAt?: number;
+  /** Bytes of an `html-error` body the fake made before the client stopped reading. */
+  bodyBytesSent?: number;
 }
 
 /** Output image tokens of the published prices ($30 per 1M): [1024x1024, 1536x1024 or 1024x1536]. */
@@ -83,6 +119,65 @@ async function cut(answer: Response, at: number): Promise<Response> {
   const headers = new Headers(answer.headers);
   headers.set("content-length", String(bytes.length));
   return new Response(body, { status: answer.status, headers });
+}
+
+/** The `html-error` fault's page, made 64 KB at a time as the client reads it. */
+function htmlError(record: Recorded, fault: Extract<Fault, { kind: "html-error" }>): Response {
+  const encoder = new TextEncoder();
+  const head = encoder.encode(
+    `<!DOCTYPE html><html><head><title>${fault.status} Bad Gateway</title>` +
+      "<style>body{font-family:sans-serif}</style></head><body>" +
+      `<h1>${fault.status} Bad Gateway</h1><p>The upstream server did not answer.</p>`,
+  );
+  const filler = encoder.encode('<div class="trace">upstream trace line</div>\n'.repeat(1500));
+  record.bodyBytesSent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const sent = record.bodyBytesSent!;
+      if (sent >= fault.bytes) return controller.close();
+      const piece = (sent === 0 ? head : filler).subarray(0, fault.bytes - sent);
+      record.bodyBytesSent = sent + piece.length;
+      controller.enqueue(piece.slice());
+    },
+  });
+  return new Response(body, {
+    status: fault.status,
+    headers: {
+      "content-type": "text/html",
+      "content-length": String(fault.bytes),
+      "x-request-id": fault.requestId ?? `req_${crypto.randomUUID().replaceAll("-", "")}`,
+    },
+  });
+}
+
+/**
+ * `image` (a PNG or JPEG) with its header claiming `width` x `height` and its pixel data
+ * replaced by bytes that do not decode.
+ */
+function badPixels(image: Uint8Array, width: number, height: number): Uint8Array {
+  const out = image.slice();
+  const view = new DataView(out.buffer);
+  if (out[0] === 0x89) {
+    view.setUint32(16, width);
+    view.setUint32(20, height);
+    // The IDAT chunk follows IHDR (8 + 25 bytes): its data becomes bytes that are no zlib stream.
+    const length = view.getUint32(33);
+    out.fill(0xa5, 41, 41 + Math.min(length, 4096));
+    return out;
+  }
+  for (let i = 2; i + 9 < out.length;) {
+    const marker = out[i + 1];
+    if (marker >= 0xc0 && marker <= 0xc2) {
+      view.setUint16(i + 5, height);
+      view.setUint16(i + 7, width);
+    }
+    if (marker === 0xda) {
+      out.fill(0xa5, i + 4 + view.getUint16(i + 2), Math.min(out.length - 2, i + 4096));
+      return out;
+    }
+    i += 2 + view.getUint16(i + 2);
+  }
+  return out;
 }
 
 /** `answer` sent in 64 KB chunks with no Content-Length. */
@@ -257,6 +352,7 @@ export class FakeOpenAI {
     }
     const fault = this.#faults.get(route)?.shift();
     if (fault?.kind === "hang") return this.#slowly(record, new Response("{}"), 3_600_000);
+    if (fault?.kind === "html-error") return htmlError(record, fault);
     if (fault) {
       const answer = this.#fault(fault);
       if (answer) return answer;
@@ -327,6 +423,16 @@ export class FakeOpenAI {
         return new Response('{"created": 1761149123, "data": [{"b64_json": "iVBORw0KGgo', {
           headers: { "content-type": "application/json" },
         });
+      case "echo-key":
+        return json(
+          errorBody(
+            `Gateway: upstream refused the credential ${echoKey(this.apiKey, fault.form)}`,
+            "invalid_request_error",
+            null,
+            "invalid_api_key",
+          ),
+          fault.status ?? 401,
+        );
       case "drop":
         return new Response(
           new ReadableStream({
@@ -401,6 +507,11 @@ export class FakeOpenAI {
     seed: number,
   ) {
     if (fault?.kind === "bad-base64") return "this is not base64!!";
+    if (fault?.kind === "bad-pixels") {
+      const [w, h] = applied.size.split("x").map(Number);
+      const bytes = await this.image(applied.size, applied.output_format, seed);
+      return encodeBase64(badPixels(bytes, fault.width ?? w, fault.height ?? h));
+    }
     if (fault?.kind === "not-an-image") return encodeBase64(new Uint8Array(fault.bytes).fill(7));
     const format = fault?.kind === "wrong-format"
       ? (applied.output_format === "png" ? "jpeg" : "png")
@@ -441,7 +552,7 @@ export class FakeOpenAI {
         400,
       );
     }
-    const n = Number(source.n ?? 1);
+    const n = fault?.kind === "extra-images" ? fault.count : Number(source.n ?? 1);
     const inputs =
       record.files?.filter((f) => f.field === "image" || f.field === "image[]").length ?? 0;
     if (route === "edits" && inputs === 0) {
@@ -485,7 +596,13 @@ export class FakeOpenAI {
         }),
       );
     }
-    return new Response(events.join(""), { headers: { "content-type": "text/event-stream" } });
+    const answer = new Response(events.join(""), {
+      headers: { "content-type": "text/event-stream" },
+    });
+    if (fault?.kind !== "cut-stream") return answer;
+    const at = new TextEncoder().encode(events.slice(0, fault.after).join("")).length +
+      Math.floor(events[fault.after].length / 2);
+    return cut(answer, at);
   }
 
   #sse(type: string, data: Record<string, unknown>): string {
