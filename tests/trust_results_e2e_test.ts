@@ -93,10 +93,6 @@ Deno.test("a PNG header claiming 2147483647x1 is refused for preview before any 
 
 Deno.test("inline full of a 3840x2160 image falls back to a preview with a warning; the connection stays up", () =>
   withServer({}, async (h) => {
-    const listed = await h.client.listTools();
-    const inline = (listed.tools.find((t) => t.name === "generate_image")!.inputSchema
-      .properties as Record<string, { description?: string }>).inline;
-    assert.match(inline.description ?? "", /Full falls back to the preview above 5 MB of base64/);
     const result = await h.call("generate_image", {
       prompt: "4K",
       size: "3840x2160",
@@ -117,6 +113,10 @@ Deno.test("inline full of a 3840x2160 image falls back to a preview with a warni
     assert.equal(second.isError, undefined, "a second call works on the same connection");
     const small = await h.call("generate_image", { prompt: "s", quality: "low", inline: "full" });
     assert.equal(structured(small).inline.images[0].kind, "original", "small ones stay full");
+    const listed = await h.client.listTools();
+    const inline = (listed.tools.find((t) => t.name === "generate_image")!.inputSchema
+      .properties as Record<string, { description?: string }>).inline;
+    assert.match(inline.description ?? "", /Full falls back to the preview above 5 MB of base64/);
   }));
 
 Deno.test("a session turn whose partial-image stream is cut is retried; the failed attempt's partials go", () =>
@@ -183,7 +183,8 @@ Deno.test("a 50 MB HTML 502 is a short error with status and request id; memory 
     // Warm up: the SDK is loaded and one image went through, so the baseline is the steady one.
     await h.call("generate_image", { prompt: "warm", quality: "low", inline: "none" });
     fake.delayMs = 3000;
-    const inFlight = h.call("generate_image", { prompt: "slow", quality: "low", inline: "none" });
+    const inFlight = h.call("generate_image", { prompt: "slow", quality: "low", inline: "none" })
+      .catch((error: Error) => error);
     assert.ok(await waitFor(() => fake.calls("generations").length === 2));
     const pid = h.pid()!;
     const peakReset = resetPeakMemory(pid);
@@ -215,6 +216,7 @@ Deno.test("a 50 MB HTML 502 is a short error with status and request id; memory 
       assert.ok(growth < 64, `peak grew by ${growth.toFixed(0)} MB`);
     }
     const survived = await inFlight;
+    assert.ok(!(survived instanceof Error), `the call in flight failed: ${survived}`);
     assert.equal(survived.isError, undefined, textOf(survived));
   } finally {
     await h.close();
