@@ -106,17 +106,35 @@ Deno.test("inline full of a 3840x2160 image falls back to a preview with a warni
     assert.equal(structured(result).inline.images[0].mime_type, "image/jpeg");
     assert.match(
       structured(result).warnings.join("\n"),
-      /image 1 is shown as a preview, not in full: its \d+\.\d MB of base64 would take the inline images over 5\.2 MB/,
+      /image 1 is shown as a preview, not in full: its \d+\.\d MB of base64 is over the 5\.2 MB one inline image may take/,
     );
     assert.equal((await Deno.stat(links(result)[0])).size, structured(result).images[0].size_bytes);
     const second = await h.call("generate_image", { prompt: "again", quality: "low" });
     assert.equal(second.isError, undefined, "a second call works on the same connection");
-    const small = await h.call("generate_image", { prompt: "s", quality: "low", inline: "full" });
-    assert.equal(structured(small).inline.images[0].kind, "original", "small ones stay full");
+    const three = await h.call("generate_image", {
+      prompt: "three",
+      n: 3,
+      size: "1024x1024",
+      quality: "low",
+      inline: "full",
+    });
+    assert.equal(three.isError, undefined, textOf(three));
+    assert.deepEqual(structured(three).inline.images.map((i) => i.kind), [
+      "original",
+      "original",
+      "preview",
+    ]);
+    assert.match(
+      structured(three).warnings.join("\n"),
+      /image 3 is shown as a preview, not in full: it would take the call's inline images past 8\.4 MB of base64/,
+    );
     const listed = await h.client.listTools();
     const inline = (listed.tools.find((t) => t.name === "generate_image")!.inputSchema
       .properties as Record<string, { description?: string }>).inline;
-    assert.match(inline.description ?? "", /Full falls back to the preview above 5 MB of base64/);
+    assert.match(
+      inline.description ?? "",
+      /Full falls back to the preview for an image over 5 MB of base64, or past 8 MB for the call/,
+    );
   }));
 
 Deno.test("a session turn whose partial-image stream is cut is retried; the failed attempt's partials go", () =>

@@ -43,10 +43,16 @@ const QUALITIES = [82, 68, 54, 40];
 export const MAX_PREVIEW_SOURCE_PIXELS = 4096 * 4096;
 
 /**
- * The most base64 a call's inline images carry. Clients built on the MCP SDK drop the connection
- * on a stdio message over 10 MB (its read buffer's limit), and Claude refuses an image over 5 MB.
+ * The most base64 one inline image takes, and all of a call's together. Clients built on the MCP
+ * SDK drop the connection on a stdio message over 10 MB (their read buffer's limit), and Claude
+ * refuses an image over 5 MB.
  */
-export const INLINE_MAX_BASE64 = 5 * 1024 * 1024;
+export const INLINE_MAX_BASE64 = { image: 5 * 1024 * 1024, call: 8 * 1024 * 1024 };
+
+/** Raw bytes that make `base64` characters of base64. */
+function rawBytes(base64: number): number {
+  return Math.floor(base64 / 4) * 3;
+}
 
 /** One inline image block's data. */
 export interface InlineImage {
@@ -234,8 +240,11 @@ export async function inlineImages(
   options: { mode: InlineMode; budgetBytes: number },
 ): Promise<{ images: InlineImage[]; notes: string[] }> {
   if (options.mode === "none" || sources.length === 0) return { images: [], notes: [] };
-  const budget = Math.min(options.budgetBytes, (INLINE_MAX_BASE64 / 4) * 3);
-  const perImage = Math.floor(budget / sources.length);
+  const budget = Math.min(options.budgetBytes, rawBytes(INLINE_MAX_BASE64.call));
+  const perImage = Math.min(
+    Math.floor(budget / sources.length),
+    rawBytes(INLINE_MAX_BASE64.image),
+  );
   const images: InlineImage[] = [];
   const notes: string[] = [];
   let fullBase64 = 0;
@@ -251,15 +260,19 @@ export async function inlineImages(
     try {
       if (options.mode === "full") {
         const base64 = base64Length(imageSize(source.image));
-        if (fullBase64 + base64 <= INLINE_MAX_BASE64) {
+        const { image, call } = INLINE_MAX_BASE64;
+        if (base64 <= image && fullBase64 + base64 <= call) {
           fullBase64 += base64;
           images.push(await original(source));
           continue;
         }
+        const over = base64 > image
+          ? `its ${megabytes(base64)} of base64 is over the ${megabytes(image)} one inline ` +
+            `image may take`
+          : `it would take the call's inline images past ${megabytes(call)} of base64`;
         notes.push(
-          `image ${n} is shown as a preview, not in full: its ${megabytes(base64)} of base64 ` +
-            `would take the inline images over ${megabytes(INLINE_MAX_BASE64)} (clients built ` +
-            `on the MCP SDK drop a message over 10 MB); the file on disk is the full original`,
+          `image ${n} is shown as a preview, not in full: ${over} (clients built on the MCP ` +
+            `SDK drop a message over 10 MB); the file on disk is the full original`,
         );
       }
       const fits = imageSize(source.image) <= perImage &&

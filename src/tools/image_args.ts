@@ -46,8 +46,8 @@ export const outputFields = {
   inline: z.enum(["preview", "full", "none"]).optional()
     .describe(
       "Inline image: a downscaled preview (default), the full file, or none. Full falls back " +
-        "to the preview above 5 MB of base64 per call (MCP clients drop larger messages); the " +
-        "file on disk is always the full original",
+        "to the preview for an image over 5 MB of base64, or past 8 MB for the call (MCP " +
+        "clients drop larger messages); the file on disk is always the full original",
     ),
 };
 

@@ -565,15 +565,15 @@ export class FakeOpenAI {
     const usage = this.#usage(prompt, applied, n, inputs);
     const created = Math.floor(Date.now() / 1000);
     if (fault?.kind === "no-data") return json({ created, ...applied, data: [], usage });
-    const images = await Promise.all(
-      Array.from({ length: n }, (_, i) => this.#b64(applied, fault, i + 1)),
-    );
+    const images = fault?.kind === "extra-images"
+      ? [await this.#b64(applied, fault, 1)]
+      : await Promise.all(Array.from({ length: n }, (_, i) => this.#b64(applied, fault, i + 1)));
     const streamed = source.stream === true || source.stream === "true";
-    if (!streamed) {
+    if (!streamed && fault?.kind !== "extra-images") {
       return json({ created, ...applied, data: images.map((b64_json) => ({ b64_json })), usage });
     }
     const prefix = route === "generations" ? "image_generation" : "image_edit";
-    const partials = Number(source.partial_images ?? 0);
+    const partials = streamed ? Number(source.partial_images ?? 0) : 0;
     const events: string[] = [];
     for (let i = 0; i < partials; i++) {
       const b64_json = encodeBase64(await this.image(applied.size, applied.output_format, 100 + i));
@@ -585,6 +585,18 @@ export class FakeOpenAI {
           created_at: created,
         }),
       );
+    }
+    if (fault?.kind === "extra-images") {
+      return this.#manyImages({
+        created,
+        applied,
+        usage: streamed ? this.#usage(prompt, applied, 1, inputs) : usage,
+        b64: images[0],
+        n,
+        streamed,
+        route,
+        partials: events,
+      });
     }
     for (const b64_json of images) {
       events.push(
@@ -603,6 +615,51 @@ export class FakeOpenAI {
     const at = new TextEncoder().encode(events.slice(0, fault.after).join("")).length +
       Math.floor(events[fault.after].length / 2);
     return cut(answer, at);
+  }
+
+  /**
+   * An answer of `n` copies of one image, each piece made as it is sent: forty images joined
+   * in one string would cost the test process most of a gigabyte.
+   */
+  #manyImages(
+    options: {
+      created: number;
+      applied: Record<string, string>;
+      /** The whole answer's usage, or each event's when streamed. */
+      usage: Record<string, unknown>;
+      b64: string;
+      n: number;
+      streamed: boolean;
+      route: Route;
+      /** Partial-image events sent first. */
+      partials: string[];
+    },
+  ): Response {
+    const { created, applied, usage, b64, n } = options;
+    const pending = [...options.partials];
+    const prefix = options.route === "generations" ? "image_generation" : "image_edit";
+    const piece = (i: number): string => {
+      if (options.streamed) {
+        return this.#sse(`${prefix}.completed`, {
+          b64_json: b64,
+          usage,
+          ...applied,
+          created_at: created,
+        });
+      }
+      const head = i === 0 ? JSON.stringify({ created, ...applied, usage }).slice(0, -1) : "";
+      return `${head}${i === 0 ? ',"data":[' : ","}{"b64_json":"${b64}"}${i === n - 1 ? "]}" : ""}`;
+    };
+    let next = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pending.length) return controller.enqueue(new TextEncoder().encode(pending.shift()));
+        if (next === n) return controller.close();
+        controller.enqueue(new TextEncoder().encode(piece(next++)));
+      },
+    });
+    const type = options.streamed ? "text/event-stream" : "application/json";
+    return new Response(body, { headers: { "content-type": type } });
   }
 
   #sse(type: string, data: Record<string, unknown>): string {
