@@ -1,5 +1,7 @@
 /** Runtime configuration, read from the environment once at start and passed everywhere. */
 
+import { redact } from "./log.ts";
+
 export type EditRoute = "auto" | "direct" | "responses";
 export type InlineMode = "preview" | "full" | "none";
 
@@ -91,6 +93,20 @@ type Env = (name: EnvName) => string | undefined;
  */
 const UNFILLED_SETTING = /^\$\{user_config\.[A-Za-z0-9_]+\}$/;
 
+/**
+ * A raw value as a configuration error shows it: quoted, unless it may be a secret (the API key
+ * pasted into the wrong variable, or anything shaped like a key), which is never echoed.
+ */
+function shown(env: Env, raw: string): string {
+  const key = env("OPENAI_API_KEY");
+  const tokenLike = raw.length >= 20 && /^[\w.+/=:-]+$/.test(raw) && /\d/.test(raw) &&
+    /[a-z]/i.test(raw);
+  if (tokenLike || redact(raw, [key]) !== raw) {
+    return "a value that looks like a secret (not shown)";
+  }
+  return `"${raw}"`;
+}
+
 /** Reads one variable; one outside the granted `--allow-env`, empty or unfilled reads as unset. */
 export function readEnv(name: EnvName): string | undefined {
   try {
@@ -106,7 +122,9 @@ function integer(env: Env, name: EnvName, fallback: number, min: number, max: nu
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}".`);
+    throw new ConfigError(
+      `${name} must be a whole number from ${min} to ${max}, got ${shown(env, raw)}.`,
+    );
   }
   return value;
 }
@@ -116,23 +134,26 @@ function dollars(env: Env, name: EnvName): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) {
-    throw new ConfigError(`${name} must be a positive amount in US dollars, got "${raw}".`);
+    throw new ConfigError(
+      `${name} must be a positive amount in US dollars, got ${shown(env, raw)}.`,
+    );
   }
   return value;
 }
 
 function flag(env: Env, name: EnvName): boolean {
-  const raw = env(name)?.toLowerCase();
+  const given = env(name);
+  const raw = given?.toLowerCase();
   if (raw === undefined || raw === "0" || raw === "false" || raw === "no") return false;
   if (raw === "1" || raw === "true" || raw === "yes") return true;
-  throw new ConfigError(`${name} must be 1 or 0, got "${raw}".`);
+  throw new ConfigError(`${name} must be 1 or 0, got ${shown(env, given!)}.`);
 }
 
 function choice<T extends string>(env: Env, name: EnvName, options: readonly T[], fallback: T): T {
   const raw = env(name);
   if (raw === undefined) return fallback;
   if ((options as readonly string[]).includes(raw)) return raw as T;
-  throw new ConfigError(`${name} must be one of ${options.join(", ")}, got "${raw}".`);
+  throw new ConfigError(`${name} must be one of ${options.join(", ")}, got ${shown(env, raw)}.`);
 }
 
 function baseURL(env: Env): string {
@@ -141,10 +162,18 @@ function baseURL(env: Env): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`OPENAI_BASE_URL must be an absolute http(s) URL, got "${raw}".`);
+    const value = /@/.test(raw) ? "a value with an @ (not shown)" : shown(env, raw);
+    throw new ConfigError(`OPENAI_BASE_URL must be an absolute http(s) URL, got ${value}.`);
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new ConfigError(`OPENAI_BASE_URL must use https:// or http://, got "${url.protocol}".`);
+  }
+  if (url.username || url.password) {
+    // The URL reaches logs and error messages; a password in it would go with it.
+    throw new ConfigError(
+      "OPENAI_BASE_URL must not contain credentials (user:password@); the server sends " +
+        "OPENAI_API_KEY as its credential. Remove them from the URL.",
+    );
   }
   return raw.replace(/\/+$/, "");
 }

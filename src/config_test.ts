@@ -70,3 +70,57 @@ Deno.test("readEnv reads an unsubstituted bundle setting as unset", () => {
   }
   Deno.env.delete("GPT_IMAGE_2_BUDGET_USD");
 });
+
+Deno.test("a configuration error never echoes a value that may be a secret", () => {
+  const key = "gw-live-4f8a9c2e7b1d3a6f5e0c9b8a7d6e5f4c";
+  const cases: { env: Record<string, string>; secret: string; rule: RegExp }[] = [
+    {
+      env: { OPENAI_API_KEY: key, GPT_IMAGE_2_MAX_RETRIES: key },
+      secret: key,
+      rule:
+        /^GPT_IMAGE_2_MAX_RETRIES must be a whole number from 0 to 10, got a value that looks like a secret \(not shown\)\.$/,
+    },
+    {
+      env: { OPENAI_API_KEY: key, GPT_IMAGE_2_BUDGET_USD: key.slice(0, 14) },
+      secret: key.slice(0, 14),
+      rule:
+        /^GPT_IMAGE_2_BUDGET_USD must be a positive amount in US dollars, got a value that looks/,
+    },
+    {
+      env: { GPT_IMAGE_2_INLINE: "sk-proj-AbCdEf123456" },
+      secret: "AbCdEf123456",
+      rule: /^GPT_IMAGE_2_INLINE must be one of preview, full, none, got a value that looks/,
+    },
+    {
+      env: { GPT_IMAGE_2_MCP_DEBUG: "Xy7kQ2mN9pR4sT6vW8zA1bC3" },
+      secret: "Xy7kQ2mN9pR4sT6vW8zA1bC3",
+      rule: /^GPT_IMAGE_2_MCP_DEBUG must be 1 or 0, got a value that looks like a secret/,
+    },
+    {
+      env: { OPENAI_BASE_URL: "https://me:hunter2-pass@gateway.example/v1" },
+      secret: "hunter2-pass",
+      rule: /^OPENAI_BASE_URL must not contain credentials \(user:password@\)/,
+    },
+    {
+      env: { OPENAI_BASE_URL: "https://me:hunter2-pass@" },
+      secret: "hunter2-pass",
+      rule: /^OPENAI_BASE_URL must (be an absolute|not contain credentials)/,
+    },
+    {
+      env: { OPENAI_BASE_URL: "//me:hunter2-pass@gateway.example" },
+      secret: "hunter2-pass",
+      rule:
+        /^OPENAI_BASE_URL must be an absolute http\(s\) URL, got a value with an @ \(not shown\)/,
+    },
+  ];
+  for (const { env, secret, rule } of cases) {
+    assert.throws(
+      () => load(env),
+      (e) => e instanceof ConfigError && rule.test(e.message) && !e.message.includes(secret),
+      JSON.stringify(env),
+    );
+  }
+  // Ordinary mistakes are still quoted, so the user sees what was read.
+  assert.throws(() => load({ GPT_IMAGE_2_INLINE: "banana" }), /got "banana"\.$/);
+  assert.throws(() => load({ GPT_IMAGE_2_MCP_DEBUG: "Verbose" }), /got "Verbose"\.$/);
+});

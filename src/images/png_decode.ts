@@ -18,6 +18,12 @@ export interface Pixels {
 }
 
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
+
+/**
+ * The longest edge decoded (the API's largest is 3840). A header is only a claim: one saying
+ * 2147483647 columns would otherwise size the row buffers before any pixel arrives.
+ */
+export const MAX_DECODE_EDGE = 8192;
 const INFLATE_SLICE = 1 << 16;
 
 function u32(b: Uint8Array, i: number): number {
@@ -147,6 +153,11 @@ export async function decodePngScaled(
   const { head, pieces } = png instanceof Uint8Array ? { head: png, pieces: [png] } : png;
   const layout = pngLayout(head);
   if (!layout) return undefined;
+  if (Math.max(layout.width, layout.height) > MAX_DECODE_EDGE) {
+    throw new RangeError(
+      `The PNG header claims ${layout.width}x${layout.height}, beyond ${MAX_DECODE_EDGE} px`,
+    );
+  }
   const channels = layout.channels;
   const width = Math.min(layout.width, options.size?.width ?? layout.width);
   const height = Math.min(layout.height, options.size?.height ?? layout.height);

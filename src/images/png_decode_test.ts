@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
 import { pngFromScanlines } from "../../tests/fake/png.ts";
-import { decodePngScaled } from "./png_decode.ts";
+import { decodePngScaled, MAX_DECODE_EDGE } from "./png_decode.ts";
 
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
 
@@ -105,4 +105,35 @@ Deno.test("truncated image data is an error; 16-bit and interlaced PNGs are left
   const interlaced = png.slice();
   interlaced[28] = 1;
   assert.equal(await decodePngScaled(interlaced), undefined);
+});
+
+Deno.test("a header claiming more than MAX_DECODE_EDGE is refused before any row is allocated", async () => {
+  const pixels = new Uint8Array(4 * 1 * 3).fill(100);
+  const png = pngFromScanlines({
+    width: 4,
+    height: 1,
+    colorType: 2,
+    scanlines: filtered(pixels, 4, 1, 3),
+  });
+  for (const [width, height] of [[2147483647, 1], [1, MAX_DECODE_EDGE + 1], [16000, 16000]]) {
+    const lying = png.slice();
+    new DataView(lying.buffer).setUint32(16, width);
+    new DataView(lying.buffer).setUint32(20, height);
+    await assert.rejects(
+      decodePngScaled(lying, { size: { width: 4, height: 1 } }),
+      new RegExp(`claims ${width}x${height}, beyond ${MAX_DECODE_EDGE} px`),
+    );
+  }
+});
+
+Deno.test("image data that does not inflate is an error", async () => {
+  const png = pngFromScanlines({
+    width: 8,
+    height: 8,
+    colorType: 2,
+    scanlines: new Uint8Array(8 * 25).fill(1),
+  });
+  const corrupt = png.slice();
+  corrupt.fill(0xa5, 41, 60); // inside the IDAT chunk's deflate stream
+  await assert.rejects(decodePngScaled(corrupt));
 });

@@ -15,7 +15,7 @@ import type { ImageInfo } from "./sniff.ts";
 import { CORES, Slots } from "../slots.ts";
 import { BoxScaler } from "./box_scale.ts";
 import { encodeJpeg } from "./jpeg_encode.ts";
-import { decodePngScaled, type Pixels } from "./png_decode.ts";
+import { decodePngScaled, MAX_DECODE_EDGE, type Pixels } from "./png_decode.ts";
 
 /**
  * Previews are CPU-bound and each holds a pixel buffer: one per core at most. Plain answers are
@@ -35,6 +35,24 @@ async function withPreviewSlot<T>(work: () => Promise<T>): Promise<T> {
 /** Claude downsizes anything with a longer edge, so a larger preview only costs bytes. */
 export const PREVIEW_MAX_EDGE = 1568;
 const QUALITIES = [82, 68, 54, 40];
+
+/**
+ * The most pixels a preview is decoded from: twice the API's largest image (3840x2160). With the
+ * edge limit this bounds a decoder's buffers whatever a header claims.
+ */
+export const MAX_PREVIEW_SOURCE_PIXELS = 4096 * 4096;
+
+/**
+ * The most base64 one inline image takes, and all of a call's together. Clients built on the MCP
+ * SDK drop the connection on a stdio message over 10 MB (their read buffer's limit), and Claude
+ * refuses an image over 5 MB.
+ */
+export const INLINE_MAX_BASE64 = { image: 5 * 1024 * 1024, call: 8 * 1024 * 1024 };
+
+/** Raw bytes that make `base64` characters of base64. */
+function rawBytes(base64: number): number {
+  return Math.floor(base64 / 4) * 3;
+}
 
 /** One inline image block's data. */
 export interface InlineImage {
@@ -120,7 +138,7 @@ async function decodeTo(
     const decoded = jpeg.decode(await imageBytes(image), {
       useTArray: true,
       formatAsRGBA: true,
-      maxMemoryUsageInMB: 1024,
+      maxMemoryUsageInMB: 256,
     });
     const pixels = {
       width: decoded.width,
@@ -179,28 +197,97 @@ export async function makePreview(
   }
 }
 
-/** The inline blocks for a call's images under `mode`, sharing `budgetBytes` between them. */
+/** Why no inline image is made from `info`, or undefined when one may be. */
+export function previewRefusal(info: { width: number; height: number }): string | undefined {
+  const { width, height } = info;
+  if (Math.max(width, height) > MAX_DECODE_EDGE) {
+    return `its header claims ${width}x${height}, beyond the ${MAX_DECODE_EDGE} px edge a ` +
+      `preview is made from (the API's largest is 3840)`;
+  }
+  if (width * height > MAX_PREVIEW_SOURCE_PIXELS) {
+    return `its header claims ${width}x${height}, more than the ${MAX_PREVIEW_SOURCE_PIXELS} ` +
+      `pixels a preview is made from`;
+  }
+  return undefined;
+}
+
+/** Characters of base64 for `bytes` bytes. */
+function base64Length(bytes: number): number {
+  return Math.ceil(bytes / 3) * 4;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+}
+
+/** One line of an error, short enough for a note. */
+function reason(error: unknown): string {
+  const text = String((error as Error)?.message ?? error).replace(/\s+/g, " ").trim();
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
+
+/**
+ * The inline blocks for a call's images under `mode`, sharing `budgetBytes` between them. It
+ * does not fail: the images are saved and paid for by now, so an image that cannot be shown
+ * becomes a note.
+ */
 export async function inlineImages(
   sources: readonly SourceImage[],
   options: { mode: InlineMode; budgetBytes: number },
 ): Promise<{ images: InlineImage[]; notes: string[] }> {
   if (options.mode === "none" || sources.length === 0) return { images: [], notes: [] };
-  if (options.mode === "full") {
-    return { images: await Promise.all(sources.map(original)), notes: [] };
-  }
-  const perImage = Math.floor(options.budgetBytes / sources.length);
+  const budget = Math.min(options.budgetBytes, rawBytes(INLINE_MAX_BASE64.call));
+  const perImage = Math.min(
+    Math.floor(budget / sources.length),
+    rawBytes(INLINE_MAX_BASE64.image),
+  );
   const images: InlineImage[] = [];
   const notes: string[] = [];
+  let fullBase64 = 0;
   for (const [index, source] of sources.entries()) {
-    const fits = imageSize(source.image) <= perImage &&
-      Math.max(source.info.width, source.info.height) <= PREVIEW_MAX_EDGE;
-    const inline = fits
-      ? await original(source)
-      : await withPreviewSlot(() => makePreview(source, perImage));
-    if (inline) images.push(inline);
-    else {notes.push(
-        `image ${index + 1} is not shown inline (no preview fits ${perImage} bytes); open the file`,
-      );}
+    const n = index + 1;
+    const refusal = previewRefusal(source.info);
+    if (refusal) {
+      notes.push(
+        `image ${n} is not shown inline: ${refusal}; the file is saved as the API sent it`,
+      );
+      continue;
+    }
+    try {
+      if (options.mode === "full") {
+        const base64 = base64Length(imageSize(source.image));
+        const { image, call } = INLINE_MAX_BASE64;
+        if (base64 <= image && fullBase64 + base64 <= call) {
+          fullBase64 += base64;
+          images.push(await original(source));
+          continue;
+        }
+        const over = base64 > image
+          ? `its ${megabytes(base64)} of base64 is over the ${megabytes(image)} one inline ` +
+            `image may take`
+          : `it would take the call's inline images past ${megabytes(call)} of base64`;
+        notes.push(
+          `image ${n} is shown as a preview, not in full: ${over} (clients built on the MCP ` +
+            `SDK drop a message over 10 MB); the file on disk is the full original`,
+        );
+      }
+      const fits = imageSize(source.image) <= perImage &&
+        Math.max(source.info.width, source.info.height) <= PREVIEW_MAX_EDGE;
+      const inline = fits
+        ? await original(source)
+        : await withPreviewSlot(() => makePreview(source, perImage));
+      if (inline) images.push(inline);
+      else {
+        notes.push(
+          `image ${n} is not shown inline (no preview fits ${perImage} bytes); open the file`,
+        );
+      }
+    } catch (error) {
+      notes.push(
+        `image ${n} is not shown inline: its preview failed (${reason(error)}); ` +
+          `the file is saved as the API sent it`,
+      );
+    }
   }
   return { images, notes };
 }

@@ -5,7 +5,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { CancelledError, ToolError } from "../errors.ts";
 import { netScopeProblem } from "../permissions.ts";
-import { retryAfterMs, toToolError } from "./errors.ts";
+import { boundErrorBodies, retryAfterMs, toToolError } from "./errors.ts";
 
 /** The longest `Retry-After` we will sit through before giving the error back instead. */
 const MAX_RETRY_WAIT_MS = 60_000;
@@ -70,6 +70,7 @@ export class Api {
         maxRetries: 0,
         timeout: this.config.timeoutMs,
         logLevel: "off",
+        fetch: boundErrorBodies(fetch),
       })
     );
     return this.#client;
@@ -102,7 +103,11 @@ export class Api {
         const headers = (error as { headers?: Headers }).headers;
         const asked = retryAfterMs(headers);
         if (attempt >= attempts || !isRetryable(error) || (asked ?? 0) > MAX_RETRY_WAIT_MS) {
-          throw toToolError(error, { timeoutMs: this.config.timeoutMs, attempts: attempt });
+          throw toToolError(error, {
+            timeoutMs: this.config.timeoutMs,
+            attempts: attempt,
+            secrets: [this.config.apiKey],
+          });
         }
         const backoff = this.config.retryBaseMs * 2 ** (attempt - 1);
         const waitMs = asked ?? Math.round(backoff / 2 + Math.random() * backoff / 2);

@@ -23,6 +23,8 @@ const EMPTY = new Uint8Array(0);
 export interface ParsedImageAnswer {
   json: Record<string, unknown>;
   images: (ReceivedImage | undefined)[];
+  /** Base64 fields beyond `maxImages`, skipped undecoded (their JSON value reads as ""). */
+  dropped: number;
 }
 
 /** How to read one answer. */
@@ -40,11 +42,16 @@ export interface ImageAnswerOptions {
    * to come (in an answer of several images, a small one may go to a file too).
    */
   spillDir?: string;
+  /**
+   * Decode at most this many base64 fields; later ones are skipped as they arrive. An answer
+   * with more images than were asked for costs no memory or disk for the extra ones.
+   */
+  maxImages?: number;
 }
 
-/** The value being decoded, and the file it goes to once it is large. */
+/** The value being decoded, and the file it goes to once it is large; none when skipped. */
 interface OpenValue {
-  decoder: Base64Decoder;
+  decoder?: Base64Decoder;
   spill?: SpillFile;
 }
 
@@ -88,6 +95,7 @@ export class ImageAnswerReader {
   #value?: OpenValue;
   /** Bytes read before the current chunk. */
   #seen = 0;
+  #dropped = 0;
 
   constructor(readonly options: ImageAnswerOptions) {
     this.#marker = new TextEncoder().encode(`"${options.key}"`);
@@ -131,7 +139,7 @@ export class ImageAnswerReader {
     if (typeof json !== "object" || json === null) {
       throw new SyntaxError("The answer is not a JSON object");
     }
-    return { json, images: this.#images };
+    return { json, images: this.#images, dropped: this.#dropped };
   }
 
   /** Scans JSON text for `"key": "`; returns what follows the opening quote of a value. */
@@ -159,6 +167,10 @@ export class ImageAnswerReader {
         this.#kept.push(text.slice(0, quote + 1));
         this.#pending = EMPTY;
         this.#scanFrom = 0;
+        if (this.#images.length >= (this.options.maxImages ?? Infinity)) {
+          this.#value = {};
+          return text.subarray(quote + 1);
+        }
         const remaining = this.options.sizeHint ? this.options.sizeHint - this.#seen : 0;
         const large = (remaining * 3) / 4 >= SPILL_AT && this.options.spillDir !== undefined;
         // Sized for the rest of the answer (or 32 MB), or for a spilled block: only what is
@@ -183,23 +195,34 @@ export class ImageAnswerReader {
   /** Feeds base64 text to the current value until its closing quote. */
   #inValue(chunk: Uint8Array): Uint8Array {
     const value = this.#value!;
+    const { decoder } = value;
+    if (!decoder) return this.#skipValue(chunk);
     const text = ASCII.decode(chunk);
     const end = quoteAt(chunk, text);
     if (end === -1) {
-      value.decoder.write(chunk, text);
-      this.#spillIfDue(value);
+      decoder.write(chunk, text);
+      this.#spillIfDue(value, decoder);
       return EMPTY;
     }
-    value.decoder.write(chunk.subarray(0, end), text.slice(0, end));
-    this.#endValue(value);
+    decoder.write(chunk.subarray(0, end), text.slice(0, end));
+    this.#endValue(value, decoder);
     this.#value = undefined;
     this.#kept.push(new Uint8Array([QUOTE]));
     return chunk.subarray(end + 1);
   }
 
+  /** Passes over a skipped value up to its closing quote. */
+  #skipValue(chunk: Uint8Array): Uint8Array {
+    const end = chunk.indexOf(QUOTE);
+    if (end === -1) return EMPTY;
+    this.#value = undefined;
+    this.#dropped++;
+    this.#kept.push(new Uint8Array([QUOTE]));
+    return chunk.subarray(end + 1);
+  }
+
   /** Queues the decoded bytes for the value's file once there are enough of them. */
-  #spillIfDue(value: OpenValue): void {
-    const { decoder } = value;
+  #spillIfDue(value: OpenValue, decoder: Base64Decoder): void {
     if (!value.spill) {
       if (this.options.spillDir === undefined || decoder.decoded < SPILL_AT) return;
       value.spill = this.#spillFile(); // the answer's size was not known: large after all
@@ -214,8 +237,8 @@ export class ImageAnswerReader {
   }
 
   /** Ends the current value: its image in memory, or its file once the last bytes are in. */
-  #endValue(value: OpenValue): void {
-    const bytes = value.decoder.end();
+  #endValue(value: OpenValue, decoder: Base64Decoder): void {
+    const bytes = decoder.end();
     const spill = value.spill;
     if (!spill) return void this.#images.push(bytes);
     const index = this.#images.push(undefined) - 1;

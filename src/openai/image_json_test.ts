@@ -242,3 +242,37 @@ Deno.test("a large answer that breaks, is truncated or is not base64 leaves no f
   }
   await Deno.remove(dir);
 });
+
+Deno.test("base64 fields beyond maxImages are skipped undecoded and counted, in any pieces", () => {
+  const images = [1, 2, 3, 4].map((i) => new Uint8Array(300).fill(i));
+  const body = bytes(JSON.stringify({
+    data: images.map((image) => ({ b64_json: encodeBase64(image) })),
+    usage: { output_tokens: 4 },
+  }));
+  const cases: { maxImages?: number; kept: number; dropped: number }[] = [
+    { kept: 4, dropped: 0 },
+    { maxImages: 4, kept: 4, dropped: 0 },
+    { maxImages: 1, kept: 1, dropped: 3 },
+    { maxImages: 3, kept: 3, dropped: 1 },
+  ];
+  for (const { maxImages, kept, dropped } of cases) {
+    for (const piece of [7, 64, body.length]) {
+      const reader = new ImageAnswerReader({ key: "b64_json", maxImages });
+      for (let at = 0; at < body.length; at += piece) reader.push(body.slice(at, at + piece));
+      const answer = reader.end();
+      const label = `maxImages ${maxImages}, pieces of ${piece}`;
+      assert.deepEqual(answer.images, images.slice(0, kept), label);
+      assert.equal(answer.dropped, dropped, label);
+      assert.deepEqual(answer.json.usage, { output_tokens: 4 }, label);
+    }
+  }
+  assert.throws(
+    () => {
+      const reader = new ImageAnswerReader({ key: "b64_json", maxImages: 0 });
+      reader.push(bytes('{"data":[{"b64_json":"AAAA'));
+      reader.end();
+    },
+    SyntaxError,
+    "a skipped value cut short is still a truncated answer",
+  );
+});

@@ -35,6 +35,8 @@ export interface ApiImages {
   images: (ReceivedImage | undefined)[];
   applied: Applied;
   usage?: Usage;
+  /** Images the answer held beyond what was asked for, dropped unread. */
+  dropped?: number;
 }
 
 /** An input file for a multipart upload. */
@@ -56,6 +58,8 @@ export interface ImageCallOptions extends CallOptions {
    * Given back here when reading fails, by the caller once done with the images otherwise.
    */
   answerSlot?: () => Promise<() => void>;
+  /** Keep at most this many images (what was asked for); later ones are dropped undecoded. */
+  maxImages?: number;
 }
 
 type StreamEvent = {
@@ -125,7 +129,9 @@ async function collectStream(
         event.partial_image_index ?? 0,
       );
     } else if (event.type.endsWith(".completed")) {
-      if (event.b64_json) result.images.push(decodeArrivedBase64(event.b64_json));
+      if (result.images.length >= (options.maxImages ?? Infinity)) {
+        result.dropped = (result.dropped ?? 0) + 1;
+      } else if (event.b64_json) result.images.push(decodeArrivedBase64(event.b64_json));
       result.usage = addUsage(result.usage, event.usage);
       result.applied = {
         size: event.size,
@@ -148,14 +154,17 @@ function bodySize(response: Response): number | undefined {
 /** Reads a plain (not streamed) images answer as it arrives. */
 export async function fromResponse(
   response: Response,
-  options: Pick<ImageCallOptions, "keepBase64" | "answerSlot" | "spillDir"> & { key?: string } = {},
+  options:
+    & Pick<ImageCallOptions, "keepBase64" | "answerSlot" | "spillDir" | "maxImages">
+    & { key?: string } = {},
 ): Promise<ApiImages & { json: Record<string, unknown> }> {
   const release = await options.answerSlot?.();
-  const { json, images } = await readImageAnswer(response.body, {
+  const { json, images, dropped } = await readImageAnswer(response.body, {
     key: options.key ?? "b64_json",
     sizeHint: bodySize(response),
     keepBase64: options.keepBase64,
     spillDir: options.spillDir,
+    maxImages: options.maxImages,
   }).catch((error) => {
     release?.();
     throw error;
@@ -163,6 +172,7 @@ export async function fromResponse(
   return {
     json,
     images,
+    ...(dropped ? { dropped } : {}),
     applied: {
       size: json.size as string | undefined,
       quality: json.quality as string | undefined,

@@ -101,7 +101,8 @@ export async function editImagesViaResponses(
       async (client, signal) =>
         fromResponse(
           await client.responses.create(request as never, { signal }).asResponse(),
-          { ...options, key: "result" },
+          // Every result is read, to pair each with its output item; the first is kept.
+          { ...options, key: "result", maxImages: undefined },
         ),
       options,
     );
@@ -114,7 +115,8 @@ export async function editImagesViaResponses(
     }
     const call = output.find((o) => o.type === "image_generation_call" && o.image !== undefined);
     // Only the first image call's result is kept: the others go now, spilled files included.
-    await Promise.all(answer.images.filter((image) => image !== call?.image).map(discardImage));
+    const others = answer.images.filter((image) => image !== call?.image);
+    await Promise.all(others.map(discardImage));
     if (!call) {
       const refusal = refusalText(output);
       throw new ToolError(
@@ -132,6 +134,7 @@ export async function editImagesViaResponses(
         output_format: call.output_format,
       },
       usage: response.usage,
+      ...(others.length ? { dropped: others.length } : {}),
     };
   } finally {
     await deleteAll(api, uploaded);

@@ -44,7 +44,11 @@ export const outputFields = {
   partial_images: z.number().int().min(0).max(3).optional()
     .describe("0-3 partial images streamed as progress (each costs ~100 extra output tokens)"),
   inline: z.enum(["preview", "full", "none"]).optional()
-    .describe("Inline image: a downscaled preview (default), the full file, or none"),
+    .describe(
+      "Inline image: a downscaled preview (default), the full file, or none. Full falls back " +
+        "to the preview for an image over 5 MB of base64, or past 8 MB for the call (MCP " +
+        "clients drop larger messages); the file on disk is always the full original",
+    ),
 };
 
 /** The prompt, at most 32,000 characters. */

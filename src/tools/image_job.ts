@@ -6,7 +6,7 @@ import type { CallToolResult } from "../deps.ts";
 import { type SpendReport, usd } from "../budget.ts";
 import type { InlineMode } from "../config.ts";
 import type { Usage } from "../cost.ts";
-import { createFileAtomic } from "../fs_atomic.ts";
+import { createFileAtomic, describeFsError, randomHex } from "../fs_atomic.ts";
 import { CORES, Slots } from "../slots.ts";
 import { imageFilename, resolveOutputDir, type SavedFile, saveImages } from "../images/output.ts";
 import { inlineImages, type SourceImage } from "../images/preview.ts";
@@ -118,6 +118,75 @@ async function checkBilledImages(
   }
 }
 
+/**
+ * Keeps the first `n` images of `answer` (what was asked for) and discards the rest: an answer
+ * with more is not the caller's to pay disk for. Returns how many the answer had beyond `n`.
+ */
+async function keepRequested(answer: ApiImages, n: number): Promise<number> {
+  const extra = answer.images.splice(n);
+  await Promise.all(extra.map(discardImage));
+  return (answer.dropped ?? 0) + extra.length;
+}
+
+/**
+ * Saves each partial image of the current attempt under a name of its own; a retry removes the
+ * partials of the attempt that failed. A partial is progress, not the paid result, so one that
+ * cannot be written is a note, never the call's failure.
+ */
+class Partials {
+  readonly paths: string[] = [];
+  readonly notes: string[] = [];
+  #attempt = 1;
+  #removing: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly job: ImageJob, readonly format: ImageFormat) {}
+
+  /** A new attempt starts: the partials of the last one show a picture that is not coming. */
+  retrying(attempt: number): void {
+    this.#attempt = attempt;
+    this.#removing = Promise.all([this.#removing, ...this.paths.splice(0).map(removeQuietly)]);
+  }
+
+  /** Saves partial image `index` of the current attempt; its path, or undefined with a note. */
+  async save(bytes: Uint8Array, index: number): Promise<string | undefined> {
+    await this.#removing;
+    const { job } = this;
+    const label = `partial${index + 1}${this.#attempt > 1 ? `-attempt${this.#attempt}` : ""}`;
+    for (let tries = 0;; tries++) {
+      // A fixed stem (sessions) may meet a file another process left: then a random suffix.
+      const prefix = tries === 0 ? label : `${label}-${randomHex()}`;
+      const path = join(job.outputDir, imageFilename({ ext: this.format, stem: job.stem, prefix }));
+      try {
+        await createFileAtomic(path, bytes);
+        this.paths.push(path);
+        return path;
+      } catch (error) {
+        if (error instanceof Deno.errors.AlreadyExists && tries < 5) continue;
+        this.notes.push(
+          `partial image ${index + 1} was not kept: could not write it in ${job.outputDir} ` +
+            `(${describeFsError(error)})`,
+        );
+        return undefined;
+      }
+    }
+  }
+
+  /** Removes every partial (the call failed), once earlier removals are done. */
+  async removeAll(): Promise<void> {
+    this.retrying(this.#attempt);
+    await this.#removing;
+  }
+
+  /** Waits for removals still under way. */
+  settled(): Promise<unknown> {
+    return this.#removing;
+  }
+}
+
+function removeQuietly(path: string): Promise<void> {
+  return Deno.remove(path).catch(() => {});
+}
+
 function megabytes(bytes: number): string {
   return bytes >= 1_000_000
     ? `${(bytes / 1_000_000).toFixed(1)} MB`
@@ -132,10 +201,10 @@ export async function runImageJob(
 ): Promise<CallToolResult> {
   const { progress, signal } = call;
   const release = await ctx.ledger.reserve(job.estimateUsd);
-  const partials: string[] = [];
+  const format = job.requested.format as ImageFormat;
+  const partials = new Partials(job, format);
   let answerHeld: (() => void) | undefined;
   let answer: Awaited<ReturnType<ImageJob["run"]>> | undefined;
-  const format = job.requested.format as ImageFormat;
   try {
     progress.stage(
       `Request sent to OpenAI (${ctx.config.model}, estimated ${usd(job.estimateUsd)})`,
@@ -153,15 +222,17 @@ export async function runImageJob(
         answerHeld = slot;
         return slot;
       },
-      onRetry: ({ attempt, waitMs, reason }) =>
-        progress.stage(`${reason}; retry ${attempt} in ${waitMs} ms`),
+      maxImages: job.requested.n,
+      onRetry: ({ attempt, waitMs, reason }) => {
+        partials.retrying(attempt);
+        progress.stage(`${reason}; retry ${attempt} in ${waitMs} ms`);
+      },
       onPartial: async (bytes, index) => {
         if (!bytes || signal.aborted) return;
-        const name = imageFilename({ ext: format, stem: job.stem, prefix: `partial${index + 1}` });
-        const path = join(job.outputDir, name);
-        await createFileAtomic(path, bytes);
-        partials.push(path);
-        progress.stage(`Partial image ${index + 1} of ${job.partialImages} saved: ${path}`);
+        const path = await partials.save(bytes, index);
+        if (path) {
+          progress.stage(`Partial image ${index + 1} of ${job.partialImages} saved: ${path}`);
+        }
       },
     });
     progress.stop();
@@ -169,6 +240,7 @@ export async function runImageJob(
     // recorded before they are checked, and alongside saving them.
     const { usd: cost, basis } = job.cost(answer);
     const spending = ctx.ledger.record(cost);
+    const dropped = await keepRequested(answer, job.requested.n);
     if (signal.aborted) {
       await spending;
       throw new CancelledError();
@@ -193,11 +265,24 @@ export async function runImageJob(
       call.log.info(`saved ${file.file_path} (${megabytes(file.size_bytes)})`);
     }
     call.log.info(`cost: ${usd(cost)} (${basis}); spent ${usd(spend.spent_usd)}`);
+    // The images are saved and paid for: from here on, nothing turns the call into an error.
     const inline = await inlineImages(
       sources.map((s, i) => ({ ...s, image: movedTo(s.image, saved[i].file_path) })),
       { mode: job.inline, budgetBytes: ctx.config.inlineMaxBytes },
-    );
-    const warnings = [...(job.notes ?? []), ...inline.notes];
+    ).catch((error) => ({
+      images: [],
+      notes: [
+        `the images are not shown inline (${(error as Error)?.message ?? error}); open the files`,
+      ],
+    }));
+    for (const note of inline.notes) ctx.log.warning(note);
+    const warnings = [...(job.notes ?? []), ...partials.notes, ...inline.notes];
+    if (dropped > 0) {
+      warnings.push(
+        `OpenAI returned ${saved.length + dropped} images for n=${job.requested.n}; the ` +
+          `${dropped} beyond what was asked for were dropped and not saved`,
+      );
+    }
     if (answer.fellBack) {
       warnings.push(
         "/v1/images/edits rejected the model; this and later edits use the Responses route",
@@ -247,9 +332,10 @@ export async function runImageJob(
       structuredContent: structured,
     };
   } catch (error) {
-    await Promise.all(partials.map((p) => Deno.remove(p).catch(() => {})));
+    await partials.removeAll();
     throw signal.aborted ? new CancelledError() : error;
   } finally {
+    await partials.settled();
     // The decoded images are saved and their inline blocks built: their memory goes back now,
     // and temporary files that were not saved go.
     await Promise.all((answer?.images ?? []).map(discardImage));

@@ -26,7 +26,41 @@ export type Fault =
   | { kind: "no-image-call" }
   | { kind: "hang" }
   /** The real answer's first `at` bytes at once, then the rest a byte every 50 ms: a stall. */
-  | { kind: "stall"; at: number };
+  | { kind: "stall"; at: number }
+  /** An HTML error page of `bytes` bytes (a gateway's), made as it is sent, with a request id. */
+  | { kind: "html-error"; status: number; bytes: number; requestId?: string }
+  /**
+   * An image in the requested format (png or jpeg) whose header claims `width` x `height`
+   * (default: the size applied) and whose pixel data does not decode.
+   */
+  | { kind: "bad-pixels"; width?: number; height?: number }
+  /** An answer with `count` images, whatever `n` asked for. */
+  | { kind: "extra-images"; count: number }
+  /** A streamed answer cut inside the event after its first `after` partial images. */
+  | { kind: "cut-stream"; after: number }
+  /** A gateway's error echoing the request's key in one encoding. */
+  | { kind: "echo-key"; form: KeyEcho; status?: number };
+
+/** How a gateway may echo a key: as is, every byte %-encoded, JSON \u escapes, in base64, cut. */
+export type KeyEcho = "raw" | "url" | "json" | "base64" | "truncated";
+
+/** `key` as a gateway echoing it in `form` writes it. */
+export function echoKey(key: string, form: KeyEcho): string {
+  switch (form) {
+    case "raw":
+      return key;
+    case "url":
+      return Array.from(new TextEncoder().encode(key), (b) => `%${b.toString(16).toUpperCase()}`)
+        .join("");
+    case "json":
+      return Array.from(key, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+        .join("");
+    case "base64":
+      return btoa(`Bearer ${key}`);
+    case "truncated":
+      return `${key.slice(0, 16)}...`;
+  }
+}
 
 export type Route = "generations" | "edits" | "files" | "responses";
 
@@ -44,6 +78,8 @@ export interface Recorded {
   /** `performance.now()` when the request arrived and when its answer was ready. */
   startedAt: number;
   finishedAt?: number;
+  /** Bytes of an `html-error` body the fake made before the client stopped reading. */
+  bodyBytesSent?: number;
 }
 
 /** Output image tokens of the published prices ($30 per 1M): [1024x1024, 1536x1024 or 1024x1536]. */
@@ -105,6 +141,65 @@ async function stall(answer: Response, at: number, onCancel: () => void): Promis
   const headers = new Headers(answer.headers);
   headers.set("content-length", String(bytes.length));
   return new Response(body, { status: answer.status, headers });
+}
+
+/** The `html-error` fault's page, made 64 KB at a time as the client reads it. */
+function htmlError(record: Recorded, fault: Extract<Fault, { kind: "html-error" }>): Response {
+  const encoder = new TextEncoder();
+  const head = encoder.encode(
+    `<!DOCTYPE html><html><head><title>${fault.status} Bad Gateway</title>` +
+      "<style>body{font-family:sans-serif}</style></head><body>" +
+      `<h1>${fault.status} Bad Gateway</h1><p>The upstream server did not answer.</p>`,
+  );
+  const filler = encoder.encode('<div class="trace">upstream trace line</div>\n'.repeat(1500));
+  record.bodyBytesSent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const sent = record.bodyBytesSent!;
+      if (sent >= fault.bytes) return controller.close();
+      const piece = (sent === 0 ? head : filler).subarray(0, fault.bytes - sent);
+      record.bodyBytesSent = sent + piece.length;
+      controller.enqueue(piece.slice());
+    },
+  });
+  return new Response(body, {
+    status: fault.status,
+    headers: {
+      "content-type": "text/html",
+      "content-length": String(fault.bytes),
+      "x-request-id": fault.requestId ?? `req_${crypto.randomUUID().replaceAll("-", "")}`,
+    },
+  });
+}
+
+/**
+ * `image` (a PNG or JPEG) with its header claiming `width` x `height` and its pixel data
+ * replaced by bytes that do not decode.
+ */
+function badPixels(image: Uint8Array, width: number, height: number): Uint8Array {
+  const out = image.slice();
+  const view = new DataView(out.buffer);
+  if (out[0] === 0x89) {
+    view.setUint32(16, width);
+    view.setUint32(20, height);
+    // The IDAT chunk follows IHDR (8 + 25 bytes): its data becomes bytes that are no zlib stream.
+    const length = view.getUint32(33);
+    out.fill(0xa5, 41, 41 + Math.min(length, 4096));
+    return out;
+  }
+  for (let i = 2; i + 9 < out.length;) {
+    const marker = out[i + 1];
+    if (marker >= 0xc0 && marker <= 0xc2) {
+      view.setUint16(i + 5, height);
+      view.setUint16(i + 7, width);
+    }
+    if (marker === 0xda) {
+      out.fill(0xa5, i + 4 + view.getUint16(i + 2), Math.min(out.length - 2, i + 4096));
+      return out;
+    }
+    i += 2 + view.getUint16(i + 2);
+  }
+  return out;
 }
 
 /** `answer` sent in 64 KB chunks with no Content-Length. */
@@ -279,6 +374,7 @@ export class FakeOpenAI {
     }
     const fault = this.#faults.get(route)?.shift();
     if (fault?.kind === "hang") return this.#slowly(record, new Response("{}"), 3_600_000);
+    if (fault?.kind === "html-error") return htmlError(record, fault);
     if (fault) {
       const answer = this.#fault(fault);
       if (answer) return answer;
@@ -355,6 +451,16 @@ export class FakeOpenAI {
         return new Response('{"created": 1761149123, "data": [{"b64_json": "iVBORw0KGgo', {
           headers: { "content-type": "application/json" },
         });
+      case "echo-key":
+        return json(
+          errorBody(
+            `Gateway: upstream refused the credential ${echoKey(this.apiKey, fault.form)}`,
+            "invalid_request_error",
+            null,
+            "invalid_api_key",
+          ),
+          fault.status ?? 401,
+        );
       case "drop":
         return new Response(
           new ReadableStream({
@@ -429,6 +535,11 @@ export class FakeOpenAI {
     seed: number,
   ) {
     if (fault?.kind === "bad-base64") return "this is not base64!!";
+    if (fault?.kind === "bad-pixels") {
+      const [w, h] = applied.size.split("x").map(Number);
+      const bytes = await this.image(applied.size, applied.output_format, seed);
+      return encodeBase64(badPixels(bytes, fault.width ?? w, fault.height ?? h));
+    }
     if (fault?.kind === "not-an-image") return encodeBase64(new Uint8Array(fault.bytes).fill(7));
     const format = fault?.kind === "wrong-format"
       ? (applied.output_format === "png" ? "jpeg" : "png")
@@ -469,7 +580,7 @@ export class FakeOpenAI {
         400,
       );
     }
-    const n = Number(source.n ?? 1);
+    const n = fault?.kind === "extra-images" ? fault.count : Number(source.n ?? 1);
     const inputs =
       record.files?.filter((f) => f.field === "image" || f.field === "image[]").length ?? 0;
     if (route === "edits" && inputs === 0) {
@@ -482,15 +593,15 @@ export class FakeOpenAI {
     const usage = this.#usage(prompt, applied, n, inputs);
     const created = Math.floor(Date.now() / 1000);
     if (fault?.kind === "no-data") return json({ created, ...applied, data: [], usage });
-    const images = await Promise.all(
-      Array.from({ length: n }, (_, i) => this.#b64(applied, fault, i + 1)),
-    );
+    const images = fault?.kind === "extra-images"
+      ? [await this.#b64(applied, fault, 1)]
+      : await Promise.all(Array.from({ length: n }, (_, i) => this.#b64(applied, fault, i + 1)));
     const streamed = source.stream === true || source.stream === "true";
-    if (!streamed) {
+    if (!streamed && fault?.kind !== "extra-images") {
       return json({ created, ...applied, data: images.map((b64_json) => ({ b64_json })), usage });
     }
     const prefix = route === "generations" ? "image_generation" : "image_edit";
-    const partials = Number(source.partial_images ?? 0);
+    const partials = streamed ? Number(source.partial_images ?? 0) : 0;
     const events: string[] = [];
     for (let i = 0; i < partials; i++) {
       const b64_json = encodeBase64(await this.image(applied.size, applied.output_format, 100 + i));
@@ -503,6 +614,18 @@ export class FakeOpenAI {
         }),
       );
     }
+    if (fault?.kind === "extra-images") {
+      return this.#manyImages({
+        created,
+        applied,
+        usage: streamed ? this.#usage(prompt, applied, 1, inputs) : usage,
+        b64: images[0],
+        n,
+        streamed,
+        route,
+        partials: events,
+      });
+    }
     for (const b64_json of images) {
       events.push(
         this.#sse(`${prefix}.completed`, {
@@ -513,7 +636,58 @@ export class FakeOpenAI {
         }),
       );
     }
-    return new Response(events.join(""), { headers: { "content-type": "text/event-stream" } });
+    const answer = new Response(events.join(""), {
+      headers: { "content-type": "text/event-stream" },
+    });
+    if (fault?.kind !== "cut-stream") return answer;
+    const at = new TextEncoder().encode(events.slice(0, fault.after).join("")).length +
+      Math.floor(events[fault.after].length / 2);
+    return cut(answer, at);
+  }
+
+  /**
+   * An answer of `n` copies of one image, each piece made as it is sent: forty images joined
+   * in one string would cost the test process most of a gigabyte.
+   */
+  #manyImages(
+    options: {
+      created: number;
+      applied: Record<string, string>;
+      /** The whole answer's usage, or each event's when streamed. */
+      usage: Record<string, unknown>;
+      b64: string;
+      n: number;
+      streamed: boolean;
+      route: Route;
+      /** Partial-image events sent first. */
+      partials: string[];
+    },
+  ): Response {
+    const { created, applied, usage, b64, n } = options;
+    const pending = [...options.partials];
+    const prefix = options.route === "generations" ? "image_generation" : "image_edit";
+    const piece = (i: number): string => {
+      if (options.streamed) {
+        return this.#sse(`${prefix}.completed`, {
+          b64_json: b64,
+          usage,
+          ...applied,
+          created_at: created,
+        });
+      }
+      const head = i === 0 ? JSON.stringify({ created, ...applied, usage }).slice(0, -1) : "";
+      return `${head}${i === 0 ? ',"data":[' : ","}{"b64_json":"${b64}"}${i === n - 1 ? "]}" : ""}`;
+    };
+    let next = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pending.length) return controller.enqueue(new TextEncoder().encode(pending.shift()));
+        if (next === n) return controller.close();
+        controller.enqueue(new TextEncoder().encode(piece(next++)));
+      },
+    });
+    const type = options.streamed ? "text/event-stream" : "application/json";
+    return new Response(body, { headers: { "content-type": type } });
   }
 
   #sse(type: string, data: Record<string, unknown>): string {
