@@ -1,9 +1,9 @@
 /** The six tools, their shared services, and the listing built once from their schemas. */
 
 import { z } from "npm:zod@4.6.7";
-import { Ledger } from "../budget.ts";
+import { Ledger, spendRoot } from "../budget.ts";
 import type { Config } from "../config.ts";
-import { defaultOutputDir, defaultProject } from "../images/output.ts";
+import { defaultOutputDir, defaultProject, projectFolderName } from "../images/output.ts";
 import type { Logger } from "../log.ts";
 import type { Tool } from "../mcp_sdk.ts";
 import { Api } from "../openai/api.ts";
@@ -71,7 +71,14 @@ export async function createToolbox(
     log,
     api,
     router: new EditRouter(api, config.editRoute),
-    ledger: new Ledger(config, outputRoot, log),
+    // One ledger at the output root, whichever folder a call writes to: every project there
+    // shares the budget, and each has its line in it.
+    ledger: new Ledger({
+      config,
+      log,
+      project: project || await projectFolderName(config.cwd),
+      root: () => spendRoot(config),
+    }),
     sessions: new SessionStore(config, outputRoot, log),
     project,
   };
