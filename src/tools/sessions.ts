@@ -193,7 +193,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
             inputs,
             call,
           });
-        });
+        }, { signal: call.signal });
       },
     }),
     defineTool({
