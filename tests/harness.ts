@@ -47,6 +47,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Working directory of the server (default: a fresh temporary folder). */
   cwd?: string;
+  /** HOME of the server (default: a fresh temporary folder); given, it is left in place on close. */
+  home?: string;
   /** The `--allow-write` scope (default: the temporary HOME's config folder and the work folder). */
   allowWrite?: string[];
   /** Extra `--allow-net` hosts besides the fake. */
@@ -102,7 +104,7 @@ export function serverArgs(
 
 /** Starts the server and connects an MCP client to it over stdio. */
 export async function startServer(options: HarnessOptions = {}): Promise<Harness> {
-  const home = await Deno.makeTempDir({ prefix: "gi2-home-" });
+  const home = options.home ?? await Deno.makeTempDir({ prefix: "gi2-home-" });
   const cwd = options.cwd ?? await Deno.makeTempDir({ prefix: "gi2-cwd-" });
   const configRoot = join(home, ".config", "gpt-image-2-mcp");
   const env: Record<string, string> = {
@@ -158,7 +160,7 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
       }) as CallToolResult,
     close: async () => {
       await client.close();
-      await Deno.remove(home, { recursive: true }).catch(() => {});
+      if (!options.home) await Deno.remove(home, { recursive: true }).catch(() => {});
       if (!options.cwd) await Deno.remove(cwd, { recursive: true }).catch(() => {});
     },
   };
