@@ -107,12 +107,20 @@ export class SessionStore {
     work: () => Promise<T>,
     options: { signal?: AbortSignal } = {},
   ): Promise<T> {
-    this.#path(id);
+    const path = this.#path(id);
+    // No record, nothing to guard: `work` finds none, and no lock file is left behind for it.
+    if (!await Deno.lstat(path).then(() => true, () => false)) return await work();
     try {
-      return await withFileLock(this.#lockPath(id), work, {
-        timeoutMs: this.#turnMs,
-        signal: options.signal,
-      });
+      return await withFileLock(this.#lockPath(id), async () => {
+        try {
+          return await work();
+        } finally {
+          // Ended while this caller waited (or by `work`): its lock file goes with the record.
+          if (!await Deno.lstat(path).then(() => true, () => false)) {
+            await Deno.remove(this.#lockPath(id)).catch(() => {});
+          }
+        }
+      }, { timeoutMs: this.#turnMs, signal: options.signal });
     } catch (error) {
       if (!(error instanceof LockTimeoutError)) throw error;
       throw new ToolError(
