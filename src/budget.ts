@@ -1,6 +1,6 @@
 /** Spend limits: a per-call cap, and budgets whose ledger is shared by every server process. */
 
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { z } from "npm:zod@4.6.7";
 import type { Config } from "./config.ts";
 import { LockTimeoutError, PROCESS, withFileLock } from "./file_lock.ts";
@@ -11,6 +11,8 @@ import { ToolError } from "./tools/tool_error.ts";
 /** The ledger's file name in the output root. */
 export const LEDGER_NAME = ".gpt-image-2-ledger.json";
 const LOCK_NAME = ".gpt-image-2-ledger.lock";
+/** What an earlier version's per-project ledger is renamed to once the root's ledger counts it. */
+const IMPORTED_NAME = ".gpt-image-2-ledger.imported.json";
 const CORRUPT = /^\.gpt-image-2-ledger\.corrupt-[0-9TZ-]+\.json$/;
 
 const dollars = z.number().min(0);
@@ -114,6 +116,7 @@ export class Ledger {
   /** This server's project folder name, the key of its spend in `projects`. */
   readonly project: string;
   readonly #root: () => string | undefined;
+  readonly #legacy: () => string | undefined;
   readonly #leaseMs: number;
   readonly #renewMs: number;
   readonly #lockTimeoutMs: number;
@@ -128,12 +131,15 @@ export class Ledger {
       project: string;
       /** The output root (see `spendRoot`). */
       root: () => string | undefined;
+      /** The folder of the project folders whose own ledgers earlier versions kept. */
+      legacy?: () => string | undefined;
     } & LeaseOptions,
   ) {
     this.config = options.config;
     this.log = options.log;
     this.project = options.project;
     this.#root = options.root;
+    this.#legacy = options.legacy ?? (() => undefined);
     this.#leaseMs = options.leaseMs ?? 120_000;
     this.#renewMs = options.renewMs ?? 30_000;
     this.#lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
@@ -172,6 +178,8 @@ export class Ledger {
           expires: new Date(Date.now() + this.#leaseMs).toISOString(),
         };
         ledger.reservations.push(entry);
+        return entry;
+      }).then((entry) => {
         this.#mine.set(id, entry);
         this.#renewSoon();
       });
@@ -359,12 +367,18 @@ export class Ledger {
     }
     const root = this.#root()!;
     return await withFileLock(join(root, LOCK_NAME), async () => {
-      const { ledger, corruption } = await this.#load(path, root, strict);
+      const { ledger, corruption, imported } = await this.#load(path, root, strict);
       const now = Date.now();
       ledger.reservations = ledger.reservations.filter((r) => Date.parse(r.expires) > now);
       const result = change(ledger, corruption);
       ledger.updated = new Date().toISOString();
       await replaceFileAtomic(path, JSON.stringify(ledger, null, 2) + "\n");
+      for (const old of imported ?? []) {
+        // Counted now: renamed, so that deleting the ledger to reset it does not count them again.
+        await Deno.rename(old, join(dirname(old), IMPORTED_NAME)).catch((error) =>
+          this.log.warning(`could not rename the imported ledger ${old}: ${error}`)
+        );
+      }
       return result;
     }, { timeoutMs: this.#lockTimeoutMs });
   }
@@ -373,7 +387,7 @@ export class Ledger {
     path: string,
     root: string,
     strict: boolean,
-  ): Promise<{ ledger: LedgerFile; corruption?: Corruption }> {
+  ): Promise<{ ledger: LedgerFile; corruption?: Corruption; imported?: string[] }> {
     let text: string;
     try {
       text = await Deno.readTextFile(path);
@@ -386,17 +400,11 @@ export class Ledger {
           restoreFix(path, aside),
         );
       }
-      return { ledger: ledgerSchema.parse({ spent_usd: 0 }) };
+      return await this.#importLegacy();
     }
-    let detail: string;
-    try {
-      const parsed = ledgerSchema.safeParse(JSON.parse(text));
-      if (parsed.success) return { ledger: parsed.data };
-      detail = parsed.error.issues.map((i) => `${i.path.join(".") || "ledger"}: ${i.message}`)
-        .slice(0, 3).join("; ");
-    } catch (error) {
-      detail = `not JSON: ${(error as Error).message.slice(0, 120)}`;
-    }
+    const parsed = parseLedger(text);
+    if ("ledger" in parsed) return parsed;
+    const { detail } = parsed;
     const aside = join(
       root,
       `.gpt-image-2-ledger.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}.json`,
@@ -409,6 +417,47 @@ export class Ledger {
       );
     }
     return { ledger: ledgerSchema.parse({ spent_usd: 0 }), corruption: { detail, aside } };
+  }
+
+  /**
+   * A new ledger holding the spend of earlier versions' per-project ledgers
+   * (`<output root>/output/<project>/.gpt-image-2-ledger.json`), so that moving to one ledger
+   * at the root forgets no spend; the files it read are renamed once the new ledger is written.
+   */
+  async #importLegacy(): Promise<{ ledger: LedgerFile; imported: string[] }> {
+    const ledger = ledgerSchema.parse({ spent_usd: 0 });
+    const imported: string[] = [];
+    const dir = this.#legacy();
+    if (dir === undefined) return { ledger, imported };
+    try {
+      for await (const entry of Deno.readDir(dir)) {
+        if (!entry.isDirectory) continue;
+        const old = join(dir, entry.name, LEDGER_NAME);
+        const text = await Deno.readTextFile(old).catch(() => undefined);
+        if (text === undefined) continue;
+        const parsed = parseLedger(text);
+        if (!("ledger" in parsed)) {
+          this.log.warning(
+            `the earlier ledger ${old} is not valid (${parsed.detail}); its spend is not counted`,
+          );
+          continue;
+        }
+        const { spent_usd, calls } = parsed.ledger;
+        ledger.spent_usd = roundSpend(ledger.spent_usd + spent_usd);
+        ledger.calls += calls;
+        ledger.projects[entry.name] = { spent_usd, calls };
+        imported.push(old);
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    if (imported.length) {
+      this.log.notice(
+        `the spend ledger now lives at ${this.path}; it starts from ${imported.length} ` +
+          `earlier per-project ledger(s), ${usd(ledger.spent_usd)} in all`,
+      );
+    }
+    return { ledger, imported };
   }
 
   /** Says what went wrong with the ledger and how to fix it. */
@@ -438,6 +487,20 @@ export class Ledger {
       problem: `cannot be read or written: ${(error as Error).message ?? String(error)}`,
       fix: `Check the file and the permissions of ${root}.`,
     };
+  }
+}
+
+/** A ledger file's content, or what is wrong with it. */
+function parseLedger(text: string): { ledger: LedgerFile } | { detail: string } {
+  try {
+    const parsed = ledgerSchema.safeParse(JSON.parse(text));
+    if (parsed.success) return { ledger: parsed.data };
+    return {
+      detail: parsed.error.issues.slice(0, 3)
+        .map((i) => `${i.path.join(".") || "ledger"}: ${i.message}`).join("; "),
+    };
+  } catch (error) {
+    return { detail: `not JSON: ${(error as Error).message.slice(0, 120)}` };
   }
 }
 

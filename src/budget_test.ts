@@ -9,7 +9,7 @@ import { ToolError } from "./tools/tool_error.ts";
 function ledgerOn(
   root: string,
   env: Record<string, string> = {},
-  options: LeaseOptions & { project?: string } = {},
+  options: LeaseOptions & { project?: string; legacy?: () => string | undefined } = {},
 ): { ledger: Ledger; warnings: string[] } {
   const config = loadConfig({ env: (name) => env[name], cwd: root });
   const log = new Logger({ debug: false, secrets: [] });
@@ -347,3 +347,42 @@ Deno.test("without an output root the budget refuses and the report warns", asyn
     /^The spend ledger has no place: there is no output root: this call's \$0\.1000 is not counted/,
   );
 });
+
+Deno.test("the first root ledger counts the per-project ledgers of earlier versions, once", () =>
+  withRoot(async (root) => {
+    const output = join(root, "output");
+    const old = [["a-00000001", 0.3, 2], ["b-00000002", 0.2, 1]] as const;
+    for (const [project, spent, calls] of old) {
+      await Deno.mkdir(join(output, project), { recursive: true });
+      await Deno.writeTextFile(
+        join(output, project, LEDGER_NAME),
+        JSON.stringify({ spent_usd: spent, calls, updated: "2025-01-01T00:00:00.000Z" }),
+      );
+    }
+    await Deno.mkdir(join(output, "c-00000003"));
+    await Deno.writeTextFile(join(output, "c-00000003", LEDGER_NAME), "{");
+    const { ledger, warnings } = ledgerOn(root, BUDGET_1, { legacy: () => output });
+    await assert.rejects(ledger.reserve(0.6), /spent \$0\.5000, remaining \$0\.5000/);
+    await ledger.record(0.1, await ledger.reserve(0.1));
+    const file = await fileOf(root);
+    assert.equal(file.spent_usd, 0.6);
+    assert.equal(file.calls, 4);
+    assert.deepEqual(file.projects, {
+      "a-00000001": { spent_usd: 0.3, calls: 2 },
+      "b-00000002": { spent_usd: 0.2, calls: 1 },
+      "site-1a2b3c4d": { spent_usd: 0.1, calls: 1 },
+    });
+    assert.deepEqual(await names(join(output, "a-00000001")), [
+      ".gpt-image-2-ledger.imported.json",
+    ]);
+    assert.deepEqual(
+      await names(join(output, "c-00000003")),
+      [LEDGER_NAME],
+      "an invalid one stays",
+    );
+    assert.match(warnings.join("\n"), /the earlier ledger .*c-00000003.* is not valid/);
+    // Reset by deleting the ledger: the imported spend is not counted again.
+    await Deno.remove(join(root, LEDGER_NAME));
+    await ledger.record(0.1, await ledger.reserve(0.1));
+    assert.equal((await fileOf(root)).spent_usd, 0.1);
+  }));

@@ -3,7 +3,12 @@
 import { z } from "npm:zod@4.6.7";
 import { Ledger, spendRoot } from "../budget.ts";
 import type { Config } from "../config.ts";
-import { defaultOutputDir, defaultProject, projectFolderName } from "../images/output.ts";
+import {
+  defaultOutputBase,
+  defaultOutputDir,
+  defaultProject,
+  projectFolderName,
+} from "../images/output.ts";
 import type { Logger } from "../log.ts";
 import type { Tool } from "../mcp_sdk.ts";
 import { Api } from "../openai/api.ts";
@@ -78,6 +83,7 @@ export async function createToolbox(
       log,
       project: project || await projectFolderName(config.cwd),
       root: () => spendRoot(config),
+      legacy: () => config.outputDirOverride ? undefined : defaultOutputBase(config),
     }),
     sessions: new SessionStore(config, outputRoot, log),
     project,
