@@ -99,8 +99,8 @@ export class SessionStore {
   }
 
   /**
-   * Runs `work` for one session at a time, across processes, in call order within this one:
-   * `work` re-reads the record under the lock and saves the next one before it ends.
+   * Runs `work` for one session at a time, in this process and across processes: `work`
+   * re-reads the record under the lock and saves the next one before it ends.
    */
   async withLock<T>(
     id: string,

@@ -135,11 +135,17 @@ Deno.test("a session held by a turn past the wait is busy, named in one sentence
     const { store } = storeOn(root, {}, { turnWaitMs: 100 });
     await store.save(record(ID));
     let finish!: () => void;
-    const turn = store.withLock(ID, () => new Promise<void>((r) => (finish = r)));
+    let entered!: () => void;
+    const inTurn = new Promise<void>((r) => (entered = r));
+    const turn = store.withLock(ID, () => {
+      entered();
+      return new Promise<void>((r) => (finish = r));
+    });
+    await inTurn;
     await assert.rejects(
       store.withLock(ID, () => store.get(ID)),
       new RegExp(
-        `^ToolError: Session ${ID} is busy: another turn has held it for 0\\.1 s .*Try again when that turn has finished\\.$`,
+        `^ToolError: Session ${ID} is busy: another turn has held it for \\d+(\\.\\d)? s .*Try again when that turn has finished\\.$`,
       ),
     );
     finish();
