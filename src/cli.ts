@@ -31,6 +31,7 @@ Environment:
   GPT_IMAGE_2_INLINE              preview | full | none (preview)
   GPT_IMAGE_2_INLINE_MAX_BYTES    inline image budget per result (600000)
   GPT_IMAGE_2_MAX_COST_PER_CALL_USD, GPT_IMAGE_2_BUDGET_USD   spend limits
+  GPT_IMAGE_2_PROJECT_BUDGET_USD  cap on this project's spend (the budget covers the output root)
   GPT_IMAGE_2_MAX_RETRIES (2), GPT_IMAGE_2_TIMEOUT_MS (600000), GPT_IMAGE_2_RETRY_BASE_MS (1000)
   GPT_IMAGE_2_INPUT_TIMEOUT_MS (30000), GPT_IMAGE_2_ALLOW_HTTP_INPUTS (0),
   GPT_IMAGE_2_INPUT_HOST_ALLOWLIST (hosts exempt from the private-address rule)

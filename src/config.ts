@@ -26,6 +26,8 @@ export interface Config {
   inlineMaxBytes: number;
   maxCostPerCallUsd?: number;
   budgetUsd?: number;
+  /** A budget for this project's share of the output root's spend, on top of `budgetUsd`. */
+  projectBudgetUsd?: number;
   maxRetries: number;
   retryBaseMs: number;
   timeoutMs: number;
@@ -71,6 +73,7 @@ export const ENV_VARS = [
   "GPT_IMAGE_2_INLINE_MAX_BYTES",
   "GPT_IMAGE_2_MAX_COST_PER_CALL_USD",
   "GPT_IMAGE_2_BUDGET_USD",
+  "GPT_IMAGE_2_PROJECT_BUDGET_USD",
   "GPT_IMAGE_2_MAX_RETRIES",
   "GPT_IMAGE_2_RETRY_BASE_MS",
   "GPT_IMAGE_2_TIMEOUT_MS",
@@ -212,6 +215,7 @@ export function loadConfig(options: { env?: Env; cwd: string }): Config {
     inlineMaxBytes: integer(env, "GPT_IMAGE_2_INLINE_MAX_BYTES", 600_000, 10_000, 50_000_000),
     maxCostPerCallUsd: dollars(env, "GPT_IMAGE_2_MAX_COST_PER_CALL_USD"),
     budgetUsd: dollars(env, "GPT_IMAGE_2_BUDGET_USD"),
+    projectBudgetUsd: dollars(env, "GPT_IMAGE_2_PROJECT_BUDGET_USD"),
     maxRetries: integer(env, "GPT_IMAGE_2_MAX_RETRIES", 2, 0, 10),
     retryBaseMs: integer(env, "GPT_IMAGE_2_RETRY_BASE_MS", 1_000, 1, 60_000),
     timeoutMs: integer(env, "GPT_IMAGE_2_TIMEOUT_MS", 600_000, 1_000, 3_600_000),

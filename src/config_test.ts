@@ -29,6 +29,10 @@ Deno.test("bad values are one-line ConfigErrors naming the variable", () => {
       /^GPT_IMAGE_2_MAX_RETRIES must be a whole number from 0 to 10/,
     ],
     [{ GPT_IMAGE_2_BUDGET_USD: "free" }, /^GPT_IMAGE_2_BUDGET_USD must be a positive amount/],
+    [
+      { GPT_IMAGE_2_PROJECT_BUDGET_USD: "0" },
+      /^GPT_IMAGE_2_PROJECT_BUDGET_USD must be a positive amount/,
+    ],
     [{ GPT_IMAGE_2_MCP_DEBUG: "verbose" }, /^GPT_IMAGE_2_MCP_DEBUG must be 1 or 0/],
     [
       { GPT_IMAGE_2_PARTIAL_IMAGES: "4" },

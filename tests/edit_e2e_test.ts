@@ -233,7 +233,7 @@ Deno.test("uploaded files are deleted when the Responses call fails or returns n
       assert.equal(fake.calls("files").length, 2);
       assert.equal(fake.uploaded.size, 0);
       assert.deepEqual(
-        (await listFiles(h.configRoot)).filter((f) => !f.endsWith("ledger.json")),
+        (await listFiles(h.configRoot)).filter((f) => !f.includes(".gpt-image-2-ledger.")),
         [],
       );
     },

@@ -212,7 +212,7 @@ Deno.test("API faults: retries, backoff and one actionable error each; nothing p
       else {
         assert.match(seen, row.expect, row.fault);
         const after = (await listFiles(h.configRoot)).filter((f) =>
-          !before.includes(f) && !f.endsWith("ledger.json")
+          !before.includes(f) && !f.includes(".gpt-image-2-ledger.")
         );
         assert.deepEqual(after, [], `${row.fault}: nothing written`);
       }
@@ -262,7 +262,7 @@ Deno.test("an answer the API billed but whose image is unusable still counts aga
     const spend = (ok.structuredContent as ImageJobResult).spend;
     assert.equal((await ledger()).calls, 4);
     assert.ok(
-      spend.spent_usd > afterFailures.spent_usd,
+      spend.spent_usd! > afterFailures.spent_usd,
       "the successful call adds to the same total",
     );
   }));

@@ -54,10 +54,14 @@ Deno.test("generate_image writes a real PNG to the default per-project folder an
     const file = s.images[0];
     assert.match(file.filename, /^image-\d{8}-\d{6}-[0-9a-f]{6}\.png$/);
     const written = await listFiles(join(h.configRoot, "output"));
-    assert.equal(written.length, 2, written.join());
-    assert.match(written[0], /^gi2-cwd-[^/]+-[0-9a-f]{8}\/\.gpt-image-2-ledger\.json$/);
-    assert.match(written[1], /^gi2-cwd-[^/]+-[0-9a-f]{8}\/image-.*\.png$/);
-    assert.equal(join(h.configRoot, "output", written[1]), file.file_path);
+    assert.equal(written.length, 1, written.join());
+    assert.match(written[0], /^gi2-cwd-[^/]+-[0-9a-f]{8}\/image-.*\.png$/);
+    assert.equal(join(h.configRoot, "output", written[0]), file.file_path);
+    // The spend ledger is the output root's, with this project's line in it.
+    const ledger = JSON.parse(
+      await Deno.readTextFile(join(h.configRoot, ".gpt-image-2-ledger.json")),
+    );
+    assert.deepEqual(Object.keys(ledger.projects), [written[0].split("/")[0]]);
     const bytes = await Deno.readFile(file.file_path);
     assert.equal(bytes.length, file.size_bytes);
     assert.deepEqual(bytes, await fake.image("1536x1024", "png"));

@@ -45,6 +45,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Working directory of the server (default: a fresh temporary folder). */
   cwd?: string;
+  /** HOME of the server (default: a fresh temporary folder); given, it is left in place on close. */
+  home?: string;
   /**
    * The `--allow-write` scope (default: the temporary HOME's config folder and the work folder);
    * an empty list gives an unscoped `--allow-write`, as the release binaries bake it.
@@ -123,7 +125,7 @@ export function serverArgs(
 
 /** The command, environment and folders of a server under `options`, for any client to spawn. */
 export async function launchFor(options: HarnessOptions = {}): Promise<ServerLaunch> {
-  const home = await Deno.makeTempDir({ prefix: "gi2-home-" });
+  const home = options.home ?? await Deno.makeTempDir({ prefix: "gi2-home-" });
   const cwd = options.cwd ?? await Deno.makeTempDir({ prefix: "gi2-cwd-" });
   const configRoot = join(home, ".config", "gpt-image-2-mcp");
   const env: Record<string, string> = {
@@ -156,7 +158,7 @@ export async function launchFor(options: HarnessOptions = {}): Promise<ServerLau
     home,
     configRoot,
     cleanup: async () => {
-      await Deno.remove(home, { recursive: true }).catch(() => {});
+      if (!options.home) await Deno.remove(home, { recursive: true }).catch(() => {});
       if (!options.cwd) await Deno.remove(cwd, { recursive: true }).catch(() => {});
     },
   };

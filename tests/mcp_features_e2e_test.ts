@@ -118,7 +118,10 @@ Deno.test("cancelling a call closes the API connection, writes nothing, and the 
       "the responses request was aborted",
     );
     assert.ok(await waitFor(() => fake.uploaded.size === 0), "uploads deleted after the cancel");
-    assert.deepEqual((await listFiles(h.configRoot)).filter((f) => !f.endsWith("ledger.json")), []);
+    assert.deepEqual(
+      (await listFiles(h.configRoot)).filter((f) => !f.includes(".gpt-image-2-ledger.")),
+      [],
+    );
     fake.delayMs = 0;
     const next = await h.call("generate_image", { prompt: "after the cancel", quality: "low" });
     assert.equal(next.isError, undefined, textOf(next));

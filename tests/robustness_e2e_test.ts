@@ -299,7 +299,9 @@ Deno.test({
       assert.equal(live.length, 25);
       const settled = Math.max(...live.slice(3, 8));
       assert.ok(Math.max(...live.slice(-5)) - settled < 8, `live memory grew: ${live.join(", ")}`);
-      const left = (await listFiles(h.configRoot)).filter((f) => !f.endsWith("ledger.json"));
+      const left = (await listFiles(h.configRoot)).filter((f) =>
+        !f.includes(".gpt-image-2-ledger.")
+      );
       assert.deepEqual(left, [], "no temporary or partial file left");
       assert.equal(fake.uploaded.size, 0, "no uploaded file left");
     } finally {
@@ -595,10 +597,10 @@ Deno.test({
         textOf(result),
         new RegExp(`Could not save the image in ${tinyDisk}: the disk is full\\.`),
       );
-      // The spend ledger may be there (the call was billed; it fits when the image does not).
+      // The spend ledger and its lock may be there (the call was billed; it fits when the image does not).
       assert.deepEqual(
         [...Deno.readDirSync(tinyDisk!)].map((e) => e.name)
-          .filter((name) => name !== ".gpt-image-2-ledger.json"),
+          .filter((name) => !name.startsWith(".gpt-image-2-ledger.")),
         [],
         "no temporary or partial file",
       );

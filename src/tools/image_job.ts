@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 import type { CallToolResult } from "../deps.ts";
 import { type SpendReport, usd } from "../budget.ts";
 import type { InlineMode } from "../config.ts";
-import type { Usage } from "../cost.ts";
+import { type Usage, usageProblem } from "../cost.ts";
 import { createFileAtomic, describeFsError, randomHex } from "../fs_atomic.ts";
 import { CORES, Slots } from "../slots.ts";
 import { imageFilename, resolveOutputDir, type SavedFile, saveImages } from "../images/output.ts";
@@ -110,10 +110,12 @@ async function checkBilledImages(
     return checkImages(answer.images, (answer.applied.output_format as ImageFormat) ?? format);
   } catch (error) {
     if (!(error instanceof ToolError)) throw error;
-    const { spent_usd } = await bill.spending;
+    const { spent_usd, ledger_error } = await bill.spending;
     throw new ToolError(
-      `${error.message} The call was billed: ${usd(bill.usd)} is recorded against the ` +
-        `spend ledger (spent so far ${usd(spent_usd)}).`,
+      spent_usd === undefined
+        ? `${error.message} The call was billed (${usd(bill.usd)}). ${ledger_error}`
+        : `${error.message} The call was billed: ${usd(bill.usd)} is recorded against the ` +
+          `spend ledger (spent so far ${usd(spent_usd)}).`,
     );
   }
 }
@@ -200,7 +202,7 @@ export async function runImageJob(
   job: ImageJob,
 ): Promise<CallToolResult> {
   const { progress, signal } = call;
-  const release = await ctx.ledger.reserve(job.estimateUsd);
+  const reservation = await ctx.ledger.reserve(job.estimateUsd);
   const format = job.requested.format as ImageFormat;
   const partials = new Partials(job, format);
   let answerHeld: (() => void) | undefined;
@@ -238,8 +240,12 @@ export async function runImageJob(
     progress.stop();
     // The API answered, so the call is billed whatever its images turn out to be: the spend is
     // recorded before they are checked, and alongside saving them.
-    const { usd: cost, basis } = job.cost(answer);
-    const spending = ctx.ledger.record(cost);
+    // Usage no call can have (negative, not a number, absurd) is unknown: the estimate is charged.
+    const badUsage = usageProblem(answer.usage);
+    const { usd: cost, basis } = badUsage
+      ? { usd: job.estimateUsd, basis: `pre-flight estimate: ${badUsage}` }
+      : job.cost(answer);
+    const spending = ctx.ledger.record(cost, reservation);
     const dropped = await keepRequested(answer, job.requested.n);
     if (signal.aborted) {
       await spending;
@@ -264,7 +270,11 @@ export async function runImageJob(
     for (const file of saved) {
       call.log.info(`saved ${file.file_path} (${megabytes(file.size_bytes)})`);
     }
-    call.log.info(`cost: ${usd(cost)} (${basis}); spent ${usd(spend.spent_usd)}`);
+    call.log.info(
+      `cost: ${usd(cost)} (${basis}); spent ${
+        spend.spent_usd === undefined ? "unknown" : usd(spend.spent_usd)
+      }`,
+    );
     // The images are saved and paid for: from here on, nothing turns the call into an error.
     const inline = await inlineImages(
       sources.map((s, i) => ({ ...s, image: movedTo(s.image, saved[i].file_path) })),
@@ -283,6 +293,12 @@ export async function runImageJob(
           `${dropped} beyond what was asked for were dropped and not saved`,
       );
     }
+    if (badUsage) {
+      warnings.push(
+        `OpenAI's usage is not usable (${badUsage}); the pre-flight estimate is charged`,
+      );
+    }
+    if (spend.ledger_error) warnings.push(spend.ledger_error);
     if (answer.fellBack) {
       warnings.push(
         "/v1/images/edits rejected the model; this and later edits use the Responses route",
@@ -295,7 +311,7 @@ export async function runImageJob(
       requested: job.requested,
       applied: answer.applied,
       images: saved,
-      ...(answer.usage ? { usage: answer.usage } : {}),
+      ...(answer.usage && !badUsage ? { usage: answer.usage } : {}),
       cost_usd_estimated: cost,
       cost_basis: basis,
       spend,
@@ -341,7 +357,7 @@ export async function runImageJob(
     await Promise.all((answer?.images ?? []).map(discardImage));
     answerHeld?.();
     progress.stop();
-    release();
+    await reservation.release();
   }
 }
 
@@ -371,13 +387,14 @@ function summary(result: ImageJobResult, job: ImageJob, sources: readonly Source
   }
   const s = result.spend;
   lines.push(
-    `Estimated cost: ${usd(result.cost_usd_estimated)} (${result.cost_basis}); spent so far ${
-      usd(s.spent_usd)
-    }${
-      s.budget_usd !== undefined
-        ? ` of $${s.budget_usd} budget, ${usd(s.remaining_usd!)} remaining`
-        : ""
-    }`,
+    `Estimated cost: ${usd(result.cost_usd_estimated)} (${result.cost_basis}); ` +
+      (s.spent_usd === undefined
+        ? "spent so far unknown: the spend ledger did not record this call"
+        : `spent so far ${usd(s.spent_usd)}${
+          s.budget_usd !== undefined
+            ? ` of $${s.budget_usd} budget, ${usd(s.remaining_usd!)} remaining`
+            : ""
+        }`),
   );
   for (const i of result.inline.images) {
     if (i.kind === "preview") {

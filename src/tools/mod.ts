@@ -1,8 +1,13 @@
 /** The tools' handlers and the services they share, built once, on the first call. */
 
-import { Ledger } from "../budget.ts";
+import { Ledger, spendRoot } from "../budget.ts";
 import type { Config } from "../config.ts";
-import { defaultOutputBase, defaultOutputDir, defaultProject } from "../images/output.ts";
+import {
+  defaultOutputBase,
+  defaultOutputDir,
+  defaultProject,
+  projectFolderName,
+} from "../images/output.ts";
 import { removeStaleTempFiles } from "../fs_atomic.ts";
 import type { Logger } from "../log.ts";
 import { Api } from "../openai/api.ts";
@@ -62,7 +67,15 @@ export async function createToolbox(
     log,
     api,
     router: new EditRouter(api, config.editRoute),
-    ledger: new Ledger(config, outputRoot, log),
+    // One ledger at the output root, whichever folder a call writes to: every project there
+    // shares the budget, and each has its line in it.
+    ledger: new Ledger({
+      config,
+      log,
+      project: project || await projectFolderName(config.cwd),
+      root: () => spendRoot(config),
+      legacy: () => config.outputDirOverride ? undefined : defaultOutputBase(config),
+    }),
     sessions: new SessionStore(config, outputRoot, log),
     project,
   };

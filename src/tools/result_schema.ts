@@ -32,9 +32,16 @@ export const imageResultShape = {
   cost_usd_estimated: z.number(),
   cost_basis: z.string(),
   spend: z.object({
-    spent_usd: z.number(),
+    spent_usd: z.number().optional().describe("Spend of the output root; absent when unrecorded"),
     budget_usd: z.number().optional(),
     remaining_usd: z.number().optional(),
+    project: z.object({
+      name: z.string(),
+      spent_usd: z.number(),
+      budget_usd: z.number().optional(),
+      remaining_usd: z.number().optional(),
+    }).optional().describe("This project's share of the spend"),
+    ledger_error: z.string().optional().describe("Why the ledger did not record this call"),
   }),
   inline: z.object({
     mode: z.enum(["preview", "full", "none"]),

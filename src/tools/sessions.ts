@@ -145,7 +145,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
             inputs,
             call,
           });
-        });
+        }, { signal: call.signal });
       },
     }),
     defineTool({

@@ -39,7 +39,9 @@ export type Fault =
   /** A streamed answer cut inside the event after its first `after` partial images. */
   | { kind: "cut-stream"; after: number }
   /** A gateway's error echoing the request's key in one encoding. */
-  | { kind: "echo-key"; form: KeyEcho; status?: number };
+  | { kind: "echo-key"; form: KeyEcho; status?: number }
+  /** A normal answer whose `usage` is this raw JSON text (e.g. negative counts, `1e400`). */
+  | { kind: "usage"; usage: string };
 
 /** How a gateway may echo a key: as is, every byte %-encoded, JSON \u escapes, in base64, cut. */
 export type KeyEcho = "raw" | "url" | "json" | "base64" | "truncated";
@@ -72,7 +74,7 @@ export interface Recorded {
   authorization: string | null;
   json?: Record<string, unknown>;
   fields?: Record<string, string[]>;
-  files?: { field: string; name: string; type: string; size: number }[];
+  files?: { field: string; name: string; type: string; size: number; sha256: string }[];
   /** Set when the client closed the connection before a slow answer was complete. */
   aborted: boolean;
   /** `performance.now()` when the request arrived and when its answer was ready. */
@@ -219,6 +221,18 @@ function chunked(answer: Response): Response {
   return new Response(body, { status: answer.status, headers });
 }
 
+/** Stands in the answer for the raw `usage` text of a `usage` fault. */
+const RAW_USAGE = "__raw_usage__";
+
+/** `answer` with the `usage` fault's raw text where `RAW_USAGE` stands. */
+async function rawUsage(answer: Response, fault: Fault | undefined): Promise<Response> {
+  if (fault?.kind !== "usage") return answer;
+  const text = (await answer.text()).replaceAll(JSON.stringify(RAW_USAGE), fault.usage);
+  const headers = new Headers(answer.headers);
+  headers.delete("content-length");
+  return new Response(text, { status: answer.status, headers });
+}
+
 /** Fake API server; start it with `FakeOpenAI.start()`. */
 export class FakeOpenAI {
   readonly requests: Recorded[] = [];
@@ -232,6 +246,9 @@ export class FakeOpenAI {
    * the reader cannot size anything from the headers.
    */
   chunked = false;
+  /** Give every answer's images their own pixels (else equal requests get equal bytes). */
+  distinctImages = false;
+  #imageSeq = 0;
   #faults = new Map<Route, Fault[]>();
   #cache = new Map<string, Uint8Array>();
   #server!: Deno.HttpServer<Deno.NetAddr>;
@@ -369,7 +386,17 @@ export class FakeOpenAI {
       record.files = [];
       for (const [field, value] of form.entries()) {
         if (typeof value === "string") (record.fields[field] ??= []).push(value);
-        else record.files.push({ field, name: value.name, type: value.type, size: value.size });
+        else {
+          const digest = await crypto.subtle.digest("SHA-256", await value.arrayBuffer());
+          record.files.push({
+            field,
+            name: value.name,
+            type: value.type,
+            size: value.size,
+            sha256: Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"))
+              .join(""),
+          });
+        }
       }
     }
     const fault = this.#faults.get(route)?.shift();
@@ -590,15 +617,24 @@ export class FakeOpenAI {
       );
     }
     const applied = this.#settings(source);
-    const usage = this.#usage(prompt, applied, n, inputs);
+    const usage = fault?.kind === "usage" ? RAW_USAGE : this.#usage(prompt, applied, n, inputs);
     const created = Math.floor(Date.now() / 1000);
     if (fault?.kind === "no-data") return json({ created, ...applied, data: [], usage });
     const images = fault?.kind === "extra-images"
       ? [await this.#b64(applied, fault, 1)]
-      : await Promise.all(Array.from({ length: n }, (_, i) => this.#b64(applied, fault, i + 1)));
+      : await Promise.all(
+        Array.from(
+          { length: n },
+          (_, i) =>
+            this.#b64(applied, fault, this.distinctImages ? 1000 + ++this.#imageSeq : i + 1),
+        ),
+      );
     const streamed = source.stream === true || source.stream === "true";
     if (!streamed && fault?.kind !== "extra-images") {
-      return json({ created, ...applied, data: images.map((b64_json) => ({ b64_json })), usage });
+      return rawUsage(
+        json({ created, ...applied, data: images.map((b64_json) => ({ b64_json })), usage }),
+        fault,
+      );
     }
     const prefix = route === "generations" ? "image_generation" : "image_edit";
     const partials = streamed ? Number(source.partial_images ?? 0) : 0;
@@ -618,7 +654,7 @@ export class FakeOpenAI {
       return this.#manyImages({
         created,
         applied,
-        usage: streamed ? this.#usage(prompt, applied, 1, inputs) : usage,
+        usage: this.#usage(prompt, applied, streamed ? 1 : n, inputs),
         b64: images[0],
         n,
         streamed,
@@ -630,7 +666,7 @@ export class FakeOpenAI {
       events.push(
         this.#sse(`${prefix}.completed`, {
           b64_json,
-          usage: this.#usage(prompt, applied, 1, inputs),
+          usage: fault?.kind === "usage" ? RAW_USAGE : this.#usage(prompt, applied, 1, inputs),
           ...applied,
           created_at: created,
         }),
@@ -639,7 +675,7 @@ export class FakeOpenAI {
     const answer = new Response(events.join(""), {
       headers: { "content-type": "text/event-stream" },
     });
-    if (fault?.kind !== "cut-stream") return answer;
+    if (fault?.kind !== "cut-stream") return rawUsage(answer, fault);
     const at = new TextEncoder().encode(events.slice(0, fault.after).join("")).length +
       Math.floor(events[fault.after].length / 2);
     return cut(answer, at);
