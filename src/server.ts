@@ -1,4 +1,4 @@
-/** The MCP server: answers `initialize` at once, then serves the six tools, loaded on first use. */
+/** The MCP server: answers `initialize` at once, then serves the tools, loaded on first use. */
 
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
@@ -15,7 +15,6 @@ import {
 } from "./mcp_sdk.ts";
 import { releaseUnsent } from "./json_frame.ts";
 import { McpServer } from "./mcp_server.ts";
-import { Progress } from "./tools/progress.ts";
 import type { Toolbox } from "./tools/mod.ts";
 import { ToolError } from "./tools/tool_error.ts";
 
@@ -53,7 +52,7 @@ export function createServer(options: ServerOptions): McpServer {
     request: CallToolRequest,
     extra: RequestHandlerExtra<ServerRequest, ServerNotification>,
   ): Promise<CallToolResult> => {
-    const { byName, parseArguments } = await tools();
+    const { byName, parseArguments, runCall } = await tools();
     const tool = byName.get(request.params.name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
     const parsed = parseArguments(tool, request.params.arguments ?? {});
@@ -66,32 +65,39 @@ export function createServer(options: ServerOptions): McpServer {
           method: "notifications/progress",
           params: { progressToken: token, progress, message },
         });
-    const progress = new Progress(send, config.progressIntervalMs);
-    try {
-      const result = await tool.handler(parsed.data as never, { signal: extra.signal, progress });
-      if (extra.signal.aborted) releaseUnsent(result); // the SDK sends no answer to a cancel
-      return result;
-    } catch (error) {
-      if (error instanceof ToolError) {
-        log.notice(`${tool.name} failed: ${error.message}`);
-        return errorResult(log.redact(error.message));
-      }
-      log.error(`${tool.name} crashed: ${(error as Error)?.stack ?? error}`);
-      return errorResult(
-        log.redact(`${tool.name} failed unexpectedly: ${(error as Error)?.message ?? error}`),
-      );
-    } finally {
-      progress.stop();
-      if (config.debug) {
-        // With --v8-flags=--expose-gc (tests), this reports the live set rather than garbage.
-        (globalThis as { gc?: () => void }).gc?.();
-        const m = Deno.memoryUsage();
-        const mb = (n: number) => Math.round(n / 1e5) / 10;
-        log.debug(
-          `memory: rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)} MB, external ${mb(m.external)} MB`,
-        );
-      }
-    }
+    // A long call of an image tool answers with a job and goes on (src/tools/jobs.ts).
+    const result = await runCall(tool, {
+      signal: extra.signal,
+      send,
+      run: async ({ signal, progress }) => {
+        try {
+          return await tool.handler(parsed.data as never, { signal, progress });
+        } catch (error) {
+          if (error instanceof ToolError) {
+            log.notice(`${tool.name} failed: ${error.message}`);
+            return errorResult(log.redact(error.message));
+          }
+          log.error(`${tool.name} crashed: ${(error as Error)?.stack ?? error}`);
+          return errorResult(
+            log.redact(`${tool.name} failed unexpectedly: ${(error as Error)?.message ?? error}`),
+          );
+        } finally {
+          if (config.debug) {
+            // With --v8-flags=--expose-gc (tests), this reports the live set rather than garbage.
+            (globalThis as { gc?: () => void }).gc?.();
+            const m = Deno.memoryUsage();
+            const mb = (n: number) => Math.round(n / 1e5) / 10;
+            log.debug(
+              `memory: rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)} MB, external ${
+                mb(m.external)
+              } MB`,
+            );
+          }
+        }
+      },
+    });
+    if (extra.signal.aborted) releaseUnsent(result); // the SDK sends no answer to a cancel
+    return result;
   });
   return server;
 }

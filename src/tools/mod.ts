@@ -1,4 +1,4 @@
-/** The six tools, their shared services, and the listing built once from their schemas. */
+/** The eight tools, their shared services, and the listing built once from their schemas. */
 
 import { z } from "npm:zod@4.6.7";
 import { Ledger } from "../budget.ts";
@@ -9,11 +9,15 @@ import type { Tool } from "../mcp_sdk.ts";
 import { Api } from "../openai/api.ts";
 import { EditRouter } from "../openai/edit_route.ts";
 import { writeScopeProblem } from "../permissions.ts";
+import { JobRunner } from "../jobs/runner.ts";
+import { JobStore } from "../jobs/store.ts";
 import { SessionStore } from "../sessions/store.ts";
 import { editTools } from "./edit.ts";
 import { generateTools } from "./generate.ts";
+import { jobTools, listedOutputSchema, type PlainCall, runPlainCall } from "./jobs.ts";
 import { sessionTools } from "./sessions.ts";
 import type { ToolContext, ToolDefinition } from "./tool.ts";
+import type { CallToolResult } from "../mcp_sdk.ts";
 
 /** The tools by name, the `tools/list` answer, and argument checking. */
 export interface Toolbox {
@@ -21,17 +25,25 @@ export interface Toolbox {
   listing: { tools: Tool[] };
   /** The parsed arguments, or a message naming each bad input and its rule. */
   parseArguments(tool: ToolDefinition, args: unknown): { data: unknown } | { error: string };
+  /** Runs a plain call, which answers with a job when it outlives GPT_IMAGE_2_DETACH_AFTER_S. */
+  runCall(tool: ToolDefinition, call: PlainCall): Promise<CallToolResult>;
+  /** The jobs of detached calls (and, later, of tasks). */
+  jobs: JobRunner;
 }
 
-function listingOf(tool: ToolDefinition): Tool {
+function listingOf(tool: ToolDefinition, config: Config): Tool {
+  const outputSchema = listedOutputSchema(tool, config);
   return {
     name: tool.name,
     title: tool.title,
     description: tool.description,
     inputSchema: z.toJSONSchema(tool.inputSchema, { io: "input" }) as Tool["inputSchema"],
-    ...(tool.outputSchema
+    ...(outputSchema
       ? {
-        outputSchema: z.toJSONSchema(tool.outputSchema, { io: "output" }) as Tool["outputSchema"],
+        outputSchema: {
+          type: "object",
+          ...z.toJSONSchema(outputSchema, { io: "output" }),
+        } as Tool["outputSchema"],
       }
       : {}),
     ...(tool.annotations ? { annotations: tool.annotations } : {}),
@@ -75,10 +87,22 @@ export async function createToolbox(
     sessions: new SessionStore(config, outputRoot, log),
     project,
   };
-  const tools = [...generateTools(ctx), ...editTools(ctx), ...sessionTools(ctx)];
+  const jobs = new JobRunner({
+    store: new JobStore({ root: outputRoot, ttlMs: config.sessionTtlMs, log }),
+    log,
+    progressIntervalMs: config.progressIntervalMs,
+  });
+  const tools = [
+    ...generateTools(ctx),
+    ...editTools(ctx),
+    ...sessionTools(ctx),
+    ...jobTools({ config, runner: jobs }),
+  ];
   return {
     byName: new Map(tools.map((t) => [t.name, t])),
-    listing: { tools: tools.map(listingOf) },
+    listing: { tools: tools.map((t) => listingOf(t, config)) },
+    runCall: (tool, call) => runPlainCall({ config, runner: jobs }, tool, call),
+    jobs,
     parseArguments: (tool, args) => {
       const parsed = tool.inputSchema.safeParse(args);
       return parsed.success

@@ -1,0 +1,542 @@
+/**
+ * Tool calls as jobs. A job owns its call's abort controller, its progress so far and its final
+ * result; once it outlives the request that started it (a plain call that detaches, or a task),
+ * it also owns a record on disk that it keeps current until the call ends and then completes
+ * with the result. Every process on the folder reads those records; only the owner runs the job.
+ *
+ * @module
+ */
+
+import { randomHex } from "../fs_atomic.ts";
+import { releaseUnsent } from "../json_frame.ts";
+import type { Logger } from "../log.ts";
+import type { CallToolResult } from "../mcp_sdk.ts";
+import { Progress, type ProgressSender } from "../tools/progress.ts";
+import type { CallContext } from "../tools/tool.ts";
+import { ToolError } from "../tools/tool_error.ts";
+import type { JobRecord, JobStore, Owner } from "./store.ts";
+
+/** A job's state as readers see it: `lost` is a running record whose server is gone. */
+export type JobStatus = JobRecord["status"] | "lost";
+
+/** What a reader learns about a job. */
+export interface JobView {
+  id: string;
+  tool: string;
+  status: JobStatus;
+  /** Time from the start of the call to now, or to its end. */
+  elapsedMs: number;
+  progress?: string;
+  /** Why it failed, was cancelled or was lost. */
+  error?: string;
+  /** Another process asked for the cancel; the owner has not acted on it yet. */
+  cancelRequested?: boolean;
+}
+
+/** A job's view and, once it completed or failed, the tool result it came to. */
+export interface JobOutcome {
+  view: JobView;
+  result?: CallToolResult;
+}
+
+/** One call to run as a job. */
+export interface StartOptions {
+  /** The tool's name, for the record. */
+  tool: string;
+  /** Runs the call; tool errors come back as error results (it may still throw). */
+  run: (call: CallContext) => Promise<CallToolResult>;
+  /** The request's progress channel, used until the job outlives the request. */
+  send?: ProgressSender;
+  /** The request's cancel signal, followed until the job outlives the request. */
+  signal?: AbortSignal;
+}
+
+/** A plain call: its answer, or a job's when it runs longer than `detachAfterMs`. */
+export interface CallOptions extends StartOptions {
+  signal: AbortSignal;
+  /** 0: the call never detaches (calls made as tasks, quick tools). */
+  detachAfterMs: number;
+  /** The answer that tells the caller the call goes on as a job. */
+  detached: (view: JobView) => CallToolResult;
+}
+
+/** How the runner keeps its records current and judges other processes' records. */
+export interface JobRunnerOptions {
+  store: JobStore;
+  log: Logger;
+  /** Progress heartbeat of each call (`GPT_IMAGE_2_PROGRESS_INTERVAL_MS`). */
+  progressIntervalMs: number;
+  /** How often a running job's record is rewritten (its heartbeat). */
+  heartbeatMs?: number;
+  /** A running record not rewritten for this long belongs to a server that is gone. */
+  staleMs?: number;
+  /** How often a wait re-reads a record another process owns. */
+  pollMs?: number;
+  /** Whether a process exists: true, false, or undefined where this cannot be told. */
+  processExists?: (pid: number) => boolean | undefined;
+}
+
+/** On Linux, whether `/proc` lists the process; elsewhere unknown. */
+export function procExists(pid: number): boolean | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch (error) {
+    return error instanceof Deno.errors.NotFound ? false : undefined;
+  }
+}
+
+/** Resolves true when `promise` settles within `ms`, false when the time or `signal` runs out. */
+export function settlesWithin(
+  promise: Promise<unknown>,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const finish = (settled: boolean) => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      resolve(settled);
+    };
+    const onAbort = () => finish(false);
+    const timer = Number.isFinite(ms)
+      ? setTimeout(() => finish(false), Math.max(0, ms))
+      : undefined;
+    signal?.addEventListener("abort", onAbort, { once: true });
+    promise.then(() => finish(true), () => finish(true));
+  });
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+function textOf(result: CallToolResult): string {
+  return result.content.flatMap((c) => c.type === "text" ? [c.text] : []).join("\n");
+}
+
+function errorResult(text: string): CallToolResult {
+  return { content: [{ type: "text", text }], isError: true };
+}
+
+/** The result without its inline images, for when it cannot be kept whole. */
+function withoutInlineImages(result: CallToolResult, why: string): CallToolResult {
+  return {
+    ...result,
+    content: [
+      ...result.content.filter((c) => c.type !== "image"),
+      { type: "text", text: `Note: the inline image was not kept (${why}).` },
+    ],
+  };
+}
+
+function savedFiles(result: CallToolResult): string[] {
+  const images = result.structuredContent?.images;
+  if (!Array.isArray(images)) return [];
+  return images.flatMap((i) => typeof i?.file_path === "string" ? [i.file_path] : []);
+}
+
+/** How a job ended, as this process holds it when its record could not say so. */
+interface Ending {
+  status: "completed" | "failed" | "cancelled";
+  finished: Date;
+  error?: string;
+  result?: CallToolResult;
+}
+
+/** One call in this process: its abort controller, its progress, its result. */
+export class Job {
+  readonly created = new Date();
+  readonly tool: string;
+  readonly progress: Progress;
+  /** The call's result; never rejects. */
+  readonly finished: Promise<CallToolResult>;
+  /** Resolves once the job ended and, for a job with a record, the record says so. */
+  settled: Promise<void>;
+  /** The last progress message. */
+  lastProgress?: string;
+  /** Set once the job ended and its ending is stored, or held here when it cannot be. */
+  ending?: Ending;
+  /** Whether the job's record was written. */
+  recorded = false;
+  readonly #controller = new AbortController();
+  #send?: ProgressSender;
+  #unfollow?: () => void;
+
+  constructor(
+    readonly id: string,
+    options: StartOptions & { log: Logger; progressIntervalMs: number },
+  ) {
+    this.tool = options.tool;
+    this.#send = options.send;
+    this.progress = new Progress((progress, message) => {
+      this.lastProgress = message;
+      return this.#send?.(progress, message) ?? Promise.resolve();
+    }, options.progressIntervalMs);
+    const request = options.signal;
+    if (request?.aborted) this.abort();
+    else if (request) {
+      const abort = () => this.abort();
+      request.addEventListener("abort", abort, { once: true });
+      this.#unfollow = () => request.removeEventListener("abort", abort);
+    }
+    this.finished = this.#run(options);
+    this.settled = this.finished.then(() => {});
+  }
+
+  /** The signal the call runs under. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Aborts the call, as a cancel of its request does. */
+  abort(): void {
+    this.#controller.abort();
+  }
+
+  /** Stops following the request that started it: its progress channel and its cancel. */
+  detach(): void {
+    this.#send = undefined;
+    this.#unfollow?.();
+    this.#unfollow = undefined;
+  }
+
+  async #run(options: StartOptions & { log: Logger }): Promise<CallToolResult> {
+    try {
+      return await options.run({ signal: this.signal, progress: this.progress });
+    } catch (error) {
+      if (error instanceof ToolError) return errorResult(error.message);
+      options.log.error(`${this.tool} crashed: ${(error as Error)?.stack ?? error}`);
+      return errorResult(
+        options.log.redact(
+          `${this.tool} failed unexpectedly: ${(error as Error)?.message ?? error}`,
+        ),
+      );
+    } finally {
+      this.progress.stop();
+      this.detach();
+    }
+  }
+}
+
+const SWEEP_EVERY_MS = 60_000;
+
+/** Runs calls as jobs for one server process, and answers for any job on the folder. */
+export class JobRunner {
+  /** This process as its records name it. */
+  readonly owner: Owner = { pid: Deno.pid, process: randomHex(8) };
+  /** Jobs of this process with a record, until the record holds their ending. */
+  readonly #jobs = new Map<string, Job>();
+  #heartbeat?: ReturnType<typeof setInterval>;
+  #beating = false;
+  #lastSweep = -Infinity;
+  #sweeping: Promise<void> = Promise.resolve();
+  readonly #heartbeatMs: number;
+  readonly #staleMs: number;
+  readonly #pollMs: number;
+  readonly #exists: (pid: number) => boolean | undefined;
+
+  constructor(readonly options: JobRunnerOptions) {
+    this.#heartbeatMs = options.heartbeatMs ?? 10_000;
+    this.#staleMs = options.staleMs ?? 60_000;
+    this.#pollMs = options.pollMs ?? 250;
+    this.#exists = options.processExists ?? procExists;
+  }
+
+  get #store(): JobStore {
+    return this.options.store;
+  }
+
+  /** Starts a call as a job of this process, without a record (see `record`). */
+  start(options: StartOptions): Job {
+    return new Job(this.#store.newId(), {
+      ...options,
+      log: this.options.log,
+      progressIntervalMs: this.options.progressIntervalMs,
+    });
+  }
+
+  /**
+   * Gives a running job its record, keeps the record current while the job runs, and completes
+   * it with the job's ending. A job whose record cannot be written is served from this process.
+   */
+  async record(job: Job): Promise<void> {
+    this.#jobs.set(job.id, job);
+    const written = this.#store.write({
+      id: job.id,
+      tool: job.tool,
+      status: "running",
+      created: job.created.toISOString(),
+      updated: new Date().toISOString(),
+      owner: this.owner,
+      ...(job.lastProgress ? { progress: job.lastProgress } : {}),
+    }).then(() => true, (error: Error) => {
+      this.options.log.warning(
+        `job ${job.id}: its record cannot be written (${error.message}); ` +
+          `only this server process can answer for it`,
+      );
+      return false;
+    });
+    job.settled = Promise.all([job.finished, written])
+      .then(([result]) => this.#end(job, result))
+      .catch((error: Error) => {
+        this.options.log.error(`job ${job.id}: ${error.stack ?? error}`);
+        job.ending = { status: "failed", finished: new Date(), error: String(error) };
+      });
+    job.recorded = await written;
+    this.#startHeartbeat();
+    this.#sweepNowAndThen();
+  }
+
+  /**
+   * Runs a plain call. When it is still running after `detachAfterMs`, it answers with
+   * `detached` instead and goes on as a job with a record; otherwise it answers as the call did.
+   */
+  async call(options: CallOptions): Promise<CallToolResult> {
+    const job = this.start(options);
+    if (
+      options.detachAfterMs <= 0 ||
+      await settlesWithin(job.finished, options.detachAfterMs) ||
+      options.signal.aborted
+    ) {
+      return await job.finished;
+    }
+    job.detach();
+    await this.record(job);
+    this.options.log.notice(
+      `${job.tool} still running after ${options.detachAfterMs} ms: it goes on as job ${job.id}`,
+    );
+    return options.detached(this.#localView(job));
+  }
+
+  /**
+   * The job's state and, once it completed or failed, its result. A running job is waited for
+   * up to `waitMs` or until `signal` aborts: through its promise when this process runs it, by
+   * re-reading its record when another does.
+   */
+  async get(
+    id: string,
+    options: { waitMs?: number; signal?: AbortSignal } = {},
+  ): Promise<JobOutcome> {
+    const deadline = Date.now() + (options.waitMs ?? 0);
+    for (;;) {
+      const outcome = await this.#peek(id);
+      const left = deadline - Date.now();
+      if (outcome.view.status !== "running" || left <= 0 || options.signal?.aborted) {
+        return outcome;
+      }
+      const local = this.#jobs.get(id);
+      if (local) await settlesWithin(local.settled, left, options.signal);
+      else await sleep(Math.min(this.#pollMs, left), options.signal);
+    }
+  }
+
+  /**
+   * Cancels a running job and waits up to `waitMs` for it to end. Another process's job is
+   * marked on its record; that process aborts it at its next heartbeat.
+   */
+  async cancel(id: string, options: { waitMs?: number } = {}): Promise<JobView> {
+    const waitMs = options.waitMs ?? 10_000;
+    const local = this.#jobs.get(id);
+    if (local) {
+      local.abort();
+      await settlesWithin(local.settled, waitMs);
+      return (await this.#peek(id)).view;
+    }
+    const { view } = await this.#peek(id);
+    if (view.status !== "running") return view;
+    await this.#store.update(
+      id,
+      (r) => r.status === "running" ? { ...r, cancel_requested: true } : r,
+    );
+    return (await this.get(id, { waitMs })).view;
+  }
+
+  /** Every job on the folder, newest first. */
+  async list(): Promise<JobView[]> {
+    const records = await this.#store.list();
+    return records.map((r) => {
+      const local = this.#jobs.get(r.id);
+      return local ? this.#localView(local) : this.#recordView(r);
+    });
+  }
+
+  /** Resolves once every job this process gave a record has ended and its ending is stored. */
+  async settled(): Promise<void> {
+    for (;;) {
+      const jobs = [...this.#jobs.values()];
+      await Promise.all([...jobs.map((j) => j.settled), this.#sweeping]);
+      if ([...this.#jobs.values()].every((j) => jobs.includes(j))) return;
+    }
+  }
+
+  async #end(job: Job, result: CallToolResult): Promise<void> {
+    const status = !result.isError ? "completed" : job.signal.aborted ? "cancelled" : "failed";
+    const finished = new Date();
+    const error = status === "completed" ? undefined : textOf(result);
+    const { log } = this.options;
+    let kept = status === "cancelled" ? undefined : result;
+    let stored = job.recorded;
+    if (status === "completed" && stored) {
+      try {
+        await this.#store.saveResult(job.id, result); // uses up the inline images' strings
+      } catch (saveError) {
+        const why = `the result could not be stored: ${(saveError as Error).message}`;
+        log.warning(`job ${job.id}: ${why}`);
+        kept = withoutInlineImages(result, why);
+        stored = await this.#store.saveResult(job.id, kept).then(() => true, () => false);
+      }
+    } else if (status === "completed") {
+      // Held for readers that may come more than once: only plain strings can be sent twice.
+      kept = withoutInlineImages(result, "this server could not write the job's record");
+      releaseUnsent(result);
+    }
+    if (stored) {
+      const record = await this.#store.update(job.id, (r) => ({
+        ...r,
+        status,
+        updated: finished.toISOString(),
+        finished: finished.toISOString(),
+        ...(job.lastProgress ? { progress: job.lastProgress } : {}),
+        ...(error !== undefined ? { error } : {}),
+        ...(status === "completed" ? { files: savedFiles(result) } : {}),
+      })).catch((updateError: Error) => {
+        log.warning(`job ${job.id}: its ending cannot be recorded: ${updateError.message}`);
+        return undefined;
+      });
+      stored = record !== undefined;
+    }
+    log.info(`job ${job.id} (${job.tool}) ${status}`);
+    job.ending = { status, finished, error, ...(stored ? {} : { result: kept }) };
+    if (stored) this.#jobs.delete(job.id);
+    if ([...this.#jobs.values()].every((j) => j.ending)) this.#stopHeartbeat();
+  }
+
+  /** The job as things stand: from this process while it holds the job, else from its record. */
+  async #peek(id: string): Promise<JobOutcome> {
+    const local = this.#jobs.get(id);
+    if (local) return { view: this.#localView(local), result: local.ending?.result };
+    const record = await this.#store.read(id);
+    const live = record?.status === "running" && this.#lost(record) === undefined;
+    if (!record || (!live && this.#store.expired(record))) {
+      if (record) await this.#store.remove(id).catch(() => {});
+      throw new ToolError(
+        `Job ${id} does not exist or has expired (jobs are kept for GPT_IMAGE_2_SESSION_TTL_MS ` +
+          `after they end). Run the call again.`,
+      );
+    }
+    const view = this.#recordView(record);
+    if (view.status === "failed") return { view, result: errorResult(record.error ?? "") };
+    if (view.status !== "completed") return { view };
+    const result = await this.#store.readResult(id).catch((error: Error) => error);
+    if (result instanceof Error || !result) {
+      const why = result instanceof Error ? result.message : "its result file is missing";
+      const files = record.files?.length ? ` Its images are saved: ${record.files.join(", ")}` : "";
+      return { view, result: errorResult(`Job ${id} completed, but ${why}.${files}`) };
+    }
+    return { view, result };
+  }
+
+  #localView(job: Job): JobView {
+    const end = job.ending;
+    return {
+      id: job.id,
+      tool: job.tool,
+      status: end?.status ?? "running",
+      elapsedMs: (end?.finished.getTime() ?? Date.now()) - job.created.getTime(),
+      ...(job.lastProgress ? { progress: job.lastProgress } : {}),
+      ...(end?.error !== undefined ? { error: end.error } : {}),
+    };
+  }
+
+  #recordView(record: JobRecord): JobView {
+    const lost = this.#lost(record);
+    const end = record.finished ? Date.parse(record.finished) : Date.now();
+    return {
+      id: record.id,
+      tool: record.tool,
+      status: lost ? "lost" : record.status,
+      elapsedMs: end - Date.parse(record.created),
+      ...(record.progress ? { progress: record.progress } : {}),
+      ...(lost ? { error: lost } : record.error !== undefined ? { error: record.error } : {}),
+      ...(record.cancel_requested && !lost && record.status === "running"
+        ? { cancelRequested: true }
+        : {}),
+    };
+  }
+
+  /** Why a running record's job is lost, or undefined while its server may still run it. */
+  #lost(record: JobRecord): string | undefined {
+    if (record.status !== "running" || this.#jobs.has(record.id)) return undefined;
+    const { pid, process } = record.owner;
+    const stopped =
+      `the server stopped while it ran (pid ${pid}, last heard from ${record.updated})`;
+    // Not among this process's jobs, so not running here; and no other process has this pid.
+    if (process === this.owner.process || pid === this.owner.pid) return stopped;
+    if (this.#exists(pid) === false) return stopped;
+    if (Date.now() - Date.parse(record.updated) > this.#staleMs) return stopped;
+    return undefined;
+  }
+
+  #startHeartbeat(): void {
+    if (this.#heartbeat || [...this.#jobs.values()].every((j) => j.ending)) return;
+    this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatMs);
+  }
+
+  #stopHeartbeat(): void {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+  }
+
+  /** Rewrites each running job's record, and aborts those another process asked to cancel. */
+  async #beat(): Promise<void> {
+    if (this.#beating) return;
+    this.#beating = true;
+    try {
+      for (const job of this.#jobs.values()) {
+        if (job.ending || !job.recorded) continue;
+        const record = await this.#store.update(
+          job.id,
+          (r) =>
+            r.status === "running"
+              ? {
+                ...r,
+                updated: new Date().toISOString(),
+                ...(job.lastProgress ? { progress: job.lastProgress } : {}),
+              }
+              : r,
+        ).catch((error: Error) => {
+          this.options.log.warning(`job ${job.id}: heartbeat not written: ${error.message}`);
+          return undefined;
+        });
+        if (record?.status === "running" && record.cancel_requested) {
+          this.options.log.notice(`job ${job.id}: cancelled from another server process`);
+          job.abort();
+        }
+      }
+    } finally {
+      this.#beating = false;
+    }
+  }
+
+  #sweepNowAndThen(): void {
+    if (Date.now() - this.#lastSweep < SWEEP_EVERY_MS) return;
+    this.#lastSweep = Date.now();
+    this.#sweeping = this.#store.sweep((r) => r.status === "running" && this.#lost(r) === undefined)
+      .then((ids) => {
+        if (ids.length) this.options.log.info(`expired jobs removed: ${ids.join(", ")}`);
+      })
+      .catch((error: Error) => this.options.log.warning(`job sweep failed: ${error.message}`));
+  }
+}
