@@ -15,6 +15,7 @@ import { Progress, type ProgressSender } from "../tools/progress.ts";
 import type { CallContext } from "../tools/tool.ts";
 import { ToolError } from "../tools/tool_error.ts";
 import type { JobRecord, JobStore, Owner } from "./store.ts";
+import { settlesWithin, sleep } from "./wait.ts";
 
 /** A job's state as readers see it: `lost` is a running record whose server is gone. */
 export type JobStatus = JobRecord["status"] | "lost";
@@ -72,54 +73,6 @@ export interface JobRunnerOptions {
   staleMs?: number;
   /** How often a wait re-reads a record another process owns. */
   pollMs?: number;
-  /** Whether a process exists: true, false, or undefined where this cannot be told. */
-  processExists?: (pid: number) => boolean | undefined;
-}
-
-/** On Linux, whether `/proc` lists the process; elsewhere unknown. */
-export function procExists(pid: number): boolean | undefined {
-  if (Deno.build.os !== "linux") return undefined;
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch (error) {
-    return error instanceof Deno.errors.NotFound ? false : undefined;
-  }
-}
-
-/** Resolves true when `promise` settles within `ms`, false when the time or `signal` runs out. */
-export function settlesWithin(
-  promise: Promise<unknown>,
-  ms: number,
-  signal?: AbortSignal,
-): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const finish = (settled: boolean) => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      resolve(settled);
-    };
-    const onAbort = () => finish(false);
-    const timer = Number.isFinite(ms)
-      ? setTimeout(() => finish(false), Math.max(0, ms))
-      : undefined;
-    signal?.addEventListener("abort", onAbort, { once: true });
-    promise.then(() => finish(true), () => finish(true));
-  });
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 function textOf(result: CallToolResult): string {
@@ -147,6 +100,12 @@ function savedFiles(result: CallToolResult): string[] {
   return images.flatMap((i) => typeof i?.file_path === "string" ? [i.file_path] : []);
 }
 
+/** A record as judged by this process: `lost` says why its job is lost, if it is. */
+interface Judged {
+  record: JobRecord;
+  lost?: string;
+}
+
 /** How a job ended, as this process holds it when its record could not say so. */
 interface Ending {
   status: "completed" | "failed" | "cancelled";
@@ -170,6 +129,8 @@ export class Job {
   ending?: Ending;
   /** Whether the job's record was written. */
   recorded = false;
+  /** Releases the run lock its record's readers watch. */
+  releaseRunLock: () => Promise<void> = () => Promise.resolve();
   readonly #controller = new AbortController();
   #send?: ProgressSender;
   #unfollow?: () => void;
@@ -245,13 +206,11 @@ export class JobRunner {
   readonly #heartbeatMs: number;
   readonly #staleMs: number;
   readonly #pollMs: number;
-  readonly #exists: (pid: number) => boolean | undefined;
 
   constructor(readonly options: JobRunnerOptions) {
     this.#heartbeatMs = options.heartbeatMs ?? 10_000;
     this.#staleMs = options.staleMs ?? 60_000;
     this.#pollMs = options.pollMs ?? 250;
-    this.#exists = options.processExists ?? procExists;
   }
 
   get #store(): JobStore {
@@ -273,7 +232,7 @@ export class JobRunner {
    */
   async record(job: Job): Promise<void> {
     this.#jobs.set(job.id, job);
-    const written = this.#store.write({
+    const written = this.#store.create({
       id: job.id,
       tool: job.tool,
       status: "running",
@@ -281,7 +240,10 @@ export class JobRunner {
       updated: new Date().toISOString(),
       owner: this.owner,
       ...(job.lastProgress ? { progress: job.lastProgress } : {}),
-    }).then(() => true, (error: Error) => {
+    }).then((release) => {
+      job.releaseRunLock = release;
+      return true;
+    }, (error: Error) => {
       this.options.log.warning(
         `job ${job.id}: its record cannot be written (${error.message}); ` +
           `only this server process can answer for it`,
@@ -344,32 +306,36 @@ export class JobRunner {
 
   /**
    * Cancels a running job and waits up to `waitMs` for it to end. Another process's job is
-   * marked on its record; that process aborts it at its next heartbeat.
+   * marked on its record; that process aborts it at its next heartbeat. `alreadyEnded` says the
+   * job had ended before.
    */
-  async cancel(id: string, options: { waitMs?: number } = {}): Promise<JobView> {
+  async cancel(
+    id: string,
+    options: { waitMs?: number } = {},
+  ): Promise<{ view: JobView; alreadyEnded: boolean }> {
     const waitMs = options.waitMs ?? 10_000;
     const local = this.#jobs.get(id);
-    if (local) {
+    if (local && !local.ending) {
       local.abort();
       await settlesWithin(local.settled, waitMs);
-      return (await this.#peek(id)).view;
+      return { view: (await this.#peek(id)).view, alreadyEnded: false };
     }
     const { view } = await this.#peek(id);
-    if (view.status !== "running") return view;
+    if (view.status !== "running") return { view, alreadyEnded: true };
     await this.#store.update(
       id,
       (r) => r.status === "running" ? { ...r, cancel_requested: true } : r,
     );
-    return (await this.get(id, { waitMs })).view;
+    return { view: (await this.get(id, { waitMs })).view, alreadyEnded: false };
   }
 
   /** Every job on the folder, newest first. */
   async list(): Promise<JobView[]> {
     const records = await this.#store.list();
-    return records.map((r) => {
+    return await Promise.all(records.map(async (r) => {
       const local = this.#jobs.get(r.id);
-      return local ? this.#localView(local) : this.#recordView(r);
-    });
+      return local ? this.#localView(local) : this.#recordView(await this.#judge(r));
+    }));
   }
 
   /** Resolves once every job this process gave a record has ended and its ending is stored. */
@@ -419,7 +385,11 @@ export class JobRunner {
     }
     log.info(`job ${job.id} (${job.tool}) ${status}`);
     job.ending = { status, finished, error, ...(stored ? {} : { result: kept }) };
-    if (stored) this.#jobs.delete(job.id);
+    if (stored) {
+      // Held until the record says how the job ended: readers take a free lock for a gone owner.
+      await job.releaseRunLock();
+      this.#jobs.delete(job.id);
+    }
     if ([...this.#jobs.values()].every((j) => j.ending)) this.#stopHeartbeat();
   }
 
@@ -427,16 +397,21 @@ export class JobRunner {
   async #peek(id: string): Promise<JobOutcome> {
     const local = this.#jobs.get(id);
     if (local) return { view: this.#localView(local), result: local.ending?.result };
-    const record = await this.#store.read(id);
-    const live = record?.status === "running" && this.#lost(record) === undefined;
-    if (!record || (!live && this.#store.expired(record))) {
-      if (record) await this.#store.remove(id).catch(() => {});
+    const read = await this.#store.read(id);
+    let judged = read && await this.#judge(read);
+    const over = judged && (judged.record.status !== "running" || judged.lost !== undefined);
+    if (judged && over && this.#store.expired(judged.record)) {
+      await this.#store.locked(() => this.#store.remove(id)).catch(() => {});
+      judged = undefined;
+    }
+    if (!judged) {
       throw new ToolError(
         `Job ${id} does not exist or has expired (jobs are kept for GPT_IMAGE_2_SESSION_TTL_MS ` +
           `after they end). Run the call again.`,
       );
     }
-    const view = this.#recordView(record);
+    const { record } = judged;
+    const view = this.#recordView(judged);
     if (view.status === "failed") return { view, result: errorResult(record.error ?? "") };
     if (view.status !== "completed") return { view };
     const result = await this.#store.readResult(id).catch((error: Error) => error);
@@ -460,8 +435,7 @@ export class JobRunner {
     };
   }
 
-  #recordView(record: JobRecord): JobView {
-    const lost = this.#lost(record);
+  #recordView({ record, lost }: Judged): JobView {
     const end = record.finished ? Date.parse(record.finished) : Date.now();
     return {
       id: record.id,
@@ -476,17 +450,27 @@ export class JobRunner {
     };
   }
 
-  /** Why a running record's job is lost, or undefined while its server may still run it. */
-  #lost(record: JobRecord): string | undefined {
-    if (record.status !== "running" || this.#jobs.has(record.id)) return undefined;
+  /**
+   * A record, read again if need be, and why its job is lost when it is: a running record whose
+   * owner no longer holds the job's run lock (or, where locks do not work, has not written it
+   * for `staleMs`).
+   */
+  async #judge(record: JobRecord): Promise<Judged> {
+    if (record.status !== "running" || this.#jobs.has(record.id)) return { record };
     const { pid, process } = record.owner;
     const stopped =
       `the server stopped while it ran (pid ${pid}, last heard from ${record.updated})`;
-    // Not among this process's jobs, so not running here; and no other process has this pid.
-    if (process === this.owner.process || pid === this.owner.pid) return stopped;
-    if (this.#exists(pid) === false) return stopped;
-    if (Date.now() - Date.parse(record.updated) > this.#staleMs) return stopped;
-    return undefined;
+    // Not among this process's jobs, so not running here; and no other live process has its pid.
+    if (process === this.owner.process || pid === this.owner.pid) return { record, lost: stopped };
+    const free = await this.#store.runLocks.free(record.id);
+    if (free === false) return { record };
+    if (free === undefined && Date.now() - Date.parse(record.updated) <= this.#staleMs) {
+      return { record };
+    }
+    // The owner may have ended the job just now and let go: its record says so by then.
+    const again = await this.#store.read(record.id);
+    if (!again) return { record };
+    return again.status === "running" ? { record: again, lost: stopped } : { record: again };
   }
 
   #startHeartbeat(): void {
@@ -533,7 +517,9 @@ export class JobRunner {
   #sweepNowAndThen(): void {
     if (Date.now() - this.#lastSweep < SWEEP_EVERY_MS) return;
     this.#lastSweep = Date.now();
-    this.#sweeping = this.#store.sweep((r) => r.status === "running" && this.#lost(r) === undefined)
+    this.#sweeping = this.#store.sweep(async (r) =>
+      r.status === "running" && (await this.#judge(r)).lost === undefined
+    )
       .then((ids) => {
         if (ids.length) this.options.log.info(`expired jobs removed: ${ids.join(", ")}`);
       })

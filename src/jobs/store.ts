@@ -14,10 +14,12 @@ import { encodeFrame, releaseFrame, writeFrame } from "../json_frame.ts";
 import type { Logger } from "../log.ts";
 import type { CallToolResult } from "../mcp_sdk.ts";
 import { ToolError } from "../tools/tool_error.ts";
+import { RunLocks } from "./run_lock.ts";
 
 const ID_PATTERN = /^job-\d{1,13}-[0-9a-f]{8}$/;
 const RECORD_NAME = /^(job-\d{1,13}-[0-9a-f]{8})\.json$/;
-const RESULT_NAME = /^(job-\d{1,13}-[0-9a-f]{8})\.result\.json$/;
+/** A job's other files: its result, and the lock its owner holds while it runs. */
+const BESIDE_NAME = /^(job-\d{1,13}-[0-9a-f]{8})\.(result\.json|run\.lock)$/;
 
 /** The server process that runs a job: its pid, and a random id that no later process shares. */
 export const ownerSchema = z.object({ pid: z.number().int(), process: z.string().min(1) });
@@ -89,6 +91,9 @@ async function removeIfThere(path: string): Promise<void> {
 
 /** Job records under `<output root>/.jobs/`, written atomically, validated when read. */
 export class JobStore {
+  /** The locks owners hold on their running jobs, which tell other processes they still run. */
+  readonly runLocks: RunLocks = new RunLocks((id) => this.runLockPath(id));
+
   constructor(readonly options: JobStoreOptions) {}
 
   /** The folder holding the records. */
@@ -115,6 +120,11 @@ export class JobStore {
   /** The path of a completed job's result. */
   resultPath(id: string): string {
     return this.path(id).replace(/\.json$/, ".result.json");
+  }
+
+  /** The path of the lock a job's owner holds while the job runs. */
+  runLockPath(id: string): string {
+    return this.path(id).replace(/\.json$/, ".run.lock");
   }
 
   /** Runs `work` holding the jobs folder's lock, which every process on the folder shares. */
@@ -158,6 +168,24 @@ export class JobStore {
   async write(record: JobRecord): Promise<void> {
     const checked = jobRecordSchema.parse(record);
     await replaceFileAtomic(this.path(checked.id), JSON.stringify(checked, null, 2) + "\n");
+  }
+
+  /**
+   * Writes a running job's first record, holding its run lock from before the record exists
+   * (and under the folder's lock, so that no sweep sees the lock file without its record).
+   * Returns the release of the run lock.
+   */
+  create(record: JobRecord): Promise<() => Promise<void>> {
+    return this.locked(async () => {
+      const release = await this.runLocks.hold(record.id);
+      try {
+        await this.write(record);
+      } catch (error) {
+        await release();
+        throw error;
+      }
+      return release;
+    });
   }
 
   /** Reads, changes and writes a record under the lock; undefined when there is no record. */
@@ -214,9 +242,10 @@ export class JobStore {
     return parsed.data;
   }
 
-  /** Removes a job's result, then its record. */
+  /** Removes a job's result and run lock, then its record. */
   async remove(id: string): Promise<void> {
     await removeIfThere(this.resultPath(id));
+    await removeIfThere(this.runLockPath(id));
     await removeIfThere(this.path(id));
   }
 
@@ -237,22 +266,22 @@ export class JobStore {
   }
 
   /**
-   * Removes expired records with their results, and results whose record is gone. `keep` spares
+   * Removes expired records with their files, and files whose record is gone. `keep` spares
    * records that must stay however old (a job still running somewhere). Returns the removed ids.
    */
-  sweep(keep: (record: JobRecord) => boolean): Promise<string[]> {
+  sweep(keep: (record: JobRecord) => Promise<boolean>): Promise<string[]> {
     return this.locked(async () => {
       const names = await this.#names();
       const removed: string[] = [];
       const now = Date.now();
       for (const record of await this.list()) {
-        if (!this.expired(record, now) || keep(record)) continue;
+        if (!this.expired(record, now) || await keep(record)) continue;
         await this.remove(record.id);
         removed.push(record.id);
       }
       const records = new Set(names.flatMap((n) => RECORD_NAME.exec(n)?.[1] ?? []));
       for (const name of names) {
-        const id = RESULT_NAME.exec(name)?.[1];
+        const id = BESIDE_NAME.exec(name)?.[1];
         if (id && !records.has(id)) await removeIfThere(join(this.dir, name));
       }
       return removed;

@@ -161,8 +161,11 @@ export function jobTools(options: { config: Config; runner: JobRunner }): ToolDe
       outputSchema: jobStatusSchema,
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
       handler: async (args) => {
-        const view = await runner.cancel(args.job_id);
+        const { view, alreadyEnded } = await runner.cancel(args.job_id);
         const name = `Job ${view.id} (${view.tool})`;
+        if (alreadyEnded && view.status !== "completed") {
+          return statusResult(view, `${name} had already ended (${view.status}): ${view.error}`);
+        }
         switch (view.status) {
           case "cancelled":
             return statusResult(view, `Cancelled ${name}: ${view.error}`);
