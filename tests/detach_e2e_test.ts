@@ -24,7 +24,7 @@ async function jobResult(h: Harness, jobId: string): Promise<CallToolResult> {
     const result = await h.call("get_image_job", { job_id: jobId, wait_s: 50 });
     const status = (result.structuredContent as { status?: string } | undefined)?.status;
     if (status !== "running") return result;
-    assert.match(textOf(result), new RegExp(`Job ${jobId} \\(generate_image\\) is still running`));
+    assert.match(textOf(result), new RegExp(`Job ${jobId} \\(\\w+\\) is still running`));
   }
   throw new Error(`job ${jobId} still running after 30 polls`);
 }
@@ -78,7 +78,11 @@ async function withRestarts(
 }
 
 Deno.test("a call still running after GPT_IMAGE_2_DETACH_AFTER_S answers with a job; get_image_job returns its image as generate_image would", () =>
-  withServer({ env: { GPT_IMAGE_2_DETACH_AFTER_S: "2" } }, async (h, fake) => {
+  withServer({
+    env: { GPT_IMAGE_2_DETACH_AFTER_S: "2", GPT_IMAGE_2_PROGRESS_INTERVAL_MS: "200" },
+  }, async (h, fake) => {
+    const clientErrors: string[] = [];
+    h.client.onerror = (error) => clientErrors.push(error.message);
     const { tools } = await h.client.listTools(); // so the client checks results against the schemas
     const listed = tools.find((t) => t.name === "generate_image")!.outputSchema!;
     assert.equal(listed.type, "object");
@@ -120,6 +124,8 @@ Deno.test("a call still running after GPT_IMAGE_2_DETACH_AFTER_S answers with a 
     assert.equal(s.inline.images[0].kind, "original");
     assert.ok(sameBytes(decodeBase64(inline[0].data), file), "the inline image is the file");
     assert.match(textOf(result), /^Generated 1 image\(s\) with gpt-image-2\./);
+    assert.ok(progress.length >= 3, "heartbeats before the job answered");
+    assert.deepEqual(clientErrors, [], "no progress for the answered request");
     const again = await h.call("get_image_job", { job_id: job.job_id });
     assert.deepEqual(again, result, "the result stays for later calls");
 
@@ -238,6 +244,31 @@ Deno.test("cancel_image_job aborts a detached call's API request, deletes its up
     assert.match(textOf(again), /had already ended \(cancelled\)/);
     const written = (await listFiles(h.configRoot)).filter((f) => !f.includes("/.jobs/"));
     assert.deepEqual(written, [], "no image, and no spend recorded");
+  }));
+
+Deno.test("a session turn that detaches updates its session when the job ends; the next turn edits its image", () =>
+  withServer({ env: { GPT_IMAGE_2_DETACH_AFTER_S: "1" } }, async (h, fake) => {
+    await Deno.writeFile(join(h.cwd, "a.png"), makePng(1024, 1024));
+    fake.delayMs = 2_500;
+    const first = jobStatus(
+      await h.call("start_edit_session", { prompt: "one", images: ["a.png"] }),
+    );
+    assert.equal(first.tool, "start_edit_session");
+    const turn1 = await jobResult(h, first.job_id);
+    assert.equal(turn1.isError, undefined, textOf(turn1));
+    const s1 = turn1.structuredContent as ImageJobResult & { session_id: string; turn: number };
+    assert.equal(s1.turn, 1);
+    const second = await h.call("continue_edit_session", {
+      session_id: s1.session_id,
+      prompt: "two",
+    });
+    const turn2 = await jobResult(h, jobStatus(second).job_id);
+    const s2 = turn2.structuredContent as ImageJobResult & { session_id: string; turn: number };
+    assert.deepEqual([s2.session_id, s2.turn], [s1.session_id, 2]);
+    const { sessions } = (await h.call("list_edit_sessions", {})).structuredContent as {
+      sessions: { turns: number; last_image: string }[];
+    };
+    assert.deepEqual(sessions.map((x) => [x.turns, x.last_image]), [[2, s2.images[0].file_path]]);
   }));
 
 Deno.test("GPT_IMAGE_2_DETACH_AFTER_S=0 never detaches: a long call answers with its image", () =>
