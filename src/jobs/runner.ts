@@ -73,6 +73,8 @@ export interface JobRunnerOptions {
   staleMs?: number;
   /** How often a wait re-reads a record another process owns. */
   pollMs?: number;
+  /** This process as its records name it (default: its pid and a fresh random id). */
+  owner?: Owner;
 }
 
 function textOf(result: CallToolResult): string {
@@ -196,7 +198,7 @@ const SWEEP_EVERY_MS = 60_000;
 /** Runs calls as jobs for one server process, and answers for any job on the folder. */
 export class JobRunner {
   /** This process as its records name it. */
-  readonly owner: Owner = { pid: Deno.pid, process: randomHex(8) };
+  readonly owner: Owner;
   /** Jobs of this process with a record, until the record holds their ending. */
   readonly #jobs = new Map<string, Job>();
   #heartbeat?: ReturnType<typeof setInterval>;
@@ -208,6 +210,7 @@ export class JobRunner {
   readonly #pollMs: number;
 
   constructor(readonly options: JobRunnerOptions) {
+    this.owner = options.owner ?? { pid: Deno.pid, process: randomHex(8) };
     this.#heartbeatMs = options.heartbeatMs ?? 10_000;
     this.#staleMs = options.staleMs ?? 60_000;
     this.#pollMs = options.pollMs ?? 250;
