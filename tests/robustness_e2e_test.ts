@@ -38,7 +38,7 @@ Deno.test("16 parallel calls give 16 distinct complete files; tools/list answers
     const t0 = performance.now();
     const { tools } = await h.client.listTools();
     const listMs = performance.now() - t0;
-    assert.equal(tools.length, 6);
+    assert.equal(tools.length, 8);
     assert.ok(listMs < 1000, `tools/list took ${listMs} ms while 16 calls were in flight`);
     const results = await Promise.all(calls);
     const paths = results.flatMap((r) => {
