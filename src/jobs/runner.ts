@@ -24,6 +24,9 @@ export interface JobView {
   id: string;
   tool: string;
   status: JobStatus;
+  /** When the call started and when the job was last heard from (ISO 8601), as tasks report. */
+  created: string;
+  updated: string;
   /** Time from the start of the call to now, or to its end. */
   elapsedMs: number;
   progress?: string;
@@ -330,6 +333,8 @@ export class JobRunner {
       id: job.id,
       tool: job.tool,
       status: end?.status ?? "running",
+      created: job.created.toISOString(),
+      updated: (end?.finished ?? new Date()).toISOString(),
       elapsedMs: (end?.finished.getTime() ?? Date.now()) - job.created.getTime(),
       ...(job.lastProgress ? { progress: job.lastProgress } : {}),
       ...(end?.error !== undefined ? { error: end.error } : {}),
@@ -342,6 +347,8 @@ export class JobRunner {
       id: record.id,
       tool: record.tool,
       status: lost ? "lost" : record.status,
+      created: record.created,
+      updated: record.updated,
       elapsedMs: end - Date.parse(record.created),
       ...(record.progress ? { progress: record.progress } : {}),
       ...(lost ? { error: lost } : record.error !== undefined ? { error: record.error } : {}),
