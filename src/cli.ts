@@ -36,6 +36,7 @@ Environment:
   GPT_IMAGE_2_INPUT_TIMEOUT_MS (30000), GPT_IMAGE_2_ALLOW_HTTP_INPUTS (0),
   GPT_IMAGE_2_INPUT_HOST_ALLOWLIST (hosts exempt from the private-address rule)
   GPT_IMAGE_2_PROGRESS_INTERVAL_MS (5000), GPT_IMAGE_2_MCP_DEBUG (0)
+  GPT_IMAGE_2_DETACH_AFTER_S      a call still running this long answers with a job (50; 0: never)
 
 Permissions (deno run):
   --allow-net=api.openai.com      the API host (the host of OPENAI_BASE_URL when set), plus

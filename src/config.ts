@@ -33,6 +33,8 @@ export interface Config {
   timeoutMs: number;
   inputTimeoutMs: number;
   progressIntervalMs: number;
+  /** A plain image call still running after this long answers with a job instead; 0: never. */
+  detachAfterMs: number;
   allowHttpInputs: boolean;
   /** Hosts (`host` or `host:port`) exempt from the private-address rule for remote inputs. */
   inputHostAllowlist: string[];
@@ -79,6 +81,7 @@ export const ENV_VARS = [
   "GPT_IMAGE_2_TIMEOUT_MS",
   "GPT_IMAGE_2_INPUT_TIMEOUT_MS",
   "GPT_IMAGE_2_PROGRESS_INTERVAL_MS",
+  "GPT_IMAGE_2_DETACH_AFTER_S",
   "GPT_IMAGE_2_ALLOW_HTTP_INPUTS",
   "GPT_IMAGE_2_INPUT_HOST_ALLOWLIST",
   "HOME",
@@ -142,6 +145,17 @@ function dollars(env: Env, name: EnvName): number | undefined {
     );
   }
   return value;
+}
+
+/** Seconds as milliseconds; fractions allowed (tests detach within a second). */
+function seconds(env: Env, name: EnvName, fallback: number, max: number): number {
+  const raw = env(name);
+  if (raw === undefined) return fallback * 1000;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0 || value > max) {
+    throw new ConfigError(`${name} must be a number of seconds from 0 to ${max}, got "${raw}".`);
+  }
+  return Math.round(value * 1000);
 }
 
 function flag(env: Env, name: EnvName): boolean {
@@ -221,6 +235,7 @@ export function loadConfig(options: { env?: Env; cwd: string }): Config {
     timeoutMs: integer(env, "GPT_IMAGE_2_TIMEOUT_MS", 600_000, 1_000, 3_600_000),
     inputTimeoutMs: integer(env, "GPT_IMAGE_2_INPUT_TIMEOUT_MS", 30_000, 100, 600_000),
     progressIntervalMs: integer(env, "GPT_IMAGE_2_PROGRESS_INTERVAL_MS", 5_000, 50, 10_000),
+    detachAfterMs: seconds(env, "GPT_IMAGE_2_DETACH_AFTER_S", 50, 3_600),
     allowHttpInputs: flag(env, "GPT_IMAGE_2_ALLOW_HTTP_INPUTS"),
     inputHostAllowlist: allowlist ? allowlist.split(",").map((h) => h.trim().toLowerCase()) : [],
     homeDir: home,

@@ -14,6 +14,14 @@ Deno.test("defaults match the reference", () => {
   assert.equal(c.configDir, "/h/.config");
   assert.equal(c.maxRetries, 2);
   assert.equal(c.apiKey, undefined);
+  assert.equal(c.detachAfterMs, 50_000);
+});
+
+Deno.test("GPT_IMAGE_2_DETACH_AFTER_S takes seconds, fractions too, and 0 for never", () => {
+  const cases: [string, number][] = [["0", 0], ["2", 2_000], ["0.5", 500], ["3600", 3_600_000]];
+  for (const [raw, ms] of cases) {
+    assert.equal(load({ GPT_IMAGE_2_DETACH_AFTER_S: raw }).detachAfterMs, ms, raw);
+  }
 });
 
 Deno.test("bad values are one-line ConfigErrors naming the variable", () => {
@@ -38,6 +46,12 @@ Deno.test("bad values are one-line ConfigErrors naming the variable", () => {
       { GPT_IMAGE_2_PARTIAL_IMAGES: "4" },
       /^GPT_IMAGE_2_PARTIAL_IMAGES must be a whole number from 0 to 3/,
     ],
+    ...["-1", "soon", "3601", "Infinity"].map((raw): [Record<string, string>, RegExp] => [
+      { GPT_IMAGE_2_DETACH_AFTER_S: raw },
+      new RegExp(
+        `^GPT_IMAGE_2_DETACH_AFTER_S must be a number of seconds from 0 to 3600, got "${raw}"`,
+      ),
+    ]),
   ];
   for (const [env, expected] of cases) {
     assert.throws(() => load(env), (e) => e instanceof ConfigError && expected.test(e.message));

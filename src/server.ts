@@ -20,9 +20,8 @@ import {
 import { ToolError } from "./errors.ts";
 import { Logger, type LogLevel } from "./log.ts";
 import type { Toolbox } from "./tools/mod.ts";
-import { Progress } from "./tools/progress.ts";
-import { TOOL_SPECS } from "./tools/specs.ts";
-import type { ToolSpec } from "./tools/tool.ts";
+import { listedOutputSchema, TOOL_SPECS } from "./tools/specs.ts";
+import type { CallContext, ToolDefinition, ToolSpec } from "./tools/tool.ts";
 
 /** What `serve` needs. */
 export interface ServerOptions {
@@ -53,9 +52,9 @@ function errorResult(text: string): CallToolResult {
 
 /**
  * `schema` as the SDK takes it, with its JSON Schema converted once instead of on every
- * `tools/list` (the SDK converts on each listing, ~3 ms for these six tools).
+ * `tools/list` (the SDK converts on each listing, ~3 ms for these tools).
  */
-function listedSchema<S extends z.ZodObject>(
+function listedSchema<S extends z.ZodType>(
   schema: S,
 ): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
   const standard = schema["~standard"];
@@ -63,7 +62,8 @@ function listedSchema<S extends z.ZodObject>(
   const convert = (io: "input" | "output") => (options: { target: string }) => {
     const key = `${io} ${options.target}`;
     let json = converted.get(key);
-    if (!json) converted.set(key, json = standard.jsonSchema[io](options));
+    // A union (a result, or a detached call's job) is still an object, as MCP requires.
+    if (!json) converted.set(key, json = { type: "object", ...standard.jsonSchema[io](options) });
     return json;
   };
   return {
@@ -91,6 +91,38 @@ export function serve(options: ServerOptions): Serving {
     tools(config).catch((error) => log.error(`could not load the tools: ${error}`));
   };
   const inflight = new Set<Promise<unknown>>();
+  const detachAfterMs = config instanceof ConfigError ? 0 : config.detachAfterMs;
+  const outputSchemaOf = (spec: ToolSpec) => listedOutputSchema(spec, detachAfterMs);
+
+  /** Runs one handler; a tool error becomes an error result, never a protocol error. */
+  async function runHandler(
+    tool: ToolDefinition,
+    args: z.output<z.ZodObject>,
+    call: CallContext,
+  ): Promise<CallToolResult> {
+    try {
+      return await tool.handler(args, call);
+    } catch (error) {
+      if (error instanceof ToolError) {
+        log.notice(`${tool.name} failed: ${error.message}`);
+        return errorResult(log.redact(error.message));
+      }
+      log.error(`${tool.name} crashed: ${(error as Error)?.stack ?? error}`);
+      return errorResult(
+        log.redact(`${tool.name} failed unexpectedly: ${(error as Error)?.message ?? error}`),
+      );
+    } finally {
+      if (!(config instanceof ConfigError) && config.debug) {
+        // With --v8-flags=--expose-gc (tests), this reports the live set rather than garbage.
+        (globalThis as { gc?: () => void }).gc?.();
+        const m = Deno.memoryUsage();
+        const mb = (n: number) => Math.round(n / 1e5) / 10;
+        log.debug(
+          `memory: rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)} MB, external ${mb(m.external)} MB`,
+        );
+      }
+    }
+  }
 
   async function runCall(spec: ToolSpec, args: z.output<z.ZodObject>, ctx: ServerContext) {
     if (config instanceof ConfigError) return errorResult(log.redact(configProblem(config)));
@@ -102,36 +134,26 @@ export function serve(options: ServerOptions): Serving {
           method: "notifications/progress",
           params: { progressToken: token, progress, message },
         });
-    const progress = new Progress(send, config.progressIntervalMs);
     // This call's own lines reach the client as part of it, at the level the client chose.
     const callLog = new Logger(log.options);
     callLog.attach((level: LogLevel, data) => {
       ctx.mcpReq.log(level, data, "gpt-image-2-mcp").catch(() => {});
     });
     try {
-      const tool = (await tools(config)).byName.get(spec.name);
+      const toolbox = await tools(config);
+      const tool = toolbox.byName.get(spec.name);
       if (!tool) throw new Error(`no handler is registered for ${spec.name}`);
-      return await tool.handler(args, { signal: ctx.mcpReq.signal, progress, log: callLog });
+      // A long call of an image tool answers with a job and goes on (src/tools/jobs.ts).
+      return await toolbox.runCall(tool, {
+        signal: ctx.mcpReq.signal,
+        send,
+        run: (call) => runHandler(tool, args, { ...call, log: callLog }),
+      });
     } catch (error) {
-      if (error instanceof ToolError) {
-        log.notice(`${spec.name} failed: ${error.message}`);
-        return errorResult(log.redact(error.message));
-      }
-      log.error(`${spec.name} crashed: ${(error as Error)?.stack ?? error}`);
+      log.error(`${spec.name} could not run: ${(error as Error)?.stack ?? error}`);
       return errorResult(
         log.redact(`${spec.name} failed unexpectedly: ${(error as Error)?.message ?? error}`),
       );
-    } finally {
-      progress.stop();
-      if (config.debug) {
-        // With --v8-flags=--expose-gc (tests), this reports the live set rather than garbage.
-        (globalThis as { gc?: () => void }).gc?.();
-        const m = Deno.memoryUsage();
-        const mb = (n: number) => Math.round(n / 1e5) / 10;
-        log.debug(
-          `memory: rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)} MB, external ${mb(m.external)} MB`,
-        );
-      }
     }
   }
 
@@ -151,7 +173,7 @@ export function serve(options: ServerOptions): Serving {
         title: spec.title,
         description: spec.description,
         inputSchema: listedSchema(spec.inputSchema),
-        ...(spec.outputSchema ? { outputSchema: listedSchema(spec.outputSchema) } : {}),
+        ...(outputSchemaOf(spec) ? { outputSchema: listedSchema(outputSchemaOf(spec)!) } : {}),
         ...(spec.annotations ? { annotations: spec.annotations } : {}),
       }, (args, ctx) => track(runCall(spec, args, ctx)));
     }

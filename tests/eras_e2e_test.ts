@@ -30,10 +30,12 @@ interface Caller {
 }
 
 const TOOLS = [
+  "cancel_image_job",
   "continue_edit_session",
   "edit_image",
   "end_edit_session",
   "generate_image",
+  "get_image_job",
   "list_edit_sessions",
   "start_edit_session",
 ];
@@ -227,7 +229,7 @@ Deno.test("initialize at 2024-11-05, 2025-06-18 and 2025-11-25 is answered at th
       const byId = (id: number) => messages.find((m) => m.id === id) as { result: never };
       const init = byId(1).result as { protocolVersion: string };
       assert.equal(init.protocolVersion, version);
-      assert.equal((byId(2).result as { tools: unknown[] }).tools.length, 6, version);
+      assert.equal((byId(2).result as { tools: unknown[] }).tools.length, 8, version);
       const call = byId(3).result as { isError?: boolean; structuredContent: { images: [] } };
       assert.equal(call.isError, undefined, version);
       assert.equal(call.structuredContent.images.length, 1, version);

@@ -7,16 +7,18 @@ import { listFiles, startServer, textOf, withServer } from "./harness.ts";
 import { sniffImage } from "../src/images/sniff.ts";
 import type { ImageJobResult as ImageResult } from "../src/tools/image_job.ts";
 
-Deno.test("lists six tools without an API key, and a call without one names the variable", async () => {
+Deno.test("lists eight tools without an API key, and a call without one names the variable", async () => {
   const fake = FakeOpenAI.start();
   const h = await startServer({ env: {}, allowNet: [fake.host] });
   try {
     const { tools } = await h.client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(), [
+      "cancel_image_job",
       "continue_edit_session",
       "edit_image",
       "end_edit_session",
       "generate_image",
+      "get_image_job",
       "list_edit_sessions",
       "start_edit_session",
     ]);

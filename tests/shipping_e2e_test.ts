@@ -195,7 +195,7 @@ Deno.test("deno run <url>/src/main.ts works with no local deno.json, importing o
     command: { command: Deno.execPath(), args },
   });
   try {
-    assert.equal((await h.client.listTools()).tools.length, 6);
+    assert.equal((await h.client.listTools()).tools.length, 8);
     const result = await h.call("generate_image", {
       prompt: "from a URL",
       quality: "low",
@@ -249,7 +249,7 @@ if (!binary.path) {
 }
 
 Deno.test({
-  name: "the compiled binary: six tools, a real image, a session across restarts, clear errors",
+  name: "the compiled binary: eight tools, a real image, a session across restarts, clear errors",
   ignore: !binary.path,
   fn: async () => {
     const fake = FakeOpenAI.start();
@@ -258,7 +258,7 @@ Deno.test({
     const command = { command: binary.path!, args: [] };
     try {
       let h = await startServer({ fake, cwd, command, env: { HOME: home } });
-      assert.equal((await h.client.listTools()).tools.length, 6);
+      assert.equal((await h.client.listTools()).tools.length, 8);
       assert.match(
         textOf(await h.call("generate_image", { prompt: "x", size: "1000x1000" })),
         /multiples of 16/,

@@ -17,11 +17,19 @@ import { SessionStore } from "../sessions/store.ts";
 import { editImageTool } from "./edit.ts";
 import { generateImageTool } from "./generate.ts";
 import { sessionTools } from "./sessions.ts";
+import { JobRunner } from "../jobs/runner.ts";
+import { JobStore } from "../jobs/store.ts";
+import { jobTools, type PlainCall, runPlainCall } from "./jobs.ts";
 import type { ToolContext, ToolDefinition } from "./tool.ts";
+import type { CallToolResult } from "../deps.ts";
 
-/** The tools by name, each with its handler. */
+/** The tools by name, each with its handler, and the jobs of calls that outlive a client. */
 export interface Toolbox {
   byName: Map<string, ToolDefinition>;
+  /** Runs a plain call, which answers with a job when it outlives GPT_IMAGE_2_DETACH_AFTER_S. */
+  runCall(tool: ToolDefinition, call: PlainCall): Promise<CallToolResult>;
+  /** The jobs of detached calls. */
+  jobs: JobRunner;
 }
 
 /** Says once, when the tools load, that the default output folder is outside the write scope. */
@@ -79,6 +87,20 @@ export async function createToolbox(
     sessions: new SessionStore(config, outputRoot, log),
     project,
   };
-  const tools = [generateImageTool(ctx), editImageTool(ctx), ...sessionTools(ctx)];
-  return { byName: new Map(tools.map((t) => [t.name, t])) };
+  const jobs = new JobRunner({
+    store: new JobStore({ root: outputRoot, ttlMs: config.sessionTtlMs, log }),
+    log,
+    progressIntervalMs: config.progressIntervalMs,
+  });
+  const tools = [
+    generateImageTool(ctx),
+    editImageTool(ctx),
+    ...sessionTools(ctx),
+    ...jobTools({ config, runner: jobs }),
+  ];
+  return {
+    byName: new Map(tools.map((t) => [t.name, t])),
+    runCall: (tool, call) => runPlainCall({ config, runner: jobs }, tool, call),
+    jobs,
+  };
 }

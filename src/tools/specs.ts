@@ -1,5 +1,5 @@
 /**
- * The six tools as clients see them: names, descriptions, argument and result schemas, hints.
+ * The tools as clients see them: names, descriptions, argument and result schemas, hints.
  * This module loads at start, light on purpose: the SDK lists these schemas and checks every
  * call's arguments against them, while the handlers and what they need load on first use.
  *
@@ -146,6 +146,53 @@ export const listEditSessionsSpec = {
 } satisfies ToolSpec;
 
 /** Every tool, in the order `tools/list` gives them. */
+/** The longest wait of one `get_image_job` call: under the ~60 s cap of the strictest clients. */
+export const MAX_WAIT_S = 50;
+
+/** The `structuredContent` of a job's status. */
+export const jobStatusSchema = z.object({
+  job_id: z.string(),
+  tool: z.string().describe("The tool whose call the job runs"),
+  status: z.enum(["running", "completed", "failed", "cancelled", "lost"]).describe(
+    "lost: the server process running it stopped before it ended",
+  ),
+  elapsed_s: z.number().describe("Seconds since the call started, or until it ended"),
+  progress: z.string().optional().describe("The last progress message"),
+  error: z.string().optional().describe("Why it failed, was cancelled or was lost"),
+  cancel_requested: z.boolean().optional(),
+});
+
+const jobId = z.string().min(1).max(200).describe("The job_id a detached call returned");
+
+/** `get_image_job`: a detached call's result, or its status while it runs. */
+export const getImageJobSpec = {
+  name: "get_image_job",
+  title: "Get image job",
+  description: "Wait for a detached image call (a result with job_id and status " +
+    '"running") and return its result exactly as the original tool would have: the ' +
+    "inline image, the file links and structuredContent. While it still runs, returns " +
+    "its status and progress; call again until it ends.",
+  inputSchema: z.strictObject({
+    job_id: jobId,
+    wait_s: z.number().min(0).max(MAX_WAIT_S).optional().describe(
+      `Seconds to wait for the job to end, 0-${MAX_WAIT_S} (default and upper bound: ` +
+        `GPT_IMAGE_2_DETACH_AFTER_S, so this call ends before client time limits)`,
+    ),
+  }),
+  annotations: { readOnlyHint: true, openWorldHint: false },
+} satisfies ToolSpec;
+
+/** `cancel_image_job`: aborts a detached call. */
+export const cancelImageJobSpec = {
+  name: "cancel_image_job",
+  title: "Cancel image job",
+  description: "Cancel a detached image call: its API request is aborted, nothing is " +
+    "saved and its budget reservation is released. A finished job is left as it is.",
+  inputSchema: z.strictObject({ job_id: jobId }),
+  outputSchema: jobStatusSchema,
+  annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
+} satisfies ToolSpec;
+
 export const TOOL_SPECS: readonly ToolSpec[] = [
   generateImageSpec,
   editImageSpec,
@@ -153,4 +200,20 @@ export const TOOL_SPECS: readonly ToolSpec[] = [
   continueEditSessionSpec,
   endEditSessionSpec,
   listEditSessionsSpec,
+  getImageJobSpec,
+  cancelImageJobSpec,
 ];
+
+/** Whether a tool's plain calls may detach: the ones that call the API, which take minutes. */
+export function detaches(spec: ToolSpec): boolean {
+  return spec.annotations?.openWorldHint === true;
+}
+
+/**
+ * The output schema a tool lists: a detaching tool answers with its own result or, when it
+ * detaches, a running job's status.
+ */
+export function listedOutputSchema(spec: ToolSpec, detachAfterMs: number): z.ZodType | undefined {
+  if (!spec.outputSchema || !detaches(spec) || detachAfterMs === 0) return spec.outputSchema;
+  return z.union([spec.outputSchema, jobStatusSchema]);
+}
