@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
+import { svgAnswer } from "../../tests/fake/models.ts";
 import { makePng } from "../../tests/fake/png.ts";
 import { sniffSvg } from "./svg.ts";
 
@@ -96,4 +97,9 @@ Deno.test("property: sniffing never throws, and leading comments and whitespace 
       assert.equal(info?.width, width);
     }),
   );
+});
+
+Deno.test("the fake API's SVG answer is recognised with its size", () => {
+  const info = sniffSvg(text(svgAnswer({ size: "1536x1024" })));
+  assert.deepEqual([info?.width, info?.height, info?.viewBox?.width], [1536, 1024, 1536]);
 });
