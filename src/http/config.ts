@@ -225,9 +225,16 @@ export function loadHttpConfig(env: HttpEnv, flags: HttpFlags = {}): HttpConfig 
     ? DEFAULT_PORT
     : portOf(rawPort, flags.port !== undefined ? "--port" : "GPT_IMAGE_2_HTTP_PORT");
   const token = env("GPT_IMAGE_2_HTTP_TOKEN");
-  if (token !== undefined && (token.length < MIN_TOKEN_LENGTH || /\s/.test(token))) {
+  // RFC 6750's token characters: what a client can send after `Bearer `.
+  if (token !== undefined && !/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) {
     throw new ConfigError(
-      `GPT_IMAGE_2_HTTP_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters without spaces ` +
+      `GPT_IMAGE_2_HTTP_TOKEN may hold only letters, digits and - . _ ~ + / (then = signs), ` +
+        `e.g. the output of \`openssl rand -hex 32\`.`,
+    );
+  }
+  if (token !== undefined && token.length < MIN_TOKEN_LENGTH) {
+    throw new ConfigError(
+      `GPT_IMAGE_2_HTTP_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters long ` +
         `(e.g. the output of \`openssl rand -hex 32\`); the one given has ${token.length}.`,
     );
   }

@@ -113,12 +113,12 @@ Deno.test("bad HTTP settings are one-line ConfigErrors naming the variable or fl
     [
       { GPT_IMAGE_2_HTTP_TOKEN: "short" },
       undefined,
-      /^GPT_IMAGE_2_HTTP_TOKEN must be at least 32 characters without spaces .*the one given has 5\.$/,
+      /^GPT_IMAGE_2_HTTP_TOKEN must be at least 32 characters long .*the one given has 5\.$/,
     ],
     [
       { GPT_IMAGE_2_HTTP_TOKEN: `${TOKEN} x` },
       undefined,
-      /^GPT_IMAGE_2_HTTP_TOKEN must be at least 32 characters without spaces/,
+      /^GPT_IMAGE_2_HTTP_TOKEN may hold only letters, digits and - \. _ ~ \+ \/ \(then = signs\)/,
     ],
     [
       { GPT_IMAGE_2_HTTP_ALLOWED_HOSTS: "https://mcp.example.com" },
