@@ -1,7 +1,7 @@
 /** Spend limits: a per-call cap, and budgets whose ledger is shared by every server process. */
 
 import { dirname, join, resolve } from "node:path";
-import { z } from "npm:zod@4.6.7";
+import { z } from "./deps.ts";
 import type { Config } from "./config.ts";
 import { LockTimeoutError, PROCESS, withFileLock } from "./file_lock.ts";
 import { placeFileAtomic, randomHex, replaceFileAtomic } from "./fs_atomic.ts";

@@ -38,3 +38,11 @@ export function loadFastPng(): Promise<typeof import("npm:fast-png@8.0.0")> {
 export function loadJpegJs(): Promise<{ default: typeof import("npm:jpeg-js@0.4.4") }> {
   return import("npm:jpeg-js@0.4.4");
 }
+
+export {
+  createRemoteJWKSet,
+  errors as joseErrors,
+  type JWTPayload,
+  jwtVerify,
+  type JWTVerifyGetKey,
+} from "npm:jose@6.2.18";

@@ -4,7 +4,7 @@
  * descriptions and cost estimates are all read from this one table.
  */
 
-import { z } from "npm:zod@4.6.7";
+import { z } from "./deps.ts";
 
 /** Rendering quality values across all models. */
 export const QUALITIES = ["auto", "low", "medium", "high", "xhigh", "max"] as const;

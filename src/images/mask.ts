@@ -4,7 +4,8 @@
  * when the call says which colour marks the area to edit, and explained when it does not.
  */
 
-import { ToolError } from "../tools/tool_error.ts";
+import { loadFastPng, loadJpegJs } from "../deps.ts";
+import { ToolError } from "../errors.ts";
 
 /** Which colour of a black-and-white mask marks the area to edit. */
 export type MaskMarks = "white" | "black";
@@ -58,7 +59,7 @@ function count(flags: Uint8Array): number {
 }
 
 async function decodePngMask(bytes: Uint8Array, label: string): Promise<MaskPixels> {
-  const { decode } = await import("npm:fast-png@8.0.0");
+  const { decode } = await loadFastPng();
   let png;
   try {
     png = decode(bytes);
@@ -121,7 +122,7 @@ async function decodeJpegMask(
   label: string,
   maxPixels: number,
 ): Promise<MaskPixels> {
-  const { default: jpeg } = await import("npm:jpeg-js@0.4.4");
+  const { default: jpeg } = await loadJpegJs();
   let decoded;
   try {
     decoded = jpeg.decode(bytes, {
@@ -197,7 +198,7 @@ export async function alphaMaskPng(
   mask: MaskPixels,
   marked: Uint8Array,
 ): Promise<Uint8Array<ArrayBuffer>> {
-  const { encode } = await import("npm:fast-png@8.0.0");
+  const { encode } = await loadFastPng();
   const rgba = new Uint8Array(mask.width * mask.height * 4);
   for (let i = 0; i < marked.length; i++) rgba[i * 4 + 3] = marked[i] ? 0 : 255;
   const png = encode({ width: mask.width, height: mask.height, data: rgba, channels: 4, depth: 8 });

@@ -1,7 +1,7 @@
 /** Edit sessions as small JSON records on disk, so that they survive a server restart. */
 
 import { join } from "node:path";
-import { z } from "npm:zod@4.6.7";
+import { z } from "../deps.ts";
 import type { Config } from "../config.ts";
 import { LockTimeoutError, withFileLock } from "../file_lock.ts";
 import { placeFileAtomic, randomHex, replaceFileAtomic } from "../fs_atomic.ts";
