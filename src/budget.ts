@@ -1,5 +1,6 @@
 /** Spend limits: a per-call cap, and budgets whose ledger is shared by every server process. */
 
+import { vetWritePathSync } from "./sandbox.ts";
 import { dirname, join, resolve } from "node:path";
 import { z } from "./deps.ts";
 import type { Config } from "./config.ts";
@@ -366,6 +367,8 @@ export class Ledger {
       );
     }
     const root = this.#root()!;
+    // Deno checks the path as written: a ledger that is a link out of the root is refused here.
+    vetWritePathSync(path, { label: "spend ledger", home: this.config.homeDir, within: root });
     return await withFileLock(join(root, LOCK_NAME), async () => {
       const { ledger, corruption, imported } = await this.#load(path, root, strict);
       const now = Date.now();

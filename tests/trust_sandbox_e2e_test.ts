@@ -11,7 +11,7 @@ import { encodeBase64 } from "../src/images/codec_base64.ts";
 import { projectFolderName } from "../src/images/output.ts";
 import { FakeOpenAI } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
-import { type Harness, listFiles, startServer, textOf } from "./harness.ts";
+import { type Harness, listFiles, startServer, textOf, withServer } from "./harness.ts";
 import { InputServer, TEST_CA } from "./inputs_server.ts";
 
 /** The flags a server runs under: the documented scoped ones, or the release binary's. */
@@ -241,4 +241,21 @@ Deno.test("redirects to IPv4-embedding IPv6 and site-local addresses are refused
     await inputs.close();
     await fake.close();
   }
+});
+
+Deno.test("a spend ledger that is a link out of the output root is refused under a budget, and nothing is sent", async () => {
+  const outside = await Deno.makeTempDir({ prefix: "gi2-ledger-target-" });
+  await withServer({ env: { GPT_IMAGE_2_BUDGET_USD: "5" } }, async (h, fake) => {
+    await Deno.mkdir(h.configRoot, { recursive: true });
+    await Deno.symlink(
+      join(outside, "ledger.json"),
+      join(h.configRoot, ".gpt-image-2-ledger.json"),
+    );
+    const result = await h.call("generate_image", { prompt: "a lantern", quality: "low" });
+    assert.equal(result.isError, true, textOf(result));
+    assert.match(textOf(result), /spend ledger ".*" \(really .*gi2-ledger-target-.*\) is refused/);
+    assert.equal(fake.requests.length, 0, "nothing was sent");
+    assert.deepEqual([...Deno.readDirSync(outside)], [], "nothing was written through the link");
+  });
+  await Deno.remove(outside, { recursive: true });
 });
