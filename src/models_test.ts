@@ -560,7 +560,9 @@ Deno.test("property: every error names an input of the request and stays one sen
       for (const error of validateRequest(model, request)) {
         const field = error.slice(0, error.indexOf(":"));
         assert.ok(inputs.has(field), error);
-        assert.doesNotMatch(error, /\.\s+[A-Z]|\n/, error);
+        // The caller's own text, quoted back, is not part of the sentence's shape.
+        const own = request.size ? error.replaceAll(request.size, "") : error;
+        assert.doesNotMatch(own, /\.\s+[A-Z]|\n/, error);
       }
     }),
     { numRuns: 500 },
