@@ -367,9 +367,9 @@ export class Ledger {
       );
     }
     const root = this.#root()!;
-    // Deno checks the path as written: a ledger that is a link out of the root is refused here.
-    vetWritePathSync(path, { label: "spend ledger", home: this.config.homeDir, within: root });
     return await withFileLock(join(root, LOCK_NAME), async () => {
+      // Deno checks the path as written: a ledger that is a link out of the root is refused here.
+      vetWritePathSync(path, { label: "spend ledger", home: this.config.homeDir, within: root });
       const { ledger, corruption, imported } = await this.#load(path, root, strict);
       const now = Date.now();
       ledger.reservations = ledger.reservations.filter((r) => Date.parse(r.expires) > now);
