@@ -135,7 +135,10 @@ Deno.test("logging/setLevel changes which log notifications arrive; no secret in
     await h.client.setLoggingLevel("info");
     await h.call("generate_image", { prompt: "loud", quality: "low" });
     const data = h.logs.map((l) => `${l.level}: ${l.data}`);
-    assert.ok(data.some((d) => /^info: request sent/.test(d)), data.join("\n"));
+    assert.ok(
+      data.includes("info: request sent to OpenAI: generate 1 image, size auto, quality low"),
+      data.join("\n"),
+    );
     assert.ok(data.some((d) => /^info: saved .*\.png/.test(d)));
     assert.ok(data.some((d) => /^info: cost: \$0\.\d{4}/.test(d)));
     assert.ok(h.logs.every((l) => l.level !== "debug"));

@@ -211,8 +211,10 @@ export async function runImageJob(
     progress.stage(
       `Request sent to OpenAI (${ctx.config.model}, estimated ${usd(job.estimateUsd)})`,
     );
+    const { n, size, quality } = job.requested;
     call.log.info(
-      `request sent: ${job.verb.toLowerCase()} ${job.requested.size} ${job.requested.quality} n=${job.requested.n}`,
+      `request sent to OpenAI: ${job.verb === "Generated" ? "generate" : "edit"} ${n} ` +
+        `image${n === 1 ? "" : "s"}, size ${size}, quality ${quality}`,
     );
     progress.startHeartbeat();
     answer = await job.run({
