@@ -11,7 +11,7 @@ import { encodeBase64 } from "../src/images/codec_base64.ts";
 import { projectFolderName } from "../src/images/output.ts";
 import { FakeOpenAI } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
-import { type Harness, listFiles, startServer, textOf, withServer } from "./harness.ts";
+import { listFiles, startServer, textOf, withServer } from "./harness.ts";
 import { InputServer, TEST_CA } from "./inputs_server.ts";
 
 /** The flags a server runs under: the documented scoped ones, or the release binary's. */
@@ -20,31 +20,13 @@ const FLAGS: [name: string, allowWrite: string[] | undefined][] = [
   ["the release binary's unscoped --allow-write", []],
 ];
 
-/** Starts a fake API and a server under `allowWrite`, runs `body`, and stops both. */
-async function withFlags(
-  allowWrite: string[] | undefined,
-  body: (h: Harness, fake: FakeOpenAI) => Promise<void>,
-): Promise<void> {
-  const fake = FakeOpenAI.start();
-  const h = await startServer({ fake, allowWrite }).catch(async (error) => {
-    await fake.close();
-    throw error;
-  });
-  try {
-    await body(h, fake);
-  } finally {
-    await h.close();
-    await fake.close();
-  }
-}
-
 async function tempDir(prefix: string): Promise<string> {
   return await Deno.realPath(await Deno.makeTempDir({ prefix }));
 }
 
 for (const [flags, allowWrite] of FLAGS) {
   Deno.test(`under ${flags}, an output_dir linked to ~/.ssh is refused and nothing lands there`, async () => {
-    await withFlags(allowWrite, async (h, fake) => {
+    await withServer({ allowWrite }, async (h, fake) => {
       const ssh = join(h.home, ".ssh");
       await Deno.mkdir(ssh);
       await Deno.symlink(ssh, join(h.cwd, "keys"));
@@ -66,7 +48,7 @@ for (const [flags, allowWrite] of FLAGS) {
   });
 
   Deno.test(`under ${flags}, a .sessions link out of the output folder is refused`, async () => {
-    await withFlags(allowWrite, async (h, fake) => {
+    await withServer({ allowWrite }, async (h, fake) => {
       const elsewhere = await tempDir("gi2-elsewhere-");
       try {
         const root = join(h.configRoot, "output", await projectFolderName(h.cwd));
@@ -91,7 +73,7 @@ for (const [flags, allowWrite] of FLAGS) {
 }
 
 Deno.test("under the documented flags, an output_dir linked out of the write scope is refused", async () => {
-  await withFlags(undefined, async (h, fake) => {
+  await withServer({}, async (h, fake) => {
     const outside = await tempDir("gi2-outside-");
     try {
       await Deno.symlink(outside, join(h.cwd, "link"));
@@ -141,7 +123,7 @@ function assertNoSecret(text: string): void {
 }
 
 Deno.test("inputs from secret folders are refused and no input's bytes are ever echoed", async () => {
-  await withFlags(undefined, async (h, fake) => {
+  await withServer({}, async (h, fake) => {
     await Deno.mkdir(join(h.home, ".aws"));
     await Deno.mkdir(join(h.home, ".ssh"));
     await Deno.writeTextFile(join(h.home, ".aws", "credentials"), `${SECRET}\n`);
