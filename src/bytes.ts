@@ -48,8 +48,6 @@ const POOL_BYTES = 5 << 20;
 const POOL_KEEP = 2;
 const idle: ArrayBuffer[] = [];
 const lent = new WeakSet<ArrayBuffer>();
-/** Buffers a later reader still needs: only that reader's release counts. */
-const claimed = new WeakSet<ArrayBuffer>();
 
 /**
  * Like `growableBytes`, from a small pool of buffers whose pages stay committed between uses:
@@ -84,26 +82,13 @@ export function trimBytes(bytes: Uint8Array, length: number): boolean {
 }
 
 /**
- * Hands `bytes` to a reader that needs them after their owner is done (a frame written later):
- * `releaseBytes` leaves them alone until the returned function, the reader's release, is called.
- */
-export function claimBytes(bytes: Uint8Array): () => void {
-  const buffer = bytes.buffer;
-  if (!(buffer instanceof ArrayBuffer)) return () => {};
-  claimed.add(buffer);
-  return () => {
-    if (claimed.delete(buffer)) releaseBytes(bytes);
-  };
-}
-
-/**
  * Gives a `growableBytes` buffer's memory back now (it reads as empty after), or a
  * `pooledBytes` one to its pool (once: a second release of the same buffer does nothing);
  * others are left alone.
  */
 export function releaseBytes(bytes: Uint8Array | undefined): void {
   const buffer = bytes?.buffer;
-  if (!(buffer instanceof ArrayBuffer) || !buffer.resizable || claimed.has(buffer)) return;
+  if (!(buffer instanceof ArrayBuffer) || !buffer.resizable) return;
   if (!lent.delete(buffer)) {
     // A growable buffer, or a pooled one already given back.
     if (!idle.includes(buffer)) buffer.resize(0);
