@@ -3,7 +3,7 @@
 import { dirname, join } from "node:path";
 import { ConfigError, loadConfig } from "./config.ts";
 import { randomHex } from "./fs_atomic.ts";
-import { defaultProject, resolveOutputDir } from "./images/output.ts";
+import { defaultProject, resolveOutputDir } from "./images/storage/output.ts";
 import { netScopeProblem } from "./permissions.ts";
 
 /** `--help`. */

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { decodeBase64 } from "../src/images/codec_base64.ts";
+import { decodeBase64 } from "../src/images/codecs/base64.ts";
 import type { ImageJobResult } from "../src/tools/image_job.ts";
 import type { JobStatusContent } from "../src/tools/jobs.ts";
 import { FakeOpenAI } from "./fake/api.ts";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { encodeBase64 } from "../src/images/codec_base64.ts";
+import { encodeBase64 } from "../src/images/codecs/base64.ts";
 import type { ImageJobResult } from "../src/tools/image_job.ts";
 import { FakeOpenAI } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeOpenAI } from "./fake/api.ts";
 import { listFiles, startServer, textOf, withServer } from "./harness.ts";
-import { sniffImage } from "../src/images/sniff.ts";
+import { sniffImage } from "../src/images/codecs/sniff.ts";
 import type { ImageJobResult as ImageResult } from "../src/tools/image_job.ts";
 
 Deno.test("lists eight tools without an API key, and a call without one names the variable", async () => {

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeBase64 } from "../src/images/codec_base64.ts";
+import { decodeBase64 } from "../src/images/codecs/base64.ts";
 import { makePreview } from "../src/images/preview.ts";
-import { sniffImage } from "../src/images/sniff.ts";
+import { sniffImage } from "../src/images/codecs/sniff.ts";
 import type { ImageJobResult } from "../src/tools/image_job.ts";
 import { FakeOpenAI } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";

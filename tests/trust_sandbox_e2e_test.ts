@@ -7,8 +7,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { encodeBase64 } from "../src/images/codec_base64.ts";
-import { projectFolderName } from "../src/images/output.ts";
+import { encodeBase64 } from "../src/images/codecs/base64.ts";
+import { projectFolderName } from "../src/images/storage/output.ts";
 import { FakeOpenAI } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
 import { listFiles, startServer, textOf, withServer } from "./harness.ts";

@@ -2,7 +2,7 @@
 
 import type { InlineMode } from "../config.ts";
 import { loadFastPng, loadJpegJs } from "../deps.ts";
-import { base64ForJson, encodeBase64 } from "./codec_base64.ts";
+import { base64ForJson, encodeBase64 } from "./codecs/base64.ts";
 import {
   imageBytes,
   imageHead,
@@ -10,12 +10,12 @@ import {
   imageSize,
   type ReceivedImage,
   SpilledImage,
-} from "./received.ts";
-import type { ImageInfo } from "./sniff.ts";
+} from "./storage/received.ts";
+import type { ImageInfo } from "./codecs/sniff.ts";
 import { CORES, Slots } from "../slots.ts";
-import { BoxScaler } from "./box_scale.ts";
-import { encodeJpeg } from "./jpeg_encode.ts";
-import { decodePngScaled, MAX_DECODE_EDGE, type Pixels } from "./png_decode.ts";
+import { BoxScaler } from "./codecs/box_scale.ts";
+import { encodeJpeg } from "./codecs/jpeg_encode.ts";
+import { decodePngScaled, MAX_DECODE_EDGE, type Pixels } from "./codecs/png_decode.ts";
 
 /**
  * Previews are CPU-bound and each holds a pixel buffer: one per core at most. Plain answers are

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { makePng } from "../../tests/fake/png.ts";
 import { INLINE_MAX_BASE64, inlineImages, previewRefusal, type SourceImage } from "./preview.ts";
-import { sniffImage } from "./sniff.ts";
+import { sniffImage } from "./codecs/sniff.ts";
 
 function source(bytes: Uint8Array): SourceImage {
   return { image: bytes, info: sniffImage(bytes)! };

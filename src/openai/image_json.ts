@@ -6,14 +6,14 @@
  */
 
 import { concatBytes } from "../bytes.ts";
-import { ASCII, Base64Decoder } from "../images/codec_base64.ts";
+import { ASCII, Base64Decoder } from "../images/codecs/base64.ts";
 import {
   discardImage,
   type ReceivedImage,
   SPILL_AT,
   SPILL_BLOCK,
   SpillFile,
-} from "../images/received.ts";
+} from "../images/storage/received.ts";
 
 const QUOTE = 0x22;
 const COLON = 0x3a;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { encodeBase64 } from "../images/codec_base64.ts";
+import { encodeBase64 } from "../images/codecs/base64.ts";
 import fc from "npm:fast-check@4.10.2";
 import { dirname } from "node:path";
-import { SPILL_AT, SpilledImage } from "../images/received.ts";
+import { SPILL_AT, SpilledImage } from "../images/storage/received.ts";
 import { ImageAnswerReader, type ParsedImageAnswer, readImageAnswer } from "./image_json.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);

@@ -2,8 +2,8 @@
 
 import type { Usage } from "../cost.ts";
 import { loadOpenAI } from "../deps.ts";
-import { decodeArrivedBase64 } from "../images/codec_base64.ts";
-import { discardImage, type ReceivedImage } from "../images/received.ts";
+import { decodeArrivedBase64 } from "../images/codecs/base64.ts";
+import { discardImage, type ReceivedImage } from "../images/storage/received.ts";
 import { readImageAnswer } from "./image_json.ts";
 import { ToolError } from "../errors.ts";
 import type { Api, CallOptions } from "./api.ts";

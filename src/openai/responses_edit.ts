@@ -2,7 +2,7 @@
 
 import type { Usage } from "../cost.ts";
 import { loadOpenAI } from "../deps.ts";
-import { discardImage, type ReceivedImage } from "../images/received.ts";
+import { discardImage, type ReceivedImage } from "../images/storage/received.ts";
 import { ToolError } from "../errors.ts";
 import type { Api } from "./api.ts";
 import {

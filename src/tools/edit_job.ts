@@ -9,7 +9,7 @@ import {
   textCostFromUsage,
   TOKEN_PRICES,
 } from "../cost.ts";
-import { type LoadedImage, loadEditInputs } from "../images/inputs.ts";
+import { type LoadedImage, loadEditInputs } from "../images/inputs/read.ts";
 import type { UploadFile } from "../openai/images.ts";
 import { type ImageJob, prepareImageCall } from "./image_job.ts";
 import { type OutputArgs, settingsFrom } from "./image_args.ts";

@@ -8,10 +8,20 @@ import type { InlineMode } from "../config.ts";
 import { type Usage, usageProblem } from "../cost.ts";
 import { createFileAtomic, describeFsError, randomHex } from "../fs_atomic.ts";
 import { CORES, Slots } from "../slots.ts";
-import { imageFilename, resolveOutputDir, type SavedFile, saveImages } from "../images/output.ts";
+import {
+  imageFilename,
+  resolveOutputDir,
+  type SavedFile,
+  saveImages,
+} from "../images/storage/output.ts";
 import { inlineImages, type SourceImage } from "../images/preview.ts";
-import { discardImage, imageHead, movedTo, type ReceivedImage } from "../images/received.ts";
-import { describeBytes, type ImageFormat, sniffImage } from "../images/sniff.ts";
+import {
+  discardImage,
+  imageHead,
+  movedTo,
+  type ReceivedImage,
+} from "../images/storage/received.ts";
+import { describeBytes, type ImageFormat, sniffImage } from "../images/codecs/sniff.ts";
 import type { ApiImages, ImageCallOptions } from "../openai/images.ts";
 import type { CallContext, ToolContext } from "./tool.ts";
 import { CancelledError, ToolError } from "../errors.ts";

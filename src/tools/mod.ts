@@ -7,7 +7,7 @@ import {
   defaultOutputDir,
   defaultProject,
   projectFolderName,
-} from "../images/output.ts";
+} from "../images/storage/output.ts";
 import { removeStaleTempFiles } from "../fs_atomic.ts";
 import type { Logger } from "../log.ts";
 import { Api } from "../openai/api.ts";

@@ -1,8 +1,8 @@
 /** Iterative edit sessions: start, continue (previous output becomes the input), end, list. */
 
 import type { CallToolResult, z } from "../deps.ts";
-import { loadEditInputs } from "../images/inputs.ts";
-import { resolveOutputDir } from "../images/output.ts";
+import { loadEditInputs } from "../images/inputs/read.ts";
+import { resolveOutputDir } from "../images/storage/output.ts";
 import type { SessionRecord } from "../sessions/store.ts";
 import { editJob, prepareEdit } from "./edit_job.ts";
 import type { OutputArgs } from "./image_args.ts";

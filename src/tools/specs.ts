@@ -7,7 +7,7 @@
  */
 
 import { z } from "../deps.ts";
-import { MAX_INPUTS } from "../images/limits.ts";
+import { MAX_INPUTS } from "../images/inputs/limits.ts";
 import {
   compressionRefinement,
   formatField,

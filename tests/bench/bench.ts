@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import { concatBytes } from "../../src/bytes.ts";
-import { decodeBase64 } from "../../src/images/codec_base64.ts";
+import { decodeBase64 } from "../../src/images/codecs/base64.ts";
 import { FakeOpenAI } from "../fake/api.ts";
 import { makePng } from "../fake/png.ts";
 import { V8_FLAGS } from "../../src/config.ts";
@@ -569,7 +569,7 @@ await loaded.close();
 
 // The inline preview codec, and the candidate it was chosen over.
 const { makePreview } = await import("../../src/images/preview.ts");
-const { sniffImage } = await import("../../src/images/sniff.ts");
+const { sniffImage } = await import("../../src/images/codecs/sniff.ts");
 for (const size of ["1024x1024", "3840x2160"]) {
   const bytes = await fake.image(size, "png");
   const source = { image: bytes, info: sniffImage(bytes)! };

@@ -2,7 +2,7 @@
 
 import { Image } from "npm:imagescript@1.3.1";
 import { makePng } from "./png.ts";
-import { encodeBase64 } from "../../src/images/codec_base64.ts";
+import { encodeBase64 } from "../../src/images/codecs/base64.ts";
 
 /** A fault the next matching request answers with. */
 export type Fault =

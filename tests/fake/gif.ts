@@ -1,7 +1,7 @@
 /**
  * GIF files for the fake API and for tests, encoded here from the GIF89a specification (LZW
  * with variable code sizes, colour tables, interlacing, transparency, the looping extension).
- * Written apart from src/images/gif.ts so that a shared misreading of the format cannot hide.
+ * Written apart from src/images/codecs/gif.ts so that a shared misreading of the format cannot hide.
  */
 
 /** One frame: colour indices row by row, placed at `left`, `top` on the logical screen. */

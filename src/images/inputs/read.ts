@@ -2,15 +2,15 @@
 
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Config } from "../config.ts";
-import { readScopeProblem } from "../permissions.ts";
-import { vetReadPath } from "../sandbox.ts";
-import { ToolError } from "../errors.ts";
+import type { Config } from "../../config.ts";
+import { readScopeProblem } from "../../permissions.ts";
+import { vetReadPath } from "../../sandbox.ts";
+import { ToolError } from "../../errors.ts";
 import { MAX_INPUTS } from "./limits.ts";
-import { tryDecodeBase64 } from "./codec_base64.ts";
-import { expandHome } from "./output.ts";
+import { tryDecodeBase64 } from "../codecs/base64.ts";
+import { expandHome } from "../storage/output.ts";
 import { fetchRemote } from "./remote.ts";
-import { describeBytes, type ImageInfo, sniffImage } from "./sniff.ts";
+import { describeBytes, type ImageInfo, sniffImage } from "../codecs/sniff.ts";
 
 export const MAX_INPUT_BYTES = 50 * 1024 * 1024;
 export const MAX_MASK_BYTES = 4 * 1024 * 1024;

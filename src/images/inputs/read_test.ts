@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import fc from "npm:fast-check@4.10.2";
-import { loadConfig } from "../config.ts";
-import { encodeBase64 } from "./codec_base64.ts";
-import { ToolError } from "../errors.ts";
-import { makePng } from "../../tests/fake/png.ts";
-import { loadImage } from "./inputs.ts";
+import { loadConfig } from "../../config.ts";
+import { encodeBase64 } from "../codecs/base64.ts";
+import { ToolError } from "../../errors.ts";
+import { makePng } from "../../../tests/fake/png.ts";
+import { loadImage } from "./read.ts";
 
 const config = loadConfig({ cwd: "/", env: () => undefined });
 const options = { label: "images[0]", maxBytes: 1_000_000, config, cwd: "/" };

@@ -4,8 +4,8 @@
  * when the call says which colour marks the area to edit, and explained when it does not.
  */
 
-import { loadFastPng, loadJpegJs } from "../deps.ts";
-import { ToolError } from "../errors.ts";
+import { loadFastPng, loadJpegJs } from "../../deps.ts";
+import { ToolError } from "../../errors.ts";
 
 /** Which colour of a black-and-white mask marks the area to edit. */
 export type MaskMarks = "white" | "black";

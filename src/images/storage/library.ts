@@ -6,9 +6,9 @@
  */
 
 import { extname, join, relative, sep } from "node:path";
-import { isInside, realPathOf } from "../sandbox.ts";
-import { ToolError } from "../errors.ts";
-import { sniffImage } from "./sniff.ts";
+import { isInside, realPathOf } from "../../sandbox.ts";
+import { ToolError } from "../../errors.ts";
+import { sniffImage } from "../codecs/sniff.ts";
 
 /** The scheme of the URIs `resources/read` serves: `image://{id}`. */
 export const IMAGE_URI_PREFIX = "image://";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
-import { svgAnswer } from "../../tests/fake/models.ts";
-import { makePng } from "../../tests/fake/png.ts";
+import { svgAnswer } from "../../../tests/fake/models.ts";
+import { makePng } from "../../../tests/fake/png.ts";
 import { sniffSvg } from "./svg.ts";
 
 const NS = 'xmlns="http://www.w3.org/2000/svg"';

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
-import { pngFromScanlines } from "../../tests/fake/png.ts";
+import { pngFromScanlines } from "../../../tests/fake/png.ts";
 import { decodePngScaled, MAX_DECODE_EDGE } from "./png_decode.ts";
 
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ToolError } from "../errors.ts";
-import { encodeBase64 } from "./codec_base64.ts";
+import { ToolError } from "../../errors.ts";
+import { encodeBase64 } from "../codecs/base64.ts";
 import { saveImages } from "./output.ts";
-import { inlineImages } from "./preview.ts";
+import { inlineImages } from "../preview.ts";
 import { discardImage, movedTo, placeImage, type SpilledImage, SpillFile } from "./received.ts";
-import { sniffImage } from "./sniff.ts";
-import { makePng } from "../../tests/fake/png.ts";
+import { sniffImage } from "../codecs/sniff.ts";
+import { makePng } from "../../../tests/fake/png.ts";
 
 async function spill(dir: string, bytes: Uint8Array): Promise<SpilledImage> {
   const file = new SpillFile(dir);

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
-import { concatBytes, growableBytes } from "../bytes.ts";
+import { concatBytes, growableBytes } from "../../bytes.ts";
 import {
   Base64Decoder,
   base64ForJson,
   base64Pieces,
   decodeArrivedBase64,
   encodeBase64,
-} from "./codec_base64.ts";
+} from "./base64.ts";
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 

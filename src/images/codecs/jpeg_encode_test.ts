@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import jpeg from "npm:jpeg-js@0.4.4";
-import { makePng } from "../../tests/fake/png.ts";
+import { makePng } from "../../../tests/fake/png.ts";
 import { encodeJpeg } from "./jpeg_encode.ts";
 import { decodePngScaled } from "./png_decode.ts";
 

@@ -1,9 +1,9 @@
 /** Downloads a remote input: https only, no internal addresses, bounded in time, size and redirects. */
 
-import { concatBytes } from "../bytes.ts";
-import type { Config } from "../config.ts";
-import { canResolveDns, netScopeProblem } from "../permissions.ts";
-import { ToolError } from "../errors.ts";
+import { concatBytes } from "../../bytes.ts";
+import type { Config } from "../../config.ts";
+import { canResolveDns, netScopeProblem } from "../../permissions.ts";
+import { ToolError } from "../../errors.ts";
 import { isInternalName, isIpLiteral, isPrivateAddress } from "./address.ts";
 
 const MAX_REDIRECTS = 3;

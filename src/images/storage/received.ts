@@ -6,9 +6,9 @@
  * @module
  */
 
-import { releaseBytes, writeAll } from "../bytes.ts";
-import { createFileAtomic, describeFsError, placeFileAtomic, tempPath } from "../fs_atomic.ts";
-import { ToolError } from "../errors.ts";
+import { releaseBytes, writeAll } from "../../bytes.ts";
+import { createFileAtomic, describeFsError, placeFileAtomic, tempPath } from "../../fs_atomic.ts";
+import { ToolError } from "../../errors.ts";
 
 /** Decoded images at least this large go to a file as they arrive; a 1024x1024 PNG stays. */
 export const SPILL_AT = 6 << 20;

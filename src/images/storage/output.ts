@@ -1,10 +1,10 @@
 /** Where images are written, what they are called, and how they reach the disk safely. */
 
 import { basename, dirname, join, resolve } from "node:path";
-import type { Config } from "../config.ts";
-import { vetWritePathSync } from "../sandbox.ts";
-import { ToolError } from "../errors.ts";
-import { describeFsError, randomHex } from "../fs_atomic.ts";
+import type { Config } from "../../config.ts";
+import { vetWritePathSync } from "../../sandbox.ts";
+import { ToolError } from "../../errors.ts";
+import { describeFsError, randomHex } from "../../fs_atomic.ts";
 import { imageSize, placeImage, type ReceivedImage } from "./received.ts";
 
 /** Finds the nearest directory at or above `start` holding `.git`, without a subprocess. */

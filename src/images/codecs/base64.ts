@@ -7,7 +7,7 @@ import {
   releaseBytes,
   resizeBytes,
   trimBytes,
-} from "../bytes.ts";
+} from "../../bytes.ts";
 
 type LastChunk = { lastChunkHandling?: "strict" | "stop-before-partial" };
 interface NativeBase64 {

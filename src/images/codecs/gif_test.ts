@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
 import { Frame, GIF } from "npm:imagescript@1.3.1";
-import { encodeGif, type GifFrameSpec, makeAnimatedGif, webPalette } from "../../tests/fake/gif.ts";
+import {
+  encodeGif,
+  type GifFrameSpec,
+  makeAnimatedGif,
+  webPalette,
+} from "../../../tests/fake/gif.ts";
 import { decodeGifFirstFrame, GifError, lzwDecode, readGif, sniffGif } from "./gif.ts";
 
 function b64(text: string): Uint8Array {

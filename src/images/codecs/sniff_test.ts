@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.10.2";
-import { makePng } from "../../tests/fake/png.ts";
+import { makePng } from "../../../tests/fake/png.ts";
 import { describeBytes, sniffImage } from "./sniff.ts";
 
 Deno.test("sniffs PNG, JPEG and WebP dimensions from real files", async () => {

@@ -3,9 +3,9 @@ import { crc32 } from "node:zlib";
 import fc from "npm:fast-check@4.10.2";
 import { decode as decodePng, encode as encodePng } from "npm:fast-png@8.0.0";
 import jpeg from "npm:jpeg-js@0.4.4";
-import { pngFromScanlines } from "../../tests/fake/png.ts";
+import { pngFromScanlines } from "../../../tests/fake/png.ts";
 import { type MaskMarks, maskProblem, prepareMask, readMask } from "./mask.ts";
-import { sniffImage } from "./sniff.ts";
+import { sniffImage } from "../codecs/sniff.ts";
 
 type Encoding = "grey" | "grey16" | "rgb" | "rgba-opaque" | "rgba-254" | "palette" | "grey1";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { makePng } from "../../tests/fake/png.ts";
-import { principalRoot } from "../http/principal.ts";
-import { ToolError } from "../errors.ts";
+import { makePng } from "../../../tests/fake/png.ts";
+import { principalRoot } from "../../http/principal.ts";
+import { ToolError } from "../../errors.ts";
 import {
   imageIdOf,
   ImageNotFound,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import fc from "npm:fast-check@4.10.2";
-import { loadConfig } from "../config.ts";
-import { ToolError } from "../errors.ts";
+import { loadConfig } from "../../config.ts";
+import { ToolError } from "../../errors.ts";
 import {
   defaultOutputDir,
   defaultProject,
