@@ -9,15 +9,18 @@
 export { z } from "./zod.ts";
 export {
   type CallToolResult,
+  CLIENT_CAPABILITIES_META_KEY,
   type ContentBlock,
   type JSONRPCErrorResponse,
   type JSONRPCMessage,
   type LoggingLevel,
   McpServer,
+  MissingRequiredClientCapabilityError,
+  ProtocolError,
   ProtocolErrorCode,
+  type Server,
   type ServerContext,
   specTypeSchemas,
-  type StandardSchemaWithJSON,
   type ToolAnnotations,
   type Transport,
 } from "npm:@modelcontextprotocol/server@2.4.0";

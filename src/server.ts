@@ -11,16 +11,28 @@ import {
   type CallToolResult,
   type LoggingLevel,
   McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
   type ServerContext,
   serveStdio,
-  type StandardSchemaWithJSON,
+  type ToolAnnotations,
   type Transport,
-  type z,
+  z,
 } from "./deps.ts";
 import { ToolError } from "./errors.ts";
 import { Logger, type LogLevel } from "./log.ts";
 import type { Toolbox } from "./tools/mod.ts";
-import { listedOutputSchema, TOOL_SPECS } from "./tools/specs.ts";
+import { detaches, listedOutputSchema, TOOL_SPECS } from "./tools/specs.ts";
+import {
+  asksForTask,
+  createdTask,
+  type Era,
+  notifyWhenEnded,
+  registerTaskHandlers,
+  relatedTask,
+  TASKS_CAPABILITY,
+  TASKS_EXTENSION,
+} from "./tasks.ts";
 import type { CallContext, ToolDefinition, ToolSpec } from "./tools/tool.ts";
 
 /** What `serve` needs. */
@@ -46,31 +58,55 @@ export interface Serving {
 
 const SHUTDOWN_GRACE_MS = 5_000;
 
+const SPECS_BY_NAME = new Map(TOOL_SPECS.map((spec) => [spec.name, spec]));
+
+/** A `tools/call` request's params as this server reads them (the SDK checks them by the spec). */
+const callParams = z.looseObject({
+  name: z.string(),
+  arguments: z.record(z.string(), z.unknown()).optional(),
+  task: z.looseObject({ ttl: z.number().optional() }).optional(),
+});
+type CallParams = z.output<typeof callParams>;
+
+const listParams = z.looseObject({ cursor: z.string().optional() }).optional();
+
 function errorResult(text: string): CallToolResult {
   return { content: [{ type: "text", text }], isError: true };
 }
 
-/**
- * `schema` as the SDK takes it, with its JSON Schema converted once instead of on every
- * `tools/list` (the SDK converts on each listing, ~3 ms for these tools).
- */
-function listedSchema<S extends z.ZodType>(
-  schema: S,
-): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
-  const standard = schema["~standard"];
-  const converted = new Map<string, Record<string, unknown>>();
-  const convert = (io: "input" | "output") => (options: { target: string }) => {
-    const key = `${io} ${options.target}`;
-    let json = converted.get(key);
-    // A union (a result, or a detached call's job) is still an object, as MCP requires.
-    if (!json) converted.set(key, json = { type: "object", ...standard.jsonSchema[io](options) });
-    return json;
-  };
+/** A schema's issues as one line: each with the path of the argument it is about. */
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((issue) =>
+    issue.path.length ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message
+  ).join(", ");
+}
+
+/** A tool as `tools/list` gives it. */
+interface ListedTool {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  outputSchema?: Record<string, unknown>;
+  annotations?: ToolAnnotations;
+  execution?: { taskSupport: "optional" };
+}
+
+/** A tool as `tools/list` gives it to a client of `era`, with its JSON Schemas. */
+function listedTool(spec: ToolSpec, era: Era, outputSchema: z.ZodType | undefined): ListedTool {
+  const json = (schema: z.ZodType, io: "input" | "output") => // A union (a result, or a detached call's job) is still an object, as MCP requires.
+  ({ type: "object" as const, ...z.toJSONSchema(schema, { target: "draft-2020-12", io }) });
   return {
-    "~standard": {
-      ...standard,
-      jsonSchema: { input: convert("input"), output: convert("output") },
-    },
+    name: spec.name,
+    title: spec.title,
+    description: spec.description,
+    inputSchema: json(spec.inputSchema, "input"),
+    ...(outputSchema ? { outputSchema: json(outputSchema, "output") } : {}),
+    ...(spec.annotations ? { annotations: spec.annotations } : {}),
+    // The 2025 wire's tasks utility; on the 2026 wire the server decides per call.
+    ...(era === "legacy" && detaches(spec)
+      ? { execution: { taskSupport: "optional" as const } }
+      : {}),
   };
 }
 
@@ -163,20 +199,129 @@ export function serve(options: ServerOptions): Serving {
     return call;
   }
 
-  function createServer(era: "legacy" | "modern"): McpServer {
+  /** The tools as each era lists them, converted on the first `tools/list`. */
+  const listings = new Map<Era, ListedTool[]>();
+  const listing = (era: Era) => {
+    let tools = listings.get(era);
+    if (!tools) {
+      listings.set(
+        era,
+        tools = TOOL_SPECS.map((s) => listedTool(s, era, outputSchemaOf(s))),
+      );
+    }
+    return tools;
+  };
+  const taskTtlMs = config instanceof ConfigError ? 0 : config.sessionTtlMs;
+
+  /** Starts a call as a task and answers with it at once, in the era's shape. */
+  async function startTask(
+    server: McpServer,
+    era: Era,
+    spec: ToolSpec,
+    args: z.output<z.ZodObject>,
+    ctx: ServerContext,
+  ) {
+    if (config instanceof ConfigError) return errorResult(log.redact(configProblem(config)));
+    const toolbox = await tools(config);
+    const tool = toolbox.byName.get(spec.name);
+    if (!tool) throw new Error(`no handler is registered for ${spec.name}`);
+    // The request's progress token stays valid for the task's lifetime (2025 wire only: the
+    // 2026 extension carries progress in the task's status message instead).
+    const token = era === "legacy" ? ctx.mcpReq._meta?.progressToken : undefined;
+    let taskId = "";
+    const send = token === undefined
+      ? undefined
+      : (progress: number, message: string) =>
+        server.server.notification({
+          method: "notifications/progress",
+          params: { progressToken: token, progress, message, _meta: relatedTask(taskId) },
+        });
+    const view = await toolbox.jobs.startTask({
+      tool: spec.name,
+      send,
+      run: (call) => runHandler(tool, args, { ...call, log }),
+    });
+    taskId = view.id;
+    log.info(`${spec.name} runs as task ${taskId}`);
+    if (era === "legacy") {
+      notifyWhenEnded(server.server, { runner: toolbox.jobs, taskId, ttlMs: taskTtlMs });
+    }
+    return createdTask(era, view, taskTtlMs);
+  }
+
+  /**
+   * One `tools/call`: the tool, its arguments checked against its schema (a bad one is an error
+   * result naming it), then a task when the client asks for one and the tool takes minutes, or
+   * the call itself, its `structuredContent` checked against the listed output schema.
+   */
+  async function callTool(
+    server: McpServer,
+    era: Era,
+    params: CallParams,
+    ctx: ServerContext,
+  ) {
+    const { name } = params;
+    const spec = SPECS_BY_NAME.get(name);
+    if (!spec) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${name} not found`);
+    const parsed = spec.inputSchema.safeParse(params.arguments ?? {});
+    if (!parsed.success) {
+      return errorResult(
+        `Input validation error: Invalid arguments for tool ${name}: ` +
+          describeIssues(parsed.error.issues),
+      );
+    }
+    if (detaches(spec) && asksForTask(era, params, ctx)) {
+      return await startTask(server, era, spec, parsed.data, ctx);
+    }
+    const result = await track(runCall(spec, parsed.data, ctx));
+    const outputSchema = outputSchemaOf(spec);
+    if (outputSchema && !result.isError) {
+      const checked = outputSchema.safeParse(result.structuredContent);
+      if (!checked.success) {
+        log.error(`${name} answered outside its output schema: ${checked.error.message}`);
+        return errorResult(
+          `Output validation error: Invalid structured content for tool ${name}: ` +
+            describeIssues(checked.error.issues),
+        );
+      }
+    }
+    const listed = listing(era).find((t) => t.name === name);
+    return server.server.projectCallToolResult(result, listed?.outputSchema);
+  }
+
+  function createServer(era: Era): McpServer {
     const server = new McpServer(
       { name: "gpt-image-2-mcp", version: options.version },
-      { capabilities: { tools: { listChanged: false }, logging: {} } },
+      {
+        capabilities: {
+          tools: { listChanged: false },
+          logging: {},
+          ...(era === "legacy"
+            ? { tasks: TASKS_CAPABILITY }
+            : { extensions: { [TASKS_EXTENSION]: {} } }),
+        },
+      },
     );
-    for (const spec of TOOL_SPECS) {
-      server.registerTool(spec.name, {
-        title: spec.title,
-        description: spec.description,
-        inputSchema: listedSchema(spec.inputSchema),
-        ...(outputSchemaOf(spec) ? { outputSchema: listedSchema(outputSchemaOf(spec)!) } : {}),
-        ...(spec.annotations ? { annotations: spec.annotations } : {}),
-      }, (args, ctx) => track(runCall(spec, args, ctx)));
-    }
+    // Set on the SDK's Server rather than through McpServer.registerTool: its tools/call handler
+    // has no room for a call that answers with a task.
+    server.server.setRequestHandler("tools/list", { params: listParams }, () => ({
+      tools: listing(era),
+    }));
+    server.server.setRequestHandler(
+      "tools/call",
+      { params: callParams },
+      (params, ctx) => callTool(server, era, params, ctx),
+    );
+    registerTaskHandlers(server.server, {
+      era,
+      runner: async () => {
+        if (config instanceof ConfigError) {
+          throw new ProtocolError(ProtocolErrorCode.InternalError, configProblem(config));
+        }
+        return (await tools(config)).jobs;
+      },
+      ttlMs: taskTtlMs,
+    });
     if (era === "legacy") {
       server.server.oninitialized = () => {
         // Lines that belong to no call reach a 2025 client as session logs, from now on: before

@@ -10,7 +10,7 @@ import { makePng } from "./fake/png.ts";
 import { type Harness, listFiles, startServer, textOf, waitFor, withServer } from "./harness.ts";
 import type { CallToolResult } from "./mcp_client.ts";
 
-const JOB_ID = /^job-\d+-[0-9a-f]{8}$/;
+const JOB_ID = /^job-\d+-[0-9a-f]{32}$/;
 
 function jobStatus(result: CallToolResult): JobStatusContent {
   const status = result.structuredContent as JobStatusContent | undefined;
@@ -124,7 +124,6 @@ Deno.test("a call still running after GPT_IMAGE_2_DETACH_AFTER_S answers with a 
     assert.equal(s.inline.images[0].kind, "original");
     assert.ok(sameBytes(decodeBase64(inline[0].data), file), "the inline image is the file");
     assert.match(textOf(result), /^Generated 1 image\(s\) with gpt-image-2\./);
-    assert.ok(progress.length >= 3, "heartbeats before the job answered");
     assert.deepEqual(clientErrors, [], "no progress for the answered request");
     const again = await h.call("get_image_job", { job_id: job.job_id });
     assert.deepEqual(again, result, "the result stays for later calls");
@@ -297,10 +296,14 @@ Deno.test("get_image_job and cancel_image_job name a bad or unknown job id", () 
       ["cancel_image_job", { job_id: "../x" }, /job_id "\.\.\/x" is not a job id/],
       [
         "get_image_job",
-        { job_id: "job-1761149123-0123abcd" },
-        /Job job-1761149123-0123abcd does not exist or has expired/,
+        { job_id: "job-1761149123-0123abcd0123abcd0123abcd0123abcd" },
+        /Job job-1761149123-0123abcd0123abcd0123abcd0123abcd does not exist or has expired/,
       ],
-      ["get_image_job", { job_id: "job-1-0123abcd", wait_s: 51 }, /wait_s: /],
+      [
+        "get_image_job",
+        { job_id: "job-1-0123abcd0123abcd0123abcd0123abcd", wait_s: 51 },
+        /wait_s: /,
+      ],
     ];
     for (const [tool, args, expected] of cases) {
       const result = await h.call(tool, args);

@@ -3,6 +3,7 @@
 import {
   type CallToolResult,
   Client,
+  type ClientCapabilities,
   type LoggingMessageNotification,
   StdioClientTransport,
 } from "./mcp_client.ts";
@@ -63,6 +64,8 @@ export interface HarnessOptions {
    * the client opens with `initialize` at the latest 2025 revision.
    */
   protocol?: "2026-07-28";
+  /** Capabilities the client declares beyond the SDK's own (e.g. the tasks extension). */
+  clientCapabilities?: ClientCapabilities;
 }
 
 /** How to spawn the server under test, and the folders made for it. */
@@ -173,7 +176,10 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
   transport.stderr?.on("data", (chunk: Uint8Array) => (stderr += new TextDecoder().decode(chunk)));
   const client = new Client(
     { name: "gpt-image-2-mcp-tests", version: "1.0.0" },
-    options.protocol ? { versionNegotiation: { mode: { pin: options.protocol } } } : {},
+    {
+      ...(options.protocol ? { versionNegotiation: { mode: { pin: options.protocol } } } : {}),
+      ...(options.clientCapabilities ? { capabilities: options.clientCapabilities } : {}),
+    },
   );
   const logs: LoggingMessageNotification["params"][] = [];
   client.setNotificationHandler("notifications/message", (n) => {

@@ -8,6 +8,7 @@
 export {
   type CallToolResult,
   Client,
+  type ClientCapabilities,
   LOG_LEVEL_META_KEY,
   type LoggingMessageNotification,
 } from "npm:@modelcontextprotocol/client@2.4.0";

@@ -18,6 +18,7 @@ import {
   withServer,
 } from "./harness.ts";
 import type { ImageJobResult } from "../src/tools/image_job.ts";
+import { rawWire, spawnRaw } from "./raw_wire.ts";
 
 function files(result: { structuredContent?: unknown }): ImageJobResult["images"] {
   return (result.structuredContent as ImageJobResult).images;
@@ -65,33 +66,6 @@ const INITIALIZE = [
   },
   { jsonrpc: "2.0", method: "notifications/initialized" },
 ];
-
-/** The server under the documented flags against `fake`, with `entry` as its main module. */
-function spawnRaw(
-  fake: FakeOpenAI,
-  home: string,
-  options: { env?: Record<string, string>; entry?: string } = {},
-): Deno.ChildProcess {
-  const args = serverArgs({ netHosts: [fake.host], writeScope: [home] });
-  if (options.entry) args[args.length - 1] = options.entry;
-  return new Deno.Command(Deno.execPath(), {
-    args,
-    env: {
-      ...networkEnv(),
-      HOME: home,
-      DENO_DIR,
-      OPENAI_API_KEY: fake.apiKey,
-      OPENAI_BASE_URL: fake.baseURL,
-      GPT_IMAGE_2_OUTPUT_DIR: join(home, "out"),
-      ...options.env,
-    },
-    clearEnv: true,
-    cwd: REPO,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
 
 /**
  * Writes `messages` to the server one by one, waiting for each request's answer, then closes
@@ -351,39 +325,6 @@ Deno.test("a bad configuration value leaves the server up: it lists the tools, a
   );
 });
 
-/** Lines to and from a server on raw stdio: no client library between the test and the wire. */
-function rawWire(child: Deno.ChildProcess) {
-  const writer = child.stdin.getWriter();
-  const lines: Record<string, unknown>[] = [];
-  const text = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const reading = (async () => {
-    let buffer = "";
-    for (let next = await text.read(); !next.done; next = await text.read()) {
-      buffer += next.value;
-      const parts = buffer.split("\n");
-      buffer = parts.pop()!;
-      for (const part of parts) if (part) lines.push(JSON.parse(part));
-    }
-  })();
-  return {
-    lines,
-    write: (line: string | Uint8Array) =>
-      writer.write(typeof line === "string" ? new TextEncoder().encode(line + "\n") : line),
-    /** The answer to request `id`, once it is there. */
-    answer: async (id: string | number | null) => {
-      assert.ok(await waitFor(() => lines.some((l) => "id" in l && l.id === id), 60_000), `${id}`);
-      return lines.find((l) => "id" in l && l.id === id) as {
-        result?: Record<string, unknown>;
-        error?: { code: number; message: string };
-      };
-    },
-    close: async () => {
-      await writer.close().catch(() => {});
-      await reading;
-    },
-  };
-}
-
 Deno.test("malformed JSON-RPC gets its error by the book: -32700, -32600 and -32602 with the id, in one sentence", async () => {
   const fake = FakeOpenAI.start();
   const home = await Deno.makeTempDir();
@@ -552,7 +493,11 @@ Deno.test("at start, temporary files older than an hour leave the output root; f
     };
     assert.ok(await waitFor(() => stale.every(gone)), "the stale temporary files are removed");
     assert.ok(kept.every(exists), "the fresh one and the image stay");
-    assert.match(h.stderr(), /removed 2 stale temporary file\(s\)/);
+    // The line is written once the sweep is done, a moment after the files went.
+    assert.ok(
+      await waitFor(() => /removed 2 stale temporary file\(s\)/.test(h.stderr())),
+      h.stderr(),
+    );
   } finally {
     await h.close();
     await fake.close();

@@ -131,37 +131,49 @@ Deno.test("two continue calls on one session run one after the other", () =>
     assert.notEqual(paths[0], paths[1]);
   }));
 
-Deno.test("idle sessions expire with a message naming start_edit_session; the cap ends the oldest", async () => {
-  await withServer(
-    { env: { GPT_IMAGE_2_SESSION_TTL_MS: "1500", GPT_IMAGE_2_SESSION_MAX: "2" } },
-    async (h) => {
-      await Deno.writeFile(join(h.cwd, "a.png"), makePng(1024, 1024));
-      const ids: string[] = [];
-      for (let i = 0; i < 3; i++) {
-        const r = await h.call("start_edit_session", {
-          prompt: `s${i}`,
-          images: ["a.png"],
-          quality: "low",
-        });
-        ids.push(structured(r).session_id);
-        if (i === 2) {
-          const evicted = new RegExp(`ended the least recently used session\\(s\\) ${ids[0]}`);
-          assert.match(structured(r).warnings.join(), evicted);
-          assert.match(textOf(r), evicted, "the model reading the text sees it too");
-        }
+Deno.test("the session cap ends the least recently used session, and says so to the model", async () => {
+  await withServer({ env: { GPT_IMAGE_2_SESSION_MAX: "2" } }, async (h) => {
+    await Deno.writeFile(join(h.cwd, "a.png"), makePng(1024, 1024));
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await h.call("start_edit_session", {
+        prompt: `s${i}`,
+        images: ["a.png"],
+        quality: "low",
+      });
+      ids.push(structured(r).session_id);
+      if (i === 2) {
+        const evicted = new RegExp(`ended the least recently used session\\(s\\) ${ids[0]}`);
+        assert.match(structured(r).warnings.join(), evicted);
+        assert.match(textOf(r), evicted, "the model reading the text sees it too");
       }
-      const listed = (await h.call("list_edit_sessions", {})).structuredContent as {
-        sessions: { session_id: string }[];
-      };
-      assert.deepEqual(listed.sessions.map((s) => s.session_id).sort(), [ids[1], ids[2]].sort());
-      await new Promise((r) => setTimeout(r, 1600));
-      const expired = await h.call("continue_edit_session", { session_id: ids[2], prompt: "x" });
-      assert.equal(expired.isError, true);
-      assert.match(
-        textOf(expired),
-        /expired after 1.5 s idle \(GPT_IMAGE_2_SESSION_TTL_MS\)\. Start a new one with start_edit_session/,
-      );
-      assert.match(textOf(await h.call("list_edit_sessions", {})), /No open edit sessions/);
-    },
-  );
+    }
+    const listed = (await h.call("list_edit_sessions", {})).structuredContent as {
+      sessions: { session_id: string }[];
+    };
+    assert.deepEqual(listed.sessions.map((s) => s.session_id).sort(), [ids[1], ids[2]].sort());
+  });
+});
+
+Deno.test("an idle session expires with a message naming start_edit_session", async () => {
+  await withServer({ env: { GPT_IMAGE_2_SESSION_TTL_MS: "1500" } }, async (h) => {
+    await Deno.writeFile(join(h.cwd, "a.png"), makePng(1024, 1024));
+    const r = await h.call("start_edit_session", {
+      prompt: "s",
+      images: ["a.png"],
+      quality: "low",
+    });
+    // Longer than the TTL however slow the machine: the session cannot still be open.
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    const expired = await h.call("continue_edit_session", {
+      session_id: structured(r).session_id,
+      prompt: "x",
+    });
+    assert.equal(expired.isError, true);
+    assert.match(
+      textOf(expired),
+      /expired after 1.5 s idle \(GPT_IMAGE_2_SESSION_TTL_MS\)\. Start a new one with start_edit_session/,
+    );
+    assert.match(textOf(await h.call("list_edit_sessions", {})), /No open edit sessions/);
+  });
 });

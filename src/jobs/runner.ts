@@ -165,6 +165,17 @@ export class JobRunner {
   }
 
   /**
+   * Starts a call made as an MCP task: it runs under its own signal, never the request's (the
+   * request is answered at once), and has its record before this resolves, so the task can be
+   * read from then on.
+   */
+  async startTask(options: Omit<StartOptions, "signal">): Promise<JobView> {
+    const job = this.start(options);
+    await this.record(job);
+    return this.#localView(job);
+  }
+
+  /**
    * Runs a plain call. When it is still running after `detachAfterMs`, it answers with
    * `detached` instead and goes on as a job with a record; otherwise it answers as the call did.
    */

@@ -108,7 +108,7 @@ Deno.test("a call still running after detachAfterMs answers with its job, which 
     const context = await call.started;
     context.progress.stage("Request sent to OpenAI");
     const view = answer.structuredContent as unknown as JobView;
-    assert.match(view.id, /^job-\d+-[0-9a-f]{8}$/);
+    assert.match(view.id, /^job-\d+-[0-9a-f]{32}$/);
     assert.equal(view.status, "running");
     assert.ok(view.elapsedMs >= 50);
     const record = (await store.read(view.id))!;

@@ -16,10 +16,10 @@ import type { CallToolResult } from "../deps.ts";
 import { ToolError } from "../errors.ts";
 import { RunLocks } from "./run_lock.ts";
 
-const ID_PATTERN = /^job-\d{1,13}-[0-9a-f]{8}$/;
-const RECORD_NAME = /^(job-\d{1,13}-[0-9a-f]{8})\.json$/;
+const ID_PATTERN = /^job-\d{1,13}-[0-9a-f]{32}$/;
+const RECORD_NAME = /^(job-\d{1,13}-[0-9a-f]{32})\.json$/;
 /** A job's other files: its result, and the lock its owner holds while it runs. */
-const BESIDE_NAME = /^(job-\d{1,13}-[0-9a-f]{8})\.(result\.json|run\.lock)$/;
+const BESIDE_NAME = /^(job-\d{1,13}-[0-9a-f]{32})\.(result\.json|run\.lock)$/;
 
 /** The server process that runs a job: its pid, and a random id that no later process shares. */
 export const ownerSchema = z.object({ pid: z.number().int(), process: z.string().min(1) });
@@ -101,16 +101,19 @@ export class JobStore {
     return join(this.options.root(), ".jobs");
   }
 
-  /** A fresh job id such as `job-1761149123-a1b2c3d4`. */
+  /**
+   * A fresh job id such as `job-1761149123-` and 32 hex digits: 128 random bits, since over
+   * stdio the id is all that guards a job (and a task) from other clients on the folder.
+   */
   newId(): string {
-    return `job-${Math.floor(Date.now() / 1000)}-${randomHex(4)}`;
+    return `job-${Math.floor(Date.now() / 1000)}-${randomHex(16)}`;
   }
 
   /** The record's path; a malformed id is the caller's error. */
   path(id: string): string {
     if (!ID_PATTERN.test(id)) {
       throw new ToolError(
-        `job_id "${id.slice(0, 80)}" is not a job id (expected job-<seconds>-<8 hex digits>, ` +
+        `job_id "${id.slice(0, 80)}" is not a job id (expected job-<seconds>-<32 hex digits>, ` +
           `as a detached call returned it).`,
       );
     }
