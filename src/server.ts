@@ -35,6 +35,30 @@ import {
 } from "./tasks.ts";
 import type { CallContext, ToolDefinition, ToolSpec } from "./tools/tool.ts";
 
+const LEVELS: readonly LoggingLevel[] = [
+  "debug",
+  "info",
+  "notice",
+  "warning",
+  "error",
+  "critical",
+  "alert",
+  "emergency",
+];
+
+/**
+ * The lowest log level a 2025 client receives: `info` until it calls `logging/setLevel`. A 2026
+ * client names a level per request, which the SDK applies; nothing is held back here for it.
+ */
+class LogFloor {
+  level: LoggingLevel = "info";
+  constructor(readonly era: Era) {}
+
+  allows(level: LoggingLevel): boolean {
+    return this.era === "modern" || LEVELS.indexOf(level) >= LEVELS.indexOf(this.level);
+  }
+}
+
 /** What `serve` needs. */
 export interface ServerOptions {
   /** The configuration, or why it could not be read: then every tool call answers with that. */
@@ -160,7 +184,12 @@ export function serve(options: ServerOptions): Serving {
     }
   }
 
-  async function runCall(spec: ToolSpec, args: z.output<z.ZodObject>, ctx: ServerContext) {
+  async function runCall(
+    spec: ToolSpec,
+    args: z.output<z.ZodObject>,
+    ctx: ServerContext,
+    floor: LogFloor,
+  ) {
     if (config instanceof ConfigError) return errorResult(log.redact(configProblem(config)));
     const token = ctx.mcpReq._meta?.progressToken;
     const send = token === undefined
@@ -173,7 +202,7 @@ export function serve(options: ServerOptions): Serving {
     // This call's own lines reach the client as part of it, at the level the client chose.
     const callLog = new Logger(log.options);
     callLog.attach((level: LogLevel, data) => {
-      ctx.mcpReq.log(level, data, "gpt-image-2-mcp").catch(() => {});
+      if (floor.allows(level)) ctx.mcpReq.log(level, data, "gpt-image-2-mcp").catch(() => {});
     });
     try {
       const toolbox = await tools(config);
@@ -259,6 +288,7 @@ export function serve(options: ServerOptions): Serving {
     era: Era,
     params: CallParams,
     ctx: ServerContext,
+    floor: LogFloor,
   ) {
     const { name } = params;
     const spec = SPECS_BY_NAME.get(name);
@@ -273,7 +303,7 @@ export function serve(options: ServerOptions): Serving {
     if (detaches(spec) && asksForTask(era, params, ctx)) {
       return await startTask(server, era, spec, parsed.data, ctx);
     }
-    const result = await track(runCall(spec, parsed.data, ctx));
+    const result = await track(runCall(spec, parsed.data, ctx, floor));
     const outputSchema = outputSchemaOf(spec);
     if (outputSchema && !result.isError) {
       const checked = outputSchema.safeParse(result.structuredContent);
@@ -302,6 +332,15 @@ export function serve(options: ServerOptions): Serving {
         },
       },
     );
+    const floor = new LogFloor(era);
+    if (era === "legacy") {
+      // The level is kept here, not by the SDK (which sends every level until the client picks
+      // one): a client that never calls logging/setLevel gets info and above.
+      server.server.setRequestHandler("logging/setLevel", (request) => {
+        floor.level = request.params.level;
+        return {};
+      });
+    }
     // Set on the SDK's Server rather than through McpServer.registerTool: its tools/call handler
     // has no room for a call that answers with a task.
     server.server.setRequestHandler("tools/list", { params: listParams }, () => ({
@@ -310,7 +349,7 @@ export function serve(options: ServerOptions): Serving {
     server.server.setRequestHandler(
       "tools/call",
       { params: callParams },
-      (params, ctx) => callTool(server, era, params, ctx),
+      (params, ctx) => callTool(server, era, params, ctx, floor),
     );
     registerTaskHandlers(server.server, {
       era,
@@ -328,6 +367,7 @@ export function serve(options: ServerOptions): Serving {
         // `initialized` it has had no chance to choose a level. A 2026 client takes logs only
         // as part of a request, so these stay on stderr there.
         log.attach((level: LoggingLevel, data) => {
+          if (!floor.allows(level)) return;
           server.sendLoggingMessage({ level, logger: "gpt-image-2-mcp", data }).catch(() => {});
         });
         preload();

@@ -146,6 +146,17 @@ Deno.test("logging/setLevel changes which log notifications arrive; no secret in
     assert.ok(!h.stderr().includes(fake.apiKey));
   }));
 
+Deno.test("a client that never set a level gets info and above; debug lines come once it asks for them", () =>
+  withServer({ env: { GPT_IMAGE_2_MCP_DEBUG: "1" } }, async (h) => {
+    await h.call("generate_image", { prompt: "default level", quality: "low" });
+    assert.ok(h.logs.some((l) => l.level === "info"), "info lines arrive");
+    assert.ok(h.logs.every((l) => l.level !== "debug"), "no debug line before setLevel");
+    assert.match(h.stderr(), /debug: /, "the server did log at debug (to stderr)");
+    await h.client.setLoggingLevel("debug");
+    await h.call("generate_image", { prompt: "debug level", quality: "low" });
+    assert.ok(h.logs.some((l) => l.level === "debug"), "debug lines once asked for");
+  }));
+
 Deno.test("resource links point at the saved files; inline modes full and none", () =>
   withServer({}, async (h) => {
     const full = await h.call("generate_image", {
