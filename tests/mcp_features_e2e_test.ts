@@ -157,6 +157,21 @@ Deno.test("a client that never set a level gets info and above; debug lines come
     assert.ok(h.logs.some((l) => l.level === "debug"), "debug lines once asked for");
   }));
 
+Deno.test("a WebP result wider than a preview is shown as it is when it fits the inline budget", () =>
+  withServer({}, async (h) => {
+    const r = await h.call("generate_image", {
+      prompt: "wide webp",
+      size: "2048x1152",
+      output_format: "webp",
+      quality: "low",
+    });
+    assert.equal(r.isError, undefined, textOf(r));
+    const images = imageBlocks(r) as { mimeType?: string }[];
+    assert.equal(images.length, 1, textOf(r));
+    assert.equal(images[0].mimeType, "image/webp");
+    assert.doesNotMatch(textOf(r), /no preview fits/);
+  }));
+
 Deno.test("resource links point at the saved files; inline modes full and none", () =>
   withServer({}, async (h) => {
     const full = await h.call("generate_image", {

@@ -220,6 +220,10 @@ function megabytes(bytes: number): string {
   return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
+function kilobytes(bytes: number): string {
+  return `${Math.round(bytes / 1000)} KB`;
+}
+
 /** One line of an error, short enough for a note. */
 function reason(error: unknown): string {
   const text = String((error as Error)?.message ?? error).replace(/\s+/g, " ").trim();
@@ -271,8 +275,22 @@ export async function inlineImages(
             `SDK drop a message over 10 MB); the file on disk is the full original`,
         );
       }
-      const fits = imageSize(source.image) <= perImage &&
-        Math.max(source.info.width, source.info.height) <= PREVIEW_MAX_EDGE;
+      // Only PNG and JPEG are decoded here: a WebP that fits the budget goes as it is, whatever
+      // its size in pixels (the client scales it), and one that does not says why.
+      const reencodable = source.info.format === "png" || source.info.format === "jpeg";
+      const bytes = imageSize(source.image);
+      const fits = bytes <= perImage &&
+        (!reencodable || Math.max(source.info.width, source.info.height) <= PREVIEW_MAX_EDGE);
+      if (!fits && !reencodable) {
+        notes.push(
+          `image ${n} is not shown inline: it is ${source.info.format.toUpperCase()}, which this ` +
+            `server cannot re-encode into a smaller preview, and its ${kilobytes(bytes)} is over ` +
+            `the ${
+              kilobytes(perImage)
+            } inline budget (GPT_IMAGE_2_INLINE_MAX_BYTES); open the file`,
+        );
+        continue;
+      }
       const inline = fits
         ? await original(source)
         : await withPreviewSlot(() => makePreview(source, perImage));

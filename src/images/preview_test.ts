@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { makePng } from "../../tests/fake/png.ts";
 import { INLINE_MAX_BASE64, inlineImages, previewRefusal, type SourceImage } from "./preview.ts";
 import { sniffImage } from "./codecs/sniff.ts";
+import { Image } from "npm:imagescript@1.3.1";
 
 function source(bytes: Uint8Array): SourceImage {
   return { image: bytes, info: sniffImage(bytes)! };
@@ -101,4 +102,21 @@ Deno.test("previewRefusal allows what the API makes and refuses what no API imag
   for (const [width, height, allowed] of cases) {
     assert.equal(previewRefusal({ width, height }) === undefined, allowed, `${width}x${height}`);
   }
+});
+
+Deno.test("a WebP is shown as it is when it fits the budget, whatever its size in pixels, and otherwise says why", async () => {
+  const webpOf = async (width: number, height: number) =>
+    await (await Image.decode(makePng(width, height, { seed: 3 }))).encodeWEBP(80);
+  const wide = await webpOf(2048, 1024); // over the 1568 px preview edge, a few KB
+  const shown = await inlineImages([source(wide)], { mode: "preview", budgetBytes: 600_000 });
+  assert.equal(shown.notes.length, 0, shown.notes.join());
+  assert.equal(shown.images[0].kind, "original");
+  assert.equal(shown.images[0].mimeType, "image/webp");
+  const over = await inlineImages([source(wide)], { mode: "preview", budgetBytes: 1_000 });
+  assert.deepEqual(over.images, []);
+  assert.match(
+    over.notes[0],
+    /^image 1 is not shown inline: it is WEBP, which this server cannot re-encode into a smaller preview, and its \d+ KB is over the 1 KB inline budget \(GPT_IMAGE_2_INLINE_MAX_BYTES\); open the file$/,
+  );
+  assert.doesNotMatch(over.notes[0], /no preview fits/);
 });
