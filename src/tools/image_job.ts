@@ -14,7 +14,7 @@ import {
   type SavedFile,
   saveImages,
 } from "../images/storage/output.ts";
-import { inlineImages, type SourceImage } from "../images/preview.ts";
+import { type InlineImage, inlineImages, type SourceImage } from "../images/preview.ts";
 import {
   discardImage,
   imageHead,
@@ -205,12 +205,24 @@ function megabytes(bytes: number): string {
     : `${Math.round(bytes / 1000)} KB`;
 }
 
-/** Runs one image call end to end and renders its result. */
+/** What one image call produced: its structured result and what is shown beside it. */
+export interface ImageOutcome {
+  result: ImageJobResult;
+  /** The inline image blocks, already encoded. */
+  inline: InlineImage[];
+  /** Width and height of each saved image, in the order of `result.images`. */
+  dimensions: { width: number; height: number }[];
+}
+
+/**
+ * Runs one image call end to end: spend check, request, checking, saving, recording the cost and
+ * the inline previews. The images are saved and paid for when it returns.
+ */
 export async function runImageJob(
   ctx: ToolContext,
   call: CallContext,
   job: ImageJob,
-): Promise<CallToolResult> {
+): Promise<ImageOutcome> {
   const { progress, signal } = call;
   const reservation = await ctx.ledger.reserve(job.estimateUsd);
   const format = job.requested.format as ImageFormat;
@@ -316,7 +328,7 @@ export async function runImageJob(
         "/v1/images/edits rejected the model; this and later edits use the Responses route",
       );
     }
-    const structured: ImageJobResult = {
+    const result: ImageJobResult = {
       model: ctx.config.model,
       prompt: job.prompt,
       ...(answer.route ? { route: answer.route } : {}),
@@ -341,23 +353,9 @@ export async function runImageJob(
       ...job.extra,
     };
     return {
-      content: [
-        ...inline.images.map((i) => ({
-          type: "image" as const,
-          data: i.data,
-          mimeType: i.mimeType,
-        })),
-        ...saved.map((f) => ({
-          type: "resource_link" as const,
-          uri: pathToFileURL(f.file_path).href,
-          name: f.filename,
-          mimeType: f.mime_type,
-          size: f.size_bytes,
-          description: `Saved image (${megabytes(f.size_bytes)})`,
-        })),
-        { type: "text" as const, text: summary(structured, job, sources) },
-      ],
-      structuredContent: structured,
+      result,
+      inline: inline.images,
+      dimensions: sources.map(({ info }) => ({ width: info.width, height: info.height })),
     };
   } catch (error) {
     await partials.removeAll();
@@ -373,7 +371,27 @@ export async function runImageJob(
   }
 }
 
-function summary(result: ImageJobResult, job: ImageJob, sources: readonly SourceImage[]): string {
+/** The tool result of an image call: inline images, links to the files, a summary, the record. */
+export function renderImageResult(job: ImageJob, outcome: ImageOutcome): CallToolResult {
+  const { result, inline } = outcome;
+  return {
+    content: [
+      ...inline.map((i) => ({ type: "image" as const, data: i.data, mimeType: i.mimeType })),
+      ...result.images.map((f) => ({
+        type: "resource_link" as const,
+        uri: pathToFileURL(f.file_path).href,
+        name: f.filename,
+        mimeType: f.mime_type,
+        size: f.size_bytes,
+        description: `Saved image (${megabytes(f.size_bytes)})`,
+      })),
+      { type: "text" as const, text: summary(job, outcome) },
+    ],
+    structuredContent: result,
+  };
+}
+
+function summary(job: ImageJob, { result, dimensions }: ImageOutcome): string {
   const a = result.applied;
   const u = result.usage;
   const lines = [
@@ -381,8 +399,8 @@ function summary(result: ImageJobResult, job: ImageJob, sources: readonly Source
       result.route ? ` (route: ${result.route})` : ""
     }.`,
     ...result.images.map((f, i) =>
-      `Saved: ${f.file_path} (${megabytes(f.size_bytes)}, ${sources[i].info.width}x${
-        sources[i].info.height
+      `Saved: ${f.file_path} (${megabytes(f.size_bytes)}, ${dimensions[i].width}x${
+        dimensions[i].height
       } ${f.mime_type})`
     ),
     `Applied: size ${a.size ?? result.requested.size}, quality ${
