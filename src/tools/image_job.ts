@@ -15,21 +15,18 @@ import {
   saveImages,
 } from "../images/storage/output.ts";
 import { type InlineImage, inlineImages, type SourceImage } from "../images/preview.ts";
-import {
-  discardImage,
-  imageHead,
-  movedTo,
-  type ReceivedImage,
-} from "../images/storage/received.ts";
-import { describeBytes, type ImageFormat, sniffImage } from "../images/codecs/sniff.ts";
+import { type ImagePayload, releaseAll, SpillFile } from "../images/storage/received.ts";
+import { describeBytes, type ImageFormat } from "../images/codecs/sniff.ts";
 import type { ApiImages, ImageCallOptions } from "../openai/images.ts";
+import type { ImageReceiver } from "../openai/image_json.ts";
 import type { CallContext, ToolContext } from "./tool.ts";
 import { CancelledError, ToolError } from "../errors.ts";
 
 /**
- * Answers being read, decoded, saved and previewed at once. Beyond one per core this only adds
- * memory: sixteen 1024x1024 answers at once held ~200 MB more at peak. Waiting answers stay in
- * the connection's buffers, and the API's seconds of work overlap freely.
+ * Jobs whose answers are being read, decoded, saved and previewed at once. The work is CPU-bound,
+ * so beyond one per core it only adds memory. A job takes its slot when its answer starts to
+ * arrive and gives it back when it ends: waiting answers stay in the connection's buffers, and the
+ * API's seconds of work overlap freely.
  */
 const answerSlots = new Slots(CORES);
 
@@ -90,7 +87,7 @@ export interface ImageJobResult extends Record<string, unknown> {
 }
 
 function checkImages(
-  images: readonly (ReceivedImage | undefined)[],
+  images: readonly (ImagePayload | undefined)[],
   format: ImageFormat,
 ): SourceImage[] {
   if (images.length === 0) throw new ToolError("OpenAI returned no image.");
@@ -98,12 +95,11 @@ function checkImages(
     if (!image) {
       throw new ToolError(`OpenAI returned image ${i + 1} as invalid base64; nothing was saved.`);
     }
-    const head = imageHead(image);
-    const info = sniffImage(head);
+    const info = image.info;
     if (!info || info.format !== format) {
       throw new ToolError(
         `OpenAI returned image ${i + 1} that is not a valid ${format.toUpperCase()} image ` +
-          `(${info ? `it is ${info.format}` : describeBytes(head)}); nothing was saved.`,
+          `(${info ? `it is ${info.format}` : describeBytes(image.head)}); nothing was saved.`,
       );
     }
     return { image, info };
@@ -136,7 +132,7 @@ async function checkBilledImages(
  */
 async function keepRequested(answer: ApiImages, n: number): Promise<number> {
   const extra = answer.images.splice(n);
-  await Promise.all(extra.map(discardImage));
+  await releaseAll(extra);
   return (answer.dropped ?? 0) + extra.length;
 }
 
@@ -227,8 +223,25 @@ export async function runImageJob(
   const reservation = await ctx.ledger.reserve(job.estimateUsd);
   const format = job.requested.format as ImageFormat;
   const partials = new Partials(job, format);
-  let answerHeld: (() => void) | undefined;
+  let slot: Promise<() => void> | undefined;
   let answer: Awaited<ReturnType<ImageJob["run"]>> | undefined;
+  const receiver: ImageReceiver = {
+    maxImages: job.requested.n,
+    keepBase64: job.inline === "full",
+    // In the output folder, so that saving moves the file instead of copying it.
+    spillTarget: () => new SpillFile(job.outputDir),
+    reading: async () => {
+      slot ??= answerSlots.acquire();
+      await slot;
+    },
+    partial: async (bytes, index) => {
+      if (signal.aborted) return;
+      const path = await partials.save(bytes, index);
+      if (path) {
+        progress.stage(`Partial image ${index + 1} of ${job.partialImages} saved: ${path}`);
+      }
+    },
+  };
   try {
     progress.stage(
       `Request sent to OpenAI (${ctx.config.model}, estimated ${usd(job.estimateUsd)})`,
@@ -241,24 +254,10 @@ export async function runImageJob(
     progress.startHeartbeat();
     answer = await job.run({
       signal,
-      keepBase64: job.inline === "full",
-      spillDir: job.outputDir,
-      answerSlot: async () => {
-        const slot = await answerSlots.acquire();
-        answerHeld = slot;
-        return slot;
-      },
-      maxImages: job.requested.n,
+      receiver,
       onRetry: ({ attempt, waitMs, reason }) => {
         partials.retrying(attempt);
         progress.stage(`${reason}; retry ${attempt} in ${waitMs} ms`);
-      },
-      onPartial: async (bytes, index) => {
-        if (!bytes || signal.aborted) return;
-        const path = await partials.save(bytes, index);
-        if (path) {
-          progress.stage(`Partial image ${index + 1} of ${job.partialImages} saved: ${path}`);
-        }
       },
     });
     progress.stop();
@@ -300,10 +299,10 @@ export async function runImageJob(
       }`,
     );
     // The images are saved and paid for: from here on, nothing turns the call into an error.
-    const inline = await inlineImages(
-      sources.map((s, i) => ({ ...s, image: movedTo(s.image, saved[i].file_path) })),
-      { mode: job.inline, budgetBytes: ctx.config.inlineMaxBytes },
-    ).catch((error) => ({
+    const inline = await inlineImages(sources, {
+      mode: job.inline,
+      budgetBytes: ctx.config.inlineMaxBytes,
+    }).catch((error) => ({
       images: [],
       notes: [
         `the images are not shown inline (${(error as Error)?.message ?? error}); open the files`,
@@ -362,10 +361,10 @@ export async function runImageJob(
     throw signal.aborted ? new CancelledError() : error;
   } finally {
     await partials.settled();
-    // The decoded images are saved and their inline blocks built: their memory goes back now,
-    // and temporary files that were not saved go.
-    await Promise.all((answer?.images ?? []).map(discardImage));
-    answerHeld?.();
+    // The images are saved and their inline blocks built: their memory goes back now, and
+    // temporary files that were not saved go.
+    await releaseAll(answer?.images ?? []);
+    (await slot)?.();
     progress.stop();
     await reservation.release();
   }
