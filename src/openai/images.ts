@@ -8,18 +8,31 @@ import { type ImageReceiver, readImageAnswer } from "./image_json.ts";
 import { ToolError } from "../errors.ts";
 import type { Api, CallOptions } from "./api.ts";
 
-/** Settings shared by every image request. */
+/** Settings shared by every image request; each value is one all three request types accept. */
 export interface ImageSettings {
   prompt: string;
   size: string;
-  quality: string;
+  quality: "auto" | "low" | "medium" | "high";
   n: number;
-  background?: string;
-  output_format: string;
+  background?: "auto" | "opaque" | "transparent";
+  output_format: "png" | "jpeg" | "webp";
   output_compression?: number;
-  moderation?: string;
+  moderation?: "auto" | "low";
   user?: string;
   partialImages: number;
+}
+
+/**
+ * The fields a generation or an edit request sends: what the SDK's request types take (an edit
+ * carries `moderation` too, which the SDK's edit type does not list).
+ */
+type RequestFields =
+  & Omit<ImageSettings, "partialImages">
+  & { model: string; stream?: boolean; partial_images?: number };
+
+/** `fields` without the keys whose value is undefined: those are not sent at all. */
+export function definedFields<T extends object>(fields: T): T {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** The settings the API reports it applied. */
@@ -58,8 +71,8 @@ type StreamEvent = {
   usage?: Usage;
 } & Applied;
 
-function body(model: string, s: ImageSettings): Record<string, unknown> {
-  const fields: Record<string, unknown> = {
+function body(model: string, s: ImageSettings): RequestFields {
+  const fields: RequestFields = {
     model,
     prompt: s.prompt,
     n: s.n,
@@ -72,7 +85,7 @@ function body(model: string, s: ImageSettings): Record<string, unknown> {
     user: s.user,
   };
   if (s.partialImages > 0) Object.assign(fields, { stream: true, partial_images: s.partialImages });
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  return definedFields(fields);
 }
 
 function addUsage(total: Usage | undefined, more: Usage | undefined): Usage | undefined {
@@ -188,7 +201,7 @@ export function generateImages(
 ): Promise<ApiImages> {
   const payload = body(api.config.model, settings);
   return api.call("images.generate", (client, signal) => {
-    const request = client.images.generate(payload as never, { signal });
+    const request = client.images.generate(payload, { signal });
     return collect(request, settings.partialImages > 0, options);
   }, options);
 }
@@ -209,10 +222,8 @@ export function editImagesDirect(
     const mask = inputs.mask
       ? await toFile(inputs.mask.bytes, inputs.mask.name, { type: inputs.mask.mimeType })
       : undefined;
-    const request = client.images.edit(
-      { ...payload, image: files, ...(mask ? { mask } : {}) } as never,
-      { signal },
-    );
+    const params = { ...payload, image: files, ...(mask ? { mask } : {}) };
+    const request = client.images.edit(params, { signal });
     return collect(request, settings.partialImages > 0, options);
   }, options);
 }

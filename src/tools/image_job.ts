@@ -2,23 +2,20 @@
 
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { CallToolResult } from "../deps.ts";
+import type { CallToolResult, z } from "../deps.ts";
+import type { imageResultSchema } from "./result_schema.ts";
 import { type SpendReport, usd } from "../budget.ts";
 import type { InlineMode } from "../config.ts";
-import { type Usage, usageProblem } from "../cost.ts";
+import { usageProblem } from "../cost.ts";
 import { createFileAtomic, describeFsError, randomHex } from "../fs_atomic.ts";
 import { CORES, Slots } from "../slots.ts";
-import {
-  imageFilename,
-  resolveOutputDir,
-  type SavedFile,
-  saveImages,
-} from "../images/storage/output.ts";
+import { imageFilename, resolveOutputDir, saveImages } from "../images/storage/output.ts";
 import { type InlineImage, inlineImages, type SourceImage } from "../images/preview.ts";
 import { type ImagePayload, releaseAll, SpillFile } from "../images/storage/received.ts";
 import { describeBytes, type ImageFormat } from "../images/codecs/sniff.ts";
 import type { ApiImages, ImageCallOptions } from "../openai/images.ts";
 import type { ImageReceiver } from "../openai/image_json.ts";
+import type { RouteName } from "../openai/edit_route.ts";
 import type { CallContext, ToolContext } from "./tool.ts";
 import { CancelledError, ToolError } from "../errors.ts";
 
@@ -40,12 +37,7 @@ export async function prepareImageCall(ctx: ToolContext, outputDir?: string): Pr
 }
 
 /** What the caller asked for, echoed in the result. */
-export interface Requested {
-  size: string;
-  quality: string;
-  n: number;
-  format: string;
-}
+export type Requested = ImageJobResult["requested"];
 
 /** One image call, described for `runImageJob`. */
 export interface ImageJob {
@@ -59,32 +51,21 @@ export interface ImageJob {
   inline: InlineMode;
   estimateUsd: number;
   partialImages: number;
-  run: (options: ImageCallOptions) => Promise<ApiImages & { route?: string; fellBack?: boolean }>;
+  run: (
+    options: ImageCallOptions,
+  ) => Promise<ApiImages & { route?: RouteName; fellBack?: boolean }>;
   /** The cost of the answer and how it was worked out. */
-  cost: (answer: ApiImages & { route?: string }) => { usd: number; basis: string };
+  cost: (answer: ApiImages & { route?: RouteName }) => { usd: number; basis: string };
   /** Extra fields for `structuredContent` (session id, turn) and extra summary lines. */
   extra?: Record<string, unknown>;
   notes?: string[];
 }
 
-/** The `structuredContent` of every image tool. */
-export interface ImageJobResult extends Record<string, unknown> {
-  model: string;
-  prompt: string;
-  route?: string;
-  requested: Requested;
-  applied: { size?: string; quality?: string; background?: string; output_format?: string };
-  images: SavedFile[];
-  usage?: Usage;
-  cost_usd_estimated: number;
-  cost_basis: string;
-  spend: SpendReport;
-  inline: {
-    mode: InlineMode;
-    images: { mime_type: string; width: number; height: number; bytes: number; kind: string }[];
-  };
-  warnings: string[];
-}
+/**
+ * The `structuredContent` of every image tool, as its output schema describes it, with the
+ * job's extra fields (a session's id and turn).
+ */
+export type ImageJobResult = z.infer<typeof imageResultSchema> & Record<string, unknown>;
 
 function checkImages(
   images: readonly (ImagePayload | undefined)[],
@@ -334,7 +315,7 @@ export async function runImageJob(
       requested: job.requested,
       applied: answer.applied,
       images: saved,
-      ...(answer.usage && !badUsage ? { usage: answer.usage } : {}),
+      ...(answer.usage && !badUsage ? { usage: { ...answer.usage } } : {}),
       cost_usd_estimated: cost,
       cost_basis: basis,
       spend,
