@@ -63,8 +63,8 @@ function isCanonical(textLength: number, byteLength: number): boolean {
 
 /**
  * The most text kept beside its image for full inline (a 1024x1024 answer is 2 to 4 MB): larger
- * images are encoded again as their frame is written (`base64ForJson`), which costs a few
- * milliseconds and spares holding a 4K image twice (23 MB of text on top of 17 MB).
+ * images are encoded again when their result is built (`base64ForJson`), which costs a few
+ * milliseconds and spares holding a large image twice, as text and as bytes.
  */
 const KEEP_TEXT_MAX = 5 << 20;
 
