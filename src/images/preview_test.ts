@@ -3,9 +3,10 @@ import { makePng } from "../../tests/fake/png.ts";
 import { INLINE_MAX_BASE64, inlineImages, previewRefusal, type SourceImage } from "./preview.ts";
 import { sniffImage } from "./codecs/sniff.ts";
 import { Image } from "npm:imagescript@1.3.1";
+import { ImagePayload } from "./storage/received.ts";
 
 function source(bytes: Uint8Array): SourceImage {
-  return { image: bytes, info: sniffImage(bytes)! };
+  return { image: ImagePayload.inMemory(bytes), info: sniffImage(bytes)! };
 }
 
 /** `png` with its header claiming `width` x `height`. */

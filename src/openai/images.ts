@@ -3,23 +3,36 @@
 import type { Usage } from "../cost.ts";
 import { loadOpenAI } from "../deps.ts";
 import { decodeArrivedBase64 } from "../images/codecs/base64.ts";
-import { discardImage, type ReceivedImage } from "../images/storage/received.ts";
-import { readImageAnswer } from "./image_json.ts";
+import { ImagePayload, releaseAll } from "../images/storage/received.ts";
+import { type ImageReceiver, readImageAnswer } from "./image_json.ts";
 import { ToolError } from "../errors.ts";
 import type { Api, CallOptions } from "./api.ts";
 
-/** Settings shared by every image request. */
+/** Settings shared by every image request; each value is one all three request types accept. */
 export interface ImageSettings {
   prompt: string;
   size: string;
-  quality: string;
+  quality: "auto" | "low" | "medium" | "high";
   n: number;
-  background?: string;
-  output_format: string;
+  background?: "auto" | "opaque" | "transparent";
+  output_format: "png" | "jpeg" | "webp";
   output_compression?: number;
-  moderation?: string;
+  moderation?: "auto" | "low";
   user?: string;
   partialImages: number;
+}
+
+/**
+ * The fields a generation or an edit request sends: what the SDK's request types take (an edit
+ * carries `moderation` too, which the SDK's edit type does not list).
+ */
+type RequestFields =
+  & Omit<ImageSettings, "partialImages">
+  & { model: string; stream?: boolean; partial_images?: number };
+
+/** `fields` without the keys whose value is undefined: those are not sent at all. */
+export function definedFields<T extends object>(fields: T): T {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** The settings the API reports it applied. */
@@ -32,7 +45,7 @@ export interface Applied {
 
 /** Decoded images (undefined where the base64 was invalid) with what the API said about them. */
 export interface ApiImages {
-  images: (ReceivedImage | undefined)[];
+  images: (ImagePayload | undefined)[];
   applied: Applied;
   usage?: Usage;
   /** Images the answer held beyond what was asked for, dropped unread. */
@@ -46,20 +59,9 @@ export interface UploadFile {
   mimeType: string;
 }
 
-/** Options for one images request: cancellation, retries and partial images. */
+/** Options for one images request: cancellation, retries, and where its images go. */
 export interface ImageCallOptions extends CallOptions {
-  onPartial?: (image: Uint8Array | undefined, index: number) => void | Promise<void>;
-  /** Keep the base64 text of each image as it arrived, to inline it without encoding again. */
-  keepBase64?: boolean;
-  /** Where large images of a plain answer go as they arrive (see `readImageAnswer`). */
-  spillDir?: string;
-  /**
-   * Waits for the right to read a plain answer's body; the returned function gives it back.
-   * Given back here when reading fails, by the caller once done with the images otherwise.
-   */
-  answerSlot?: () => Promise<() => void>;
-  /** Keep at most this many images (what was asked for); later ones are dropped undecoded. */
-  maxImages?: number;
+  receiver?: ImageReceiver;
 }
 
 type StreamEvent = {
@@ -69,8 +71,8 @@ type StreamEvent = {
   usage?: Usage;
 } & Applied;
 
-function body(model: string, s: ImageSettings): Record<string, unknown> {
-  const fields: Record<string, unknown> = {
+function body(model: string, s: ImageSettings): RequestFields {
+  const fields: RequestFields = {
     model,
     prompt: s.prompt,
     n: s.n,
@@ -83,7 +85,7 @@ function body(model: string, s: ImageSettings): Record<string, unknown> {
     user: s.user,
   };
   if (s.partialImages > 0) Object.assign(fields, { stream: true, partial_images: s.partialImages });
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  return definedFields(fields);
 }
 
 function addUsage(total: Usage | undefined, more: Usage | undefined): Usage | undefined {
@@ -122,16 +124,18 @@ async function collectStream(
   options: ImageCallOptions,
 ): Promise<ApiImages> {
   const result: ApiImages = { images: [], applied: {} };
+  const receiver = options.receiver ?? {};
   for await (const event of stream) {
     if (event.type.endsWith(".partial_image") && event.b64_json) {
-      await options.onPartial?.(
-        decodeArrivedBase64(event.b64_json),
-        event.partial_image_index ?? 0,
-      );
+      const partial = decodeArrivedBase64(event.b64_json);
+      if (partial) await receiver.partial?.(partial.bytes, event.partial_image_index ?? 0);
     } else if (event.type.endsWith(".completed")) {
-      if (result.images.length >= (options.maxImages ?? Infinity)) {
+      if (result.images.length >= (receiver.maxImages ?? Infinity)) {
         result.dropped = (result.dropped ?? 0) + 1;
-      } else if (event.b64_json) result.images.push(decodeArrivedBase64(event.b64_json));
+      } else if (event.b64_json) {
+        const image = decodeArrivedBase64(event.b64_json);
+        result.images.push(image && ImagePayload.inMemory(image.bytes, image.arrivedAs));
+      }
       result.usage = addUsage(result.usage, event.usage);
       result.applied = {
         size: event.size,
@@ -154,20 +158,12 @@ function bodySize(response: Response): number | undefined {
 /** Reads a plain (not streamed) images answer as it arrives. */
 export async function fromResponse(
   response: Response,
-  options:
-    & Pick<ImageCallOptions, "keepBase64" | "answerSlot" | "spillDir" | "maxImages">
-    & { key?: string } = {},
+  options: { receiver?: ImageReceiver; key?: string } = {},
 ): Promise<ApiImages & { json: Record<string, unknown> }> {
-  const release = await options.answerSlot?.();
   const { json, images, dropped } = await readImageAnswer(response.body, {
     key: options.key ?? "b64_json",
     sizeHint: bodySize(response),
-    keepBase64: options.keepBase64,
-    spillDir: options.spillDir,
-    maxImages: options.maxImages,
-  }).catch((error) => {
-    release?.();
-    throw error;
+    receiver: options.receiver,
   });
   return {
     json,
@@ -191,7 +187,7 @@ async function collect(
   if (streamed) return collectStream(await request as AsyncIterable<StreamEvent>, options);
   const answer = await fromResponse(await request.asResponse(), options);
   if (!Array.isArray(answer.json.data)) {
-    await Promise.all(answer.images.map(discardImage));
+    await releaseAll(answer.images);
     throw new ToolError("OpenAI returned an answer with no image data.");
   }
   return answer;
@@ -205,7 +201,7 @@ export function generateImages(
 ): Promise<ApiImages> {
   const payload = body(api.config.model, settings);
   return api.call("images.generate", (client, signal) => {
-    const request = client.images.generate(payload as never, { signal });
+    const request = client.images.generate(payload, { signal });
     return collect(request, settings.partialImages > 0, options);
   }, options);
 }
@@ -226,10 +222,8 @@ export function editImagesDirect(
     const mask = inputs.mask
       ? await toFile(inputs.mask.bytes, inputs.mask.name, { type: inputs.mask.mimeType })
       : undefined;
-    const request = client.images.edit(
-      { ...payload, image: files, ...(mask ? { mask } : {}) } as never,
-      { signal },
-    );
+    const params = { ...payload, image: files, ...(mask ? { mask } : {}) };
+    const request = client.images.edit(params, { signal });
     return collect(request, settings.partialImages > 0, options);
   }, options);
 }

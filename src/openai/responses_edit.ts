@@ -1,12 +1,14 @@
 /** Edits through the Responses API's `image_generation` tool: upload, one response, delete. */
 
 import type { Usage } from "../cost.ts";
-import { loadOpenAI } from "../deps.ts";
-import { discardImage, type ReceivedImage } from "../images/storage/received.ts";
+import { loadOpenAI, type OpenAI } from "../deps.ts";
+import { type ImagePayload, releaseAll } from "../images/storage/received.ts";
 import { ToolError } from "../errors.ts";
 import type { Api } from "./api.ts";
+import { everyImage } from "./image_json.ts";
 import {
   type ApiImages,
+  definedFields,
   fromResponse,
   type ImageCallOptions,
   type ImageSettings,
@@ -16,7 +18,7 @@ import {
 interface OutputItem {
   type: string;
   result?: string | null;
-  image?: ReceivedImage;
+  image?: ImagePayload;
   status?: string;
   size?: string;
   quality?: string;
@@ -65,30 +67,28 @@ export async function editImagesViaResponses(
     for (const image of inputs.images) uploaded.push(await upload(api, image, options));
     const maskId = inputs.mask ? await upload(api, inputs.mask, options) : undefined;
     if (maskId) uploaded.push(maskId);
-    const tool = Object.fromEntries(
-      Object.entries({
-        type: "image_generation",
-        model: api.config.model,
-        action: "edit",
-        size: settings.size,
-        quality: settings.quality,
-        output_format: settings.output_format,
-        output_compression: settings.output_compression,
-        background: settings.background,
-        moderation: settings.moderation,
-        input_image_mask: maskId ? { file_id: maskId } : undefined,
-      }).filter(([, v]) => v !== undefined),
-    );
-    const request = {
+    const tool: OpenAI.Responses.Tool.ImageGeneration = definedFields({
+      type: "image_generation",
+      model: api.config.model,
+      action: "edit",
+      size: settings.size,
+      quality: settings.quality,
+      output_format: settings.output_format,
+      output_compression: settings.output_compression,
+      background: settings.background,
+      moderation: settings.moderation,
+      input_image_mask: maskId ? { file_id: maskId } : undefined,
+    });
+    const request: OpenAI.Responses.ResponseCreateParamsNonStreaming = {
       model: api.config.responsesEditModel,
       input: [{
         role: "user",
         content: [
           { type: "input_text", text: settings.prompt },
           ...uploaded.slice(0, inputs.images.length).map((id) => ({
-            type: "input_image",
+            type: "input_image" as const,
             file_id: id,
-            detail: "auto",
+            detail: "auto" as const,
           })),
         ],
       }],
@@ -100,9 +100,9 @@ export async function editImagesViaResponses(
       "responses.create",
       async (client, signal) =>
         fromResponse(
-          await client.responses.create(request as never, { signal }).asResponse(),
+          await client.responses.create(request, { signal }).asResponse(),
           // Every result is read, to pair each with its output item; the first is kept.
-          { ...options, key: "result", maxImages: undefined },
+          { key: "result", receiver: everyImage(options.receiver) },
         ),
       options,
     );
@@ -116,7 +116,7 @@ export async function editImagesViaResponses(
     const call = output.find((o) => o.type === "image_generation_call" && o.image !== undefined);
     // Only the first image call's result is kept: the others go now, spilled files included.
     const others = answer.images.filter((image) => image !== call?.image);
-    await Promise.all(others.map(discardImage));
+    await releaseAll(others);
     if (!call) {
       const refusal = refusalText(output);
       throw new ToolError(

@@ -1,7 +1,7 @@
 /** `edit_image`: one to eight reference images (and an optional mask) to new images. */
 
 import { editJob, prepareEdit } from "./edit_job.ts";
-import { runImageJob } from "./image_job.ts";
+import { renderImageResult, runImageJob } from "./image_job.ts";
 import { editImageSpec } from "./specs.ts";
 import { defineTool, type ToolContext, type ToolDefinition } from "./tool.ts";
 
@@ -11,7 +11,8 @@ export function editImageTool(ctx: ToolContext): ToolDefinition {
     ...editImageSpec,
     handler: async (args, call) => {
       const { outputDir, inputs } = await prepareEdit(ctx, call, args);
-      return runImageJob(ctx, call, editJob(ctx, { args, n: args.n, inputs, outputDir }));
+      const job = editJob(ctx, { args, n: args.n, inputs, outputDir });
+      return renderImageResult(job, await runImageJob(ctx, call, job));
     },
   });
 }

@@ -23,17 +23,32 @@ function upload(image: LoadedImage, name: string): UploadFile {
   };
 }
 
-/** Checks the key and output folder, then reads and vets the inputs, reporting each stage. */
+/** The images of an edit, and its mask, read and vetted. */
+export interface EditInputs {
+  images: LoadedImage[];
+  mask?: LoadedImage;
+}
+
+/** Reads and vets the inputs of an edit, reporting each stage. */
+export async function readEditInputs(
+  ctx: ToolContext,
+  call: CallContext,
+  args: { images: string[]; mask?: string },
+): Promise<EditInputs> {
+  call.progress.stage("Reading input images");
+  const inputs = await loadEditInputs(args, { config: ctx.config, signal: call.signal });
+  call.progress.stage(`Uploading ${inputs.images.length + (inputs.mask ? 1 : 0)} input file(s)`);
+  return inputs;
+}
+
+/** Checks the key and output folder, then reads and vets the inputs. */
 export async function prepareEdit(
   ctx: ToolContext,
   call: CallContext,
   args: { output_dir?: string; images: string[]; mask?: string },
-): Promise<{ outputDir: string; inputs: { images: LoadedImage[]; mask?: LoadedImage } }> {
+): Promise<{ outputDir: string; inputs: EditInputs }> {
   const outputDir = await prepareImageCall(ctx, args.output_dir);
-  call.progress.stage("Reading input images");
-  const inputs = await loadEditInputs(args, { config: ctx.config, signal: call.signal });
-  call.progress.stage(`Uploading ${inputs.images.length + (inputs.mask ? 1 : 0)} input file(s)`);
-  return { outputDir, inputs };
+  return { outputDir, inputs: await readEditInputs(ctx, call, args) };
 }
 
 /** The job for one edit of `inputs` with `args`. */
@@ -42,7 +57,7 @@ export function editJob(
   options: {
     args: OutputArgs;
     n: number;
-    inputs: { images: LoadedImage[]; mask?: LoadedImage };
+    inputs: EditInputs;
     outputDir: string;
     stem?: string;
     extra?: Record<string, unknown>;

@@ -3,7 +3,7 @@
 import { costFromUsage, estimateCost } from "../cost.ts";
 import { generateImages } from "../openai/images.ts";
 import { settingsFrom } from "./image_args.ts";
-import { prepareImageCall, runImageJob } from "./image_job.ts";
+import { type ImageJob, prepareImageCall, renderImageResult, runImageJob } from "./image_job.ts";
 import { generateImageSpec } from "./specs.ts";
 import { defineTool, type ToolContext, type ToolDefinition } from "./tool.ts";
 
@@ -14,7 +14,7 @@ export function generateImageTool(ctx: ToolContext): ToolDefinition {
     handler: async (args, call) => {
       const outputDir = await prepareImageCall(ctx, args.output_dir);
       const settings = settingsFrom(args, ctx.config, args.n);
-      return runImageJob(ctx, call, {
+      const job: ImageJob = {
         verb: "Generated",
         prompt: args.prompt,
         requested: {
@@ -30,7 +30,8 @@ export function generateImageTool(ctx: ToolContext): ToolDefinition {
         estimateUsd: estimateCost({ ...settings, partialImages: settings.partialImages }),
         run: (options) => generateImages(ctx.api, settings, options),
         cost: (answer) => ({ usd: costFromUsage(answer.usage), basis: "from API usage" }),
-      });
+      };
+      return renderImageResult(job, await runImageJob(ctx, call, job));
     },
   });
 }

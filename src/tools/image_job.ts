@@ -2,34 +2,28 @@
 
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { CallToolResult } from "../deps.ts";
+import type { CallToolResult, z } from "../deps.ts";
+import type { imageResultSchema } from "./result_schema.ts";
 import { type SpendReport, usd } from "../budget.ts";
 import type { InlineMode } from "../config.ts";
-import { type Usage, usageProblem } from "../cost.ts";
+import { usageProblem } from "../cost.ts";
 import { createFileAtomic, describeFsError, randomHex } from "../fs_atomic.ts";
 import { CORES, Slots } from "../slots.ts";
-import {
-  imageFilename,
-  resolveOutputDir,
-  type SavedFile,
-  saveImages,
-} from "../images/storage/output.ts";
-import { inlineImages, type SourceImage } from "../images/preview.ts";
-import {
-  discardImage,
-  imageHead,
-  movedTo,
-  type ReceivedImage,
-} from "../images/storage/received.ts";
-import { describeBytes, type ImageFormat, sniffImage } from "../images/codecs/sniff.ts";
+import { imageFilename, resolveOutputDir, saveImages } from "../images/storage/output.ts";
+import { type InlineImage, inlineImages, type SourceImage } from "../images/preview.ts";
+import { type ImagePayload, releaseAll, SpillFile } from "../images/storage/received.ts";
+import { describeBytes, type ImageFormat } from "../images/codecs/sniff.ts";
 import type { ApiImages, ImageCallOptions } from "../openai/images.ts";
+import type { ImageReceiver } from "../openai/image_json.ts";
+import type { RouteName } from "../openai/edit_route.ts";
 import type { CallContext, ToolContext } from "./tool.ts";
 import { CancelledError, ToolError } from "../errors.ts";
 
 /**
- * Answers being read, decoded, saved and previewed at once. Beyond one per core this only adds
- * memory: sixteen 1024x1024 answers at once held ~200 MB more at peak. Waiting answers stay in
- * the connection's buffers, and the API's seconds of work overlap freely.
+ * Jobs whose answers are being read, decoded, saved and previewed at once. The work is CPU-bound,
+ * so beyond one per core it only adds memory. A job takes its slot when its answer starts to
+ * arrive and gives it back when it ends: waiting answers stay in the connection's buffers, and the
+ * API's seconds of work overlap freely.
  */
 const answerSlots = new Slots(CORES);
 
@@ -43,12 +37,7 @@ export async function prepareImageCall(ctx: ToolContext, outputDir?: string): Pr
 }
 
 /** What the caller asked for, echoed in the result. */
-export interface Requested {
-  size: string;
-  quality: string;
-  n: number;
-  format: string;
-}
+export type Requested = ImageJobResult["requested"];
 
 /** One image call, described for `runImageJob`. */
 export interface ImageJob {
@@ -62,35 +51,24 @@ export interface ImageJob {
   inline: InlineMode;
   estimateUsd: number;
   partialImages: number;
-  run: (options: ImageCallOptions) => Promise<ApiImages & { route?: string; fellBack?: boolean }>;
+  run: (
+    options: ImageCallOptions,
+  ) => Promise<ApiImages & { route?: RouteName; fellBack?: boolean }>;
   /** The cost of the answer and how it was worked out. */
-  cost: (answer: ApiImages & { route?: string }) => { usd: number; basis: string };
+  cost: (answer: ApiImages & { route?: RouteName }) => { usd: number; basis: string };
   /** Extra fields for `structuredContent` (session id, turn) and extra summary lines. */
   extra?: Record<string, unknown>;
   notes?: string[];
 }
 
-/** The `structuredContent` of every image tool. */
-export interface ImageJobResult extends Record<string, unknown> {
-  model: string;
-  prompt: string;
-  route?: string;
-  requested: Requested;
-  applied: { size?: string; quality?: string; background?: string; output_format?: string };
-  images: SavedFile[];
-  usage?: Usage;
-  cost_usd_estimated: number;
-  cost_basis: string;
-  spend: SpendReport;
-  inline: {
-    mode: InlineMode;
-    images: { mime_type: string; width: number; height: number; bytes: number; kind: string }[];
-  };
-  warnings: string[];
-}
+/**
+ * The `structuredContent` of every image tool, as its output schema describes it, with the
+ * job's extra fields (a session's id and turn).
+ */
+export type ImageJobResult = z.infer<typeof imageResultSchema> & Record<string, unknown>;
 
 function checkImages(
-  images: readonly (ReceivedImage | undefined)[],
+  images: readonly (ImagePayload | undefined)[],
   format: ImageFormat,
 ): SourceImage[] {
   if (images.length === 0) throw new ToolError("OpenAI returned no image.");
@@ -98,12 +76,11 @@ function checkImages(
     if (!image) {
       throw new ToolError(`OpenAI returned image ${i + 1} as invalid base64; nothing was saved.`);
     }
-    const head = imageHead(image);
-    const info = sniffImage(head);
+    const info = image.info;
     if (!info || info.format !== format) {
       throw new ToolError(
         `OpenAI returned image ${i + 1} that is not a valid ${format.toUpperCase()} image ` +
-          `(${info ? `it is ${info.format}` : describeBytes(head)}); nothing was saved.`,
+          `(${info ? `it is ${info.format}` : describeBytes(image.head)}); nothing was saved.`,
       );
     }
     return { image, info };
@@ -136,7 +113,7 @@ async function checkBilledImages(
  */
 async function keepRequested(answer: ApiImages, n: number): Promise<number> {
   const extra = answer.images.splice(n);
-  await Promise.all(extra.map(discardImage));
+  await releaseAll(extra);
   return (answer.dropped ?? 0) + extra.length;
 }
 
@@ -205,18 +182,47 @@ function megabytes(bytes: number): string {
     : `${Math.round(bytes / 1000)} KB`;
 }
 
-/** Runs one image call end to end and renders its result. */
+/** What one image call produced: its structured result and what is shown beside it. */
+export interface ImageOutcome {
+  result: ImageJobResult;
+  /** The inline image blocks, already encoded. */
+  inline: InlineImage[];
+  /** Width and height of each saved image, in the order of `result.images`. */
+  dimensions: { width: number; height: number }[];
+}
+
+/**
+ * Runs one image call end to end: spend check, request, checking, saving, recording the cost and
+ * the inline previews. The images are saved and paid for when it returns.
+ */
 export async function runImageJob(
   ctx: ToolContext,
   call: CallContext,
   job: ImageJob,
-): Promise<CallToolResult> {
+): Promise<ImageOutcome> {
   const { progress, signal } = call;
   const reservation = await ctx.ledger.reserve(job.estimateUsd);
   const format = job.requested.format as ImageFormat;
   const partials = new Partials(job, format);
-  let answerHeld: (() => void) | undefined;
+  let slot: Promise<() => void> | undefined;
   let answer: Awaited<ReturnType<ImageJob["run"]>> | undefined;
+  const receiver: ImageReceiver = {
+    maxImages: job.requested.n,
+    keepBase64: job.inline === "full",
+    // In the output folder, so that saving moves the file instead of copying it.
+    spillTarget: () => new SpillFile(job.outputDir),
+    reading: async () => {
+      slot ??= answerSlots.acquire();
+      await slot;
+    },
+    partial: async (bytes, index) => {
+      if (signal.aborted) return;
+      const path = await partials.save(bytes, index);
+      if (path) {
+        progress.stage(`Partial image ${index + 1} of ${job.partialImages} saved: ${path}`);
+      }
+    },
+  };
   try {
     progress.stage(
       `Request sent to OpenAI (${ctx.config.model}, estimated ${usd(job.estimateUsd)})`,
@@ -229,24 +235,10 @@ export async function runImageJob(
     progress.startHeartbeat();
     answer = await job.run({
       signal,
-      keepBase64: job.inline === "full",
-      spillDir: job.outputDir,
-      answerSlot: async () => {
-        const slot = await answerSlots.acquire();
-        answerHeld = slot;
-        return slot;
-      },
-      maxImages: job.requested.n,
+      receiver,
       onRetry: ({ attempt, waitMs, reason }) => {
         partials.retrying(attempt);
         progress.stage(`${reason}; retry ${attempt} in ${waitMs} ms`);
-      },
-      onPartial: async (bytes, index) => {
-        if (!bytes || signal.aborted) return;
-        const path = await partials.save(bytes, index);
-        if (path) {
-          progress.stage(`Partial image ${index + 1} of ${job.partialImages} saved: ${path}`);
-        }
       },
     });
     progress.stop();
@@ -288,10 +280,10 @@ export async function runImageJob(
       }`,
     );
     // The images are saved and paid for: from here on, nothing turns the call into an error.
-    const inline = await inlineImages(
-      sources.map((s, i) => ({ ...s, image: movedTo(s.image, saved[i].file_path) })),
-      { mode: job.inline, budgetBytes: ctx.config.inlineMaxBytes },
-    ).catch((error) => ({
+    const inline = await inlineImages(sources, {
+      mode: job.inline,
+      budgetBytes: ctx.config.inlineMaxBytes,
+    }).catch((error) => ({
       images: [],
       notes: [
         `the images are not shown inline (${(error as Error)?.message ?? error}); open the files`,
@@ -316,14 +308,14 @@ export async function runImageJob(
         "/v1/images/edits rejected the model; this and later edits use the Responses route",
       );
     }
-    const structured: ImageJobResult = {
+    const result: ImageJobResult = {
       model: ctx.config.model,
       prompt: job.prompt,
       ...(answer.route ? { route: answer.route } : {}),
       requested: job.requested,
       applied: answer.applied,
       images: saved,
-      ...(answer.usage && !badUsage ? { usage: answer.usage } : {}),
+      ...(answer.usage && !badUsage ? { usage: { ...answer.usage } } : {}),
       cost_usd_estimated: cost,
       cost_basis: basis,
       spend,
@@ -341,39 +333,45 @@ export async function runImageJob(
       ...job.extra,
     };
     return {
-      content: [
-        ...inline.images.map((i) => ({
-          type: "image" as const,
-          data: i.data,
-          mimeType: i.mimeType,
-        })),
-        ...saved.map((f) => ({
-          type: "resource_link" as const,
-          uri: pathToFileURL(f.file_path).href,
-          name: f.filename,
-          mimeType: f.mime_type,
-          size: f.size_bytes,
-          description: `Saved image (${megabytes(f.size_bytes)})`,
-        })),
-        { type: "text" as const, text: summary(structured, job, sources) },
-      ],
-      structuredContent: structured,
+      result,
+      inline: inline.images,
+      dimensions: sources.map(({ info }) => ({ width: info.width, height: info.height })),
     };
   } catch (error) {
     await partials.removeAll();
     throw signal.aborted ? new CancelledError() : error;
   } finally {
     await partials.settled();
-    // The decoded images are saved and their inline blocks built: their memory goes back now,
-    // and temporary files that were not saved go.
-    await Promise.all((answer?.images ?? []).map(discardImage));
-    answerHeld?.();
+    // The images are saved and their inline blocks built: their memory goes back now, and
+    // temporary files that were not saved go.
+    await releaseAll(answer?.images ?? []);
+    (await slot)?.();
     progress.stop();
     await reservation.release();
   }
 }
 
-function summary(result: ImageJobResult, job: ImageJob, sources: readonly SourceImage[]): string {
+/** The tool result of an image call: inline images, links to the files, a summary, the record. */
+export function renderImageResult(job: ImageJob, outcome: ImageOutcome): CallToolResult {
+  const { result, inline } = outcome;
+  return {
+    content: [
+      ...inline.map((i) => ({ type: "image" as const, data: i.data, mimeType: i.mimeType })),
+      ...result.images.map((f) => ({
+        type: "resource_link" as const,
+        uri: pathToFileURL(f.file_path).href,
+        name: f.filename,
+        mimeType: f.mime_type,
+        size: f.size_bytes,
+        description: `Saved image (${megabytes(f.size_bytes)})`,
+      })),
+      { type: "text" as const, text: summary(job, outcome) },
+    ],
+    structuredContent: result,
+  };
+}
+
+function summary(job: ImageJob, { result, dimensions }: ImageOutcome): string {
   const a = result.applied;
   const u = result.usage;
   const lines = [
@@ -381,8 +379,8 @@ function summary(result: ImageJobResult, job: ImageJob, sources: readonly Source
       result.route ? ` (route: ${result.route})` : ""
     }.`,
     ...result.images.map((f, i) =>
-      `Saved: ${f.file_path} (${megabytes(f.size_bytes)}, ${sources[i].info.width}x${
-        sources[i].info.height
+      `Saved: ${f.file_path} (${megabytes(f.size_bytes)}, ${dimensions[i].width}x${
+        dimensions[i].height
       } ${f.mime_type})`
     ),
     `Applied: size ${a.size ?? result.requested.size}, quality ${

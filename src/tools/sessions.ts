@@ -1,12 +1,10 @@
 /** Iterative edit sessions: start, continue (previous output becomes the input), end, list. */
 
 import type { CallToolResult, z } from "../deps.ts";
-import { loadEditInputs } from "../images/inputs/read.ts";
-import { resolveOutputDir } from "../images/storage/output.ts";
 import type { SessionRecord } from "../sessions/store.ts";
-import { editJob, prepareEdit } from "./edit_job.ts";
+import { type EditInputs, editJob, prepareEdit, readEditInputs } from "./edit_job.ts";
 import type { OutputArgs } from "./image_args.ts";
-import { runImageJob } from "./image_job.ts";
+import { prepareImageCall, renderImageResult, runImageJob } from "./image_job.ts";
 import {
   continueEditSessionSpec,
   endEditSessionSpec,
@@ -35,17 +33,12 @@ function summaryOf(r: SessionRecord): z.infer<typeof sessionSummarySchema> {
   };
 }
 
-function lastImage(result: CallToolResult): string {
-  const images = (result.structuredContent as { images: { file_path: string }[] }).images;
-  return images[images.length - 1].file_path;
-}
-
 /** The four session tools. */
 export function sessionTools(ctx: ToolContext): ToolDefinition[] {
   async function turn(options: {
     record: Omit<SessionRecord, "updated" | "last_image" | "last_prompt">;
     args: OutputArgs;
-    inputs: Parameters<typeof editJob>[1]["inputs"];
+    inputs: EditInputs;
     call: CallContext;
     evicted?: string[];
   }): Promise<CallToolResult> {
@@ -67,15 +60,14 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
         } (GPT_IMAGE_2_SESSION_MAX)`,
       ];
     }
-    const result = await runImageJob(ctx, options.call, job);
-    const now = new Date().toISOString();
+    const outcome = await runImageJob(ctx, options.call, job);
     await ctx.sessions.save({
       ...record,
-      updated: now,
+      updated: new Date().toISOString(),
       last_prompt: args.prompt,
-      last_image: lastImage(result),
+      last_image: outcome.result.images[outcome.result.images.length - 1].file_path,
     });
-    return result;
+    return renderImageResult(job, outcome);
   }
 
   return [
@@ -127,17 +119,17 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
               }).filter(([, v]) => v !== undefined),
             ),
           } as SessionRecord["settings"];
-          resolveOutputDir(ctx.config, { project: ctx.project, outputDir: previous.output_dir });
+          await prepareImageCall(ctx, previous.output_dir);
           await Deno.stat(previous.last_image).catch(() => {
             throw new ToolError(
               `Session ${previous.id}: its last image ${previous.last_image} no longer exists. ` +
                 `Start a new session with start_edit_session.`,
             );
           });
-          const inputs = await loadEditInputs(
-            { images: [previous.last_image], mask: args.mask },
-            { config: ctx.config, signal: call.signal },
-          );
+          const inputs = await readEditInputs(ctx, call, {
+            images: [previous.last_image],
+            mask: args.mask,
+          });
           const prefix = args.filename_prefix ?? previous.filename_prefix;
           return turn({
             record: { ...previous, turns: previous.turns + 1, settings, filename_prefix: prefix },

@@ -44,9 +44,13 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject> extends Too
   handler: (args: z.output<I>, call: CallContext) => Promise<CallToolResult>;
 }
 
-/** Declares a tool, inferring the handler's argument type from its input schema. */
+/**
+ * Declares a tool, inferring the handler's argument type from its input schema. The server
+ * parses every call's arguments with `inputSchema` before the handler runs, which is what makes
+ * them the schema's output here.
+ */
 export function defineTool<I extends z.ZodObject>(tool: ToolDefinition<I>): ToolDefinition {
-  return tool as unknown as ToolDefinition;
+  return { ...tool, handler: (args, call) => tool.handler(args as z.output<I>, call) };
 }
 
 /** A tool result with a single text block. */
