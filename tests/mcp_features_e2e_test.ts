@@ -48,7 +48,7 @@ Deno.test("progress arrives at each stage and as a heartbeat during a slow call"
     assert.deepEqual(values, [...values].sort((a, b) => a - b), "progress only increases");
   }));
 
-Deno.test("partial images are streamed over SSE, saved, and reported as progress", () =>
+Deno.test("partial images are streamed over SSE, saved under the final image's name stem, and reported as progress", () =>
   withServer({}, async (h, fake) => {
     const seen: string[] = [];
     const result = await h.call("generate_image", {
@@ -70,6 +70,11 @@ Deno.test("partial images are streamed over SSE, saved, and reported as progress
       assert.deepEqual([info.format, info.width, info.height], ["png", 1024, 1024]);
     }
     assert.equal(structured(result).images.length, 1);
+    // image-<time>-<random>.png, and its partials image-<time>-<random>-partial<n>.png beside it
+    const final = structured(result).images[0].filename.replace(/\.png$/, "");
+    for (const [i, message] of partials.entries()) {
+      assert.ok(message.endsWith(`/${final}-partial${i + 1}.png`), `${message} matches ${final}`);
+    }
     assert.ok((structured(result).usage?.output_tokens ?? 0) > 0, "usage from the completed event");
   }));
 

@@ -9,7 +9,12 @@ import type { InlineMode } from "../config.ts";
 import { usageProblem } from "../cost.ts";
 import { createFileAtomic, describeFsError, randomHex } from "../fs_atomic.ts";
 import { CORES, Slots } from "../slots.ts";
-import { imageFilename, resolveOutputDir, saveImages } from "../images/storage/output.ts";
+import {
+  imageFilename,
+  resolveOutputDir,
+  saveImages,
+  timestamp,
+} from "../images/storage/output.ts";
 import { type InlineImage, inlineImages, type SourceImage } from "../images/preview.ts";
 import { type ImagePayload, releaseAll, SpillFile } from "../images/storage/received.ts";
 import { describeBytes, type ImageFormat } from "../images/codecs/sniff.ts";
@@ -128,7 +133,11 @@ class Partials {
   #attempt = 1;
   #removing: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly job: ImageJob, readonly format: ImageFormat) {}
+  constructor(
+    readonly job: ImageJob,
+    readonly format: ImageFormat,
+    readonly stem: string | undefined,
+  ) {}
 
   /** A new attempt starts: the partials of the last one show a picture that is not coming. */
   retrying(attempt: number): void {
@@ -144,7 +153,10 @@ class Partials {
     for (let tries = 0;; tries++) {
       // A fixed stem (sessions) may meet a file another process left: then a random suffix.
       const prefix = tries === 0 ? label : `${label}-${randomHex()}`;
-      const path = join(job.outputDir, imageFilename({ ext: this.format, stem: job.stem, prefix }));
+      const path = join(
+        job.outputDir,
+        imageFilename({ ext: this.format, stem: this.stem, prefix }),
+      );
       try {
         await createFileAtomic(path, bytes);
         this.paths.push(path);
@@ -203,7 +215,10 @@ export async function runImageJob(
   const { progress, signal } = call;
   const reservation = await ctx.ledger.reserve(job.estimateUsd);
   const format = job.requested.format as ImageFormat;
-  const partials = new Partials(job, format);
+  // With partials on, the name is chosen up front, so each partial carries the final image's stem.
+  const stem = job.stem ??
+    (job.partialImages > 0 ? `image-${timestamp()}-${randomHex()}` : undefined);
+  const partials = new Partials(job, format, stem);
   let slot: Promise<() => void> | undefined;
   let answer: Awaited<ReturnType<ImageJob["run"]>> | undefined;
   const receiver: ImageReceiver = {
@@ -263,7 +278,7 @@ export async function runImageJob(
         image: s.image,
         mimeType: s.info.mimeType,
         ext: s.info.format,
-        stem: job.stem,
+        stem,
       })),
       job.prefix,
     );
