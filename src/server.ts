@@ -19,6 +19,7 @@ import {
 } from "./deps.ts";
 import { ToolError } from "./errors.ts";
 import { Logger, type LogLevel } from "./log.ts";
+import { registerImageResources } from "./resources.ts";
 import type { Toolbox } from "./tools/mod.ts";
 import { listedOutputSchema, TOOL_SPECS } from "./tools/specs.ts";
 import type { CallContext, ToolDefinition, ToolSpec } from "./tools/tool.ts";
@@ -177,6 +178,13 @@ export function serve(options: ServerOptions): Serving {
         ...(spec.annotations ? { annotations: spec.annotations } : {}),
       }, (args, ctx) => track(runCall(spec, args, ctx)));
     }
+    registerImageResources(server, {
+      images: () =>
+        config instanceof ConfigError
+          ? Promise.reject(new ToolError(configProblem(config)))
+          : tools(config).then((t) => t.images),
+      notifyChanges: era === "legacy",
+    });
     if (era === "legacy") {
       server.server.oninitialized = () => {
         // Lines that belong to no call reach a 2025 client as session logs, from now on: before
