@@ -6,7 +6,8 @@ import { TOOL_SPECS } from "../src/tools/specs.ts";
 import { FakeOpenAI } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
 import { textOf } from "./harness.ts";
-import { startHttpServer, withHttpServer } from "./http_harness.ts";
+import { freePort, startHttpServer, withHttpServer } from "./http_harness.ts";
+import { startOAuthServer } from "./fixtures/oauth_server.ts";
 import type { CallToolResult, Client } from "./mcp_client.ts";
 
 const TOKEN = "static-token-0123456789abcdef0123456789";
@@ -247,3 +248,86 @@ Deno.test("http: data: URLs keep working as uploads", () =>
       assert.equal(upload.sha256, sha256(makePng(64, 64)));
     })
   ));
+
+Deno.test("http: OAuth: metadata, 401 with resource_metadata, wrong audience refused, real tokens accepted, and principals kept apart", async () => {
+  const port = freePort();
+  const audience = `http://127.0.0.1:${port}/mcp`;
+  const other = `http://127.0.0.1:${port}/other`;
+  const as = await startOAuthServer({
+    clients: ["alice", "bob"],
+    resources: { [audience]: { scopes: ["images"] }, [other]: { scopes: ["images"] } },
+  });
+  try {
+    await withFake((fake) =>
+      withHttpServer({
+        fake,
+        port,
+        allowNet: [as.host],
+        env: {
+          GPT_IMAGE_2_OAUTH_ISSUER: as.issuer,
+          GPT_IMAGE_2_OAUTH_AUDIENCE: audience,
+          GPT_IMAGE_2_OAUTH_SCOPE: "images",
+        },
+      }, async (h) => {
+        const metadata = await (await fetch(
+          `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`,
+        )).json();
+        assert.equal(metadata.resource, audience);
+        assert.deepEqual(metadata.authorization_servers, [as.issuer]);
+
+        const wrongAudience = await as.token({ client: "alice", resource: other, scope: "images" });
+        for (const [name, token] of [["none", undefined], ["wrong audience", wrongAudience]]) {
+          const answer = await rawPost(port, "/mcp", {
+            host: `127.0.0.1:${port}`,
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          }, JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }));
+          assert.equal(answer.status, 401, `${name}: ${answer.body}`);
+        }
+        const challenge = await fetch(h.url, { method: "POST", body: "{}" });
+        await challenge.body?.cancel();
+        assert.match(
+          challenge.headers.get("www-authenticate") ?? "",
+          /^Bearer resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp"/,
+        );
+
+        const alice = await h.connect({
+          token: await as.token({ client: "alice", resource: audience, scope: "images" }),
+        });
+        const bob = await h.connect({
+          token: await as.token({ client: "bob", resource: audience, scope: "images" }),
+        });
+        const made = await call(alice, "start_edit_session", {
+          prompt: "alice's",
+          images: [`data:image/png;base64,${btoa(String.fromCharCode(...makePng(32, 32)))}`],
+        });
+        assert.equal(made.isError, undefined, textOf(made));
+        const [uri] = linkUris(made);
+        const sessionId = structured(made).session_id as string;
+        assert.equal((await readBytes(alice, uri)).length > 0, true);
+
+        // Bob sees nothing of Alice's: not her images, not her sessions.
+        const listed = await bob.request({ method: "resources/list", params: {} });
+        assert.deepEqual(listed.resources, []);
+        await assert.rejects(bob.readResource({ uri }));
+        const edit = await call(bob, "edit_image", { prompt: "steal", images: [uri] });
+        assert.equal(edit.isError, true);
+        const next = await call(bob, "continue_edit_session", {
+          session_id: sessionId,
+          prompt: "steal",
+        });
+        assert.equal(next.isError, true);
+        assert.match(textOf(await call(bob, "list_edit_sessions", {})), /No open edit sessions/);
+        const own = await call(alice, "continue_edit_session", {
+          session_id: sessionId,
+          prompt: "mine",
+        });
+        assert.equal(own.isError, undefined, textOf(own));
+        for (const request of fake.requests) {
+          assert.equal(request.authorization, `Bearer ${fake.apiKey}`, "only the API key");
+        }
+      })
+    );
+  } finally {
+    await as.close();
+  }
+});
