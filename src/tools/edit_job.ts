@@ -36,7 +36,11 @@ export async function readEditInputs(
   args: { images: string[]; mask?: string },
 ): Promise<EditInputs> {
   call.progress.stage("Reading input images");
-  const inputs = await loadEditInputs(args, { config: ctx.config, signal: call.signal });
+  const inputs = await loadEditInputs(args, {
+    config: ctx.config,
+    signal: call.signal,
+    images: ctx.images,
+  });
   call.progress.stage(`Uploading ${inputs.images.length + (inputs.mask ? 1 : 0)} input file(s)`);
   return inputs;
 }

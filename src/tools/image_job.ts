@@ -201,6 +201,11 @@ export interface ImageOutcome {
   inline: InlineImage[];
   /** Width and height of each saved image, in the order of `result.images`. */
   dimensions: { width: number; height: number }[];
+  /**
+   * The URI each saved image is linked by, in the same order: `image://` when resources/read
+   * serves it, the file's `file://` URL when it was saved outside the store.
+   */
+  uris: string[];
 }
 
 /**
@@ -289,6 +294,7 @@ export async function runImageJob(
     for (const file of saved) {
       call.log.info(`saved ${file.file_path} (${megabytes(file.size_bytes)})`);
     }
+    ctx.images.changed();
     call.log.info(
       `cost: ${usd(cost)} (${basis}); spent ${
         spend.spent_usd === undefined ? "unknown" : usd(spend.spent_usd)
@@ -351,6 +357,7 @@ export async function runImageJob(
       result,
       inline: inline.images,
       dimensions: sources.map(({ info }) => ({ width: info.width, height: info.height })),
+      uris: saved.map((f) => ctx.images.uriOf(f.file_path) ?? pathToFileURL(f.file_path).href),
     };
   } catch (error) {
     await partials.removeAll();
@@ -368,13 +375,13 @@ export async function runImageJob(
 
 /** The tool result of an image call: inline images, links to the files, a summary, the record. */
 export function renderImageResult(job: ImageJob, outcome: ImageOutcome): CallToolResult {
-  const { result, inline } = outcome;
+  const { result, inline, uris } = outcome;
   return {
     content: [
       ...inline.map((i) => ({ type: "image" as const, data: i.data, mimeType: i.mimeType })),
-      ...result.images.map((f) => ({
+      ...result.images.map((f, i) => ({
         type: "resource_link" as const,
-        uri: pathToFileURL(f.file_path).href,
+        uri: uris[i],
         name: f.filename,
         mimeType: f.mime_type,
         size: f.size_bytes,

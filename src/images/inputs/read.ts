@@ -4,12 +4,14 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../../config.ts";
 import { readScopeProblem } from "../../permissions.ts";
-import { vetReadPath } from "../../sandbox.ts";
+import { isInside, realPathOf, vetReadPath } from "../../sandbox.ts";
 import { ToolError } from "../../errors.ts";
 import { MAX_INPUTS } from "./limits.ts";
 import { tryDecodeBase64 } from "../codecs/base64.ts";
 import { expandHome } from "../storage/output.ts";
 import { fetchRemote } from "./remote.ts";
+import type { ImageStore } from "../storage/image_store.ts";
+import { IMAGE_URI_PREFIX } from "../storage/library.ts";
 import { describeBytes, type ImageInfo, sniffImage } from "../codecs/sniff.ts";
 
 export const MAX_INPUT_BYTES = 50 * 1024 * 1024;
@@ -45,11 +47,26 @@ function fromDataUrl(source: string, label: string, maxBytes: number): Uint8Arra
   return bytes;
 }
 
+/** Whether `path` lies inside `root` once links are followed (a missing root holds nothing). */
+function insideRoot(path: string, root: string): boolean {
+  try {
+    return isInside(realPathOf(path), realPathOf(root));
+  } catch {
+    return false;
+  }
+}
+
 async function fromFile(
   path: string,
   label: string,
-  options: { maxBytes: number; home?: string },
+  options: { maxBytes: number; home?: string; confinedRoot?: string },
 ): Promise<Uint8Array> {
+  if (options.confinedRoot !== undefined && !insideRoot(path, options.confinedRoot)) {
+    throw new ToolError(
+      `${label}: over HTTP an input is an image:// URI of your saved images, an https:// URL ` +
+        `or a data: URL; paths on the server are not accepted.`,
+    );
+  }
   const permission = readScopeProblem(path);
   if (permission) throw new ToolError(`${label}: ${permission}`);
   let stat: Deno.FileInfo;
@@ -72,16 +89,49 @@ async function fromFile(
   return await Deno.readFile(path);
 }
 
+/** An `image://` input: a saved image of this caller, read through the store. */
+async function fromStore(
+  uri: string,
+  label: string,
+  options: { maxBytes: number; images?: ImageStore },
+): Promise<Uint8Array> {
+  if (!options.images) throw new ToolError(`${label}: image:// URIs are not served here.`);
+  let bytes: Uint8Array;
+  try {
+    ({ bytes } = await options.images.readUri(uri, { label }));
+  } catch (error) {
+    if (!(error instanceof ToolError) || error.message.startsWith(label)) throw error;
+    throw new ToolError(`${label}: ${error.message}`);
+  }
+  if (bytes.length > options.maxBytes) {
+    throw new ToolError(
+      `${label}: the image is ${bytes.length} bytes, over the ${options.maxBytes}-byte limit.`,
+    );
+  }
+  return bytes;
+}
+
+/** Options of `loadImage` and `loadEditInputs`. */
+export interface LoadOptions {
+  config: Config;
+  signal?: AbortSignal;
+  /** The caller's saved images, which `image://` inputs name. */
+  images?: ImageStore;
+}
+
 /** Loads one input from any supported source and checks that it is a PNG, JPEG or WebP image. */
 export async function loadImage(
   source: string,
-  options: { label: string; maxBytes: number; config: Config; signal?: AbortSignal },
+  options: LoadOptions & { label: string; maxBytes: number },
 ): Promise<LoadedImage> {
   const label = `${options.label} (${describeSource(source)})`;
   const home = options.config.homeDir;
+  const confinedRoot = options.config.confinedRoot;
   let bytes: Uint8Array;
   if (/^data:/i.test(source)) bytes = fromDataUrl(source, label, options.maxBytes);
-  else if (/^https?:\/\//i.test(source)) {
+  else if (source.toLowerCase().startsWith(IMAGE_URI_PREFIX)) {
+    bytes = await fromStore(source, label, options);
+  } else if (/^https?:\/\//i.test(source)) {
     bytes = await fetchRemote(source, { ...options, label });
   } else if (/^file:/i.test(source)) {
     let path: string;
@@ -90,14 +140,14 @@ export async function loadImage(
     } catch {
       throw new ToolError(`${label}: not a valid file:// URL.`);
     }
-    bytes = await fromFile(path, label, { maxBytes: options.maxBytes, home });
+    bytes = await fromFile(path, label, { maxBytes: options.maxBytes, home, confinedRoot });
   } else if (/^[a-z][a-z0-9+.-]+:\/\//i.test(source)) {
     throw new ToolError(
-      `${label}: unsupported scheme; use a path, file://, https:// or a data: URL.`,
+      `${label}: unsupported scheme; use a path, file://, https://, image:// or a data: URL.`,
     );
   } else {
     const path = resolve(options.config.cwd, expandHome(source, home));
-    bytes = await fromFile(path, label, { maxBytes: options.maxBytes, home });
+    bytes = await fromFile(path, label, { maxBytes: options.maxBytes, home, confinedRoot });
   }
   const info = sniffImage(bytes);
   if (!info) {
@@ -109,7 +159,7 @@ export async function loadImage(
 /** Loads the images and the optional mask of one edit, enforcing count, type, size and mask rules. */
 export async function loadEditInputs(
   sources: { images: readonly string[]; mask?: string },
-  options: { config: Config; signal?: AbortSignal },
+  options: LoadOptions,
 ): Promise<{ images: LoadedImage[]; mask?: LoadedImage }> {
   if (sources.images.length < 1 || sources.images.length > MAX_INPUTS) {
     throw new ToolError(`images: give 1 to ${MAX_INPUTS} images, got ${sources.images.length}.`);
