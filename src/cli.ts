@@ -11,6 +11,8 @@ export const HELP = `gpt-image-2-mcp: an MCP server for OpenAI's gpt-image-2 (st
 
 Usage:
   gpt-image-2-mcp                 serve MCP over stdin/stdout (what an MCP client runs)
+  gpt-image-2-mcp serve --http [--host 127.0.0.1] [--port 8787]
+                                  serve MCP over Streamable HTTP at /mcp (docs/deploy.md)
   gpt-image-2-mcp doctor [--online]
                                   check key, output folder and permissions (changes nothing);
                                   --online also asks the API whether the key can use the model
@@ -37,6 +39,10 @@ Environment:
   GPT_IMAGE_2_INPUT_HOST_ALLOWLIST (hosts exempt from the private-address rule)
   GPT_IMAGE_2_PROGRESS_INTERVAL_MS (5000), GPT_IMAGE_2_MCP_DEBUG (0)
   GPT_IMAGE_2_DETACH_AFTER_S      a call still running this long answers with a job (50; 0: never)
+  GPT_IMAGE_2_HTTP_HOST, GPT_IMAGE_2_HTTP_PORT, GPT_IMAGE_2_HTTP_ALLOWED_HOSTS,
+  GPT_IMAGE_2_HTTP_MAX_BODY_BYTES (serve --http), GPT_IMAGE_2_HTTP_TOKEN (static bearer token,
+  required off loopback unless OAuth is set), GPT_IMAGE_2_OAUTH_ISSUER, GPT_IMAGE_2_OAUTH_AUDIENCE,
+  GPT_IMAGE_2_OAUTH_SCOPE (OAuth 2.1 resource server), GPT_IMAGE_2_PRINCIPAL_BUDGET_USD
 
 Permissions (deno run):
   --allow-net=api.openai.com      the API host (the host of OPENAI_BASE_URL when set), plus
