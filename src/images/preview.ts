@@ -11,7 +11,8 @@ import {
   type ReceivedImage,
   SpilledImage,
 } from "./storage/received.ts";
-import type { ImageInfo } from "./codecs/sniff.ts";
+import type { ResultInfo } from "./codecs/result_sniff.ts";
+import { decodeGifFirstFrame } from "./codecs/gif.ts";
 import { CORES, Slots } from "../slots.ts";
 import { BoxScaler } from "./codecs/box_scale.ts";
 import { encodeJpeg } from "./codecs/jpeg_encode.ts";
@@ -67,7 +68,7 @@ export interface InlineImage {
 /** An image as saved, with what its header says. */
 export interface SourceImage {
   image: ReceivedImage;
-  info: ImageInfo;
+  info: ResultInfo;
 }
 
 /** The image's base64 for the result: a file on disk is read now, while failing is a tool error. */
@@ -88,7 +89,7 @@ async function original(source: SourceImage): Promise<InlineImage> {
 }
 
 /** The size of the first preview: the original, or smaller so the longer edge fits. */
-function previewSize(info: ImageInfo): { width: number; height: number } {
+function previewSize(info: ResultInfo): { width: number; height: number } {
   const scale = Math.min(1, PREVIEW_MAX_EDGE / Math.max(info.width, info.height));
   return {
     width: Math.max(1, Math.round(info.width * scale)),
@@ -147,6 +148,13 @@ async function decodeTo(
       data: decoded.data,
     };
     return { ...size, channels: 3, data: resize(pixels, size.width, size.height) };
+  }
+  if (source.info.format === "gif") {
+    // The first frame: a preview is a still, the saved file keeps the animation.
+    const frame = decodeGifFirstFrame(await imageBytes(image), {
+      maxPixels: MAX_PREVIEW_SOURCE_PIXELS,
+    });
+    return { ...size, channels: 3, data: resize(frame, size.width, size.height) };
   }
   return undefined;
 }
@@ -246,6 +254,8 @@ export async function inlineImages(
   let fullBase64 = 0;
   for (const [index, source] of sources.entries()) {
     const n = index + 1;
+    // SVG is text: the caller shows it its own way.
+    if (source.info.format === "svg") continue;
     const refusal = previewRefusal(source.info);
     if (refusal) {
       notes.push(
@@ -254,7 +264,14 @@ export async function inlineImages(
       continue;
     }
     try {
-      if (options.mode === "full") {
+      const animated = source.info.format === "gif";
+      if (animated) {
+        notes.push(
+          `image ${n} is a GIF of ${source.info.frames ?? "several"} frames: the inline image ` +
+            `shows its first frame, the file keeps the animation`,
+        );
+      }
+      if (options.mode === "full" && !animated) {
         const base64 = base64Length(imageSize(source.image));
         const { image, call } = INLINE_MAX_BASE64;
         if (base64 <= image && fullBase64 + base64 <= call) {
@@ -271,7 +288,7 @@ export async function inlineImages(
             `SDK drop a message over 10 MB); the file on disk is the full original`,
         );
       }
-      const fits = imageSize(source.image) <= perImage &&
+      const fits = !animated && imageSize(source.image) <= perImage &&
         Math.max(source.info.width, source.info.height) <= PREVIEW_MAX_EDGE;
       const inline = fits
         ? await original(source)

@@ -1,6 +1,6 @@
 /** The Images API: `/v1/images/generations` and `/v1/images/edits`, plain or streamed. */
 
-import type { Usage } from "../cost.ts";
+import type { Usage } from "../usage.ts";
 import { loadOpenAI } from "../deps.ts";
 import { decodeArrivedBase64 } from "../images/codecs/base64.ts";
 import { discardImage, type ReceivedImage } from "../images/storage/received.ts";
@@ -10,6 +10,8 @@ import type { Api, CallOptions } from "./api.ts";
 
 /** Settings shared by every image request. */
 export interface ImageSettings {
+  /** The image model this call uses. */
+  model: string;
   prompt: string;
   size: string;
   quality: string;
@@ -18,7 +20,11 @@ export interface ImageSettings {
   output_format: string;
   output_compression?: number;
   moderation?: string;
-  user?: string;
+  /** Sent as `safety_identifier` (the deprecated `user` argument maps to it). */
+  safetyIdentifier?: string;
+  complexity?: string;
+  frameCount?: number;
+  frameDurationMs?: number;
   partialImages: number;
 }
 
@@ -46,6 +52,13 @@ export interface UploadFile {
   mimeType: string;
 }
 
+/** The files of one edit: the images, and a mask or a markup image (never both). */
+export interface EditFiles {
+  images: readonly UploadFile[];
+  mask?: UploadFile;
+  markup?: UploadFile;
+}
+
 /** Options for one images request: cancellation, retries and partial images. */
 export interface ImageCallOptions extends CallOptions {
   onPartial?: (image: Uint8Array | undefined, index: number) => void | Promise<void>;
@@ -69,9 +82,9 @@ type StreamEvent = {
   usage?: Usage;
 } & Applied;
 
-function body(model: string, s: ImageSettings): Record<string, unknown> {
+function body(s: ImageSettings): Record<string, unknown> {
   const fields: Record<string, unknown> = {
-    model,
+    model: s.model,
     prompt: s.prompt,
     n: s.n,
     size: s.size,
@@ -80,7 +93,10 @@ function body(model: string, s: ImageSettings): Record<string, unknown> {
     background: s.background,
     output_compression: s.output_compression,
     moderation: s.moderation,
-    user: s.user,
+    safety_identifier: s.safetyIdentifier,
+    complexity: s.complexity,
+    frame_count: s.frameCount,
+    frame_duration_ms: s.frameDurationMs,
   };
   if (s.partialImages > 0) Object.assign(fields, { stream: true, partial_images: s.partialImages });
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
@@ -203,7 +219,7 @@ export function generateImages(
   settings: ImageSettings,
   options: ImageCallOptions = {},
 ): Promise<ApiImages> {
-  const payload = body(api.config.model, settings);
+  const payload = body(settings);
   return api.call("images.generate", (client, signal) => {
     const request = client.images.generate(payload as never, { signal });
     return collect(request, settings.partialImages > 0, options);
@@ -214,20 +230,23 @@ export function generateImages(
 export function editImagesDirect(
   api: Api,
   settings: ImageSettings,
-  inputs: { images: readonly UploadFile[]; mask?: UploadFile },
+  inputs: EditFiles,
   options: ImageCallOptions = {},
 ): Promise<ApiImages> {
-  const payload = body(api.config.model, settings);
+  const payload = body(settings);
   return api.call("images.edit", async (client, signal) => {
     const { toFile } = await loadOpenAI();
-    const files = await Promise.all(
-      inputs.images.map((f) => toFile(f.bytes, f.name, { type: f.mimeType })),
-    );
-    const mask = inputs.mask
-      ? await toFile(inputs.mask.bytes, inputs.mask.name, { type: inputs.mask.mimeType })
-      : undefined;
+    const asFile = (f: UploadFile) => toFile(f.bytes, f.name, { type: f.mimeType });
+    const files = await Promise.all(inputs.images.map(asFile));
+    const mask = inputs.mask ? await asFile(inputs.mask) : undefined;
+    const markup = inputs.markup ? await asFile(inputs.markup) : undefined;
     const request = client.images.edit(
-      { ...payload, image: files, ...(mask ? { mask } : {}) } as never,
+      {
+        ...payload,
+        image: files,
+        ...(mask ? { mask } : {}),
+        ...(markup ? { markup } : {}),
+      } as never,
       { signal },
     );
     return collect(request, settings.partialImages > 0, options);

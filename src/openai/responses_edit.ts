@@ -1,12 +1,13 @@
 /** Edits through the Responses API's `image_generation` tool: upload, one response, delete. */
 
-import type { Usage } from "../cost.ts";
+import type { Usage } from "../usage.ts";
 import { loadOpenAI } from "../deps.ts";
 import { discardImage, type ReceivedImage } from "../images/storage/received.ts";
 import { ToolError } from "../errors.ts";
 import type { Api } from "./api.ts";
 import {
   type ApiImages,
+  type EditFiles,
   fromResponse,
   type ImageCallOptions,
   type ImageSettings,
@@ -57,7 +58,7 @@ function refusalText(output: readonly OutputItem[]): string | undefined {
 export async function editImagesViaResponses(
   api: Api,
   settings: ImageSettings,
-  inputs: { images: readonly UploadFile[]; mask?: UploadFile },
+  inputs: EditFiles,
   options: ImageCallOptions = {},
 ): Promise<ApiImages> {
   const uploaded: string[] = [];
@@ -68,7 +69,7 @@ export async function editImagesViaResponses(
     const tool = Object.fromEntries(
       Object.entries({
         type: "image_generation",
-        model: api.config.model,
+        model: settings.model,
         action: "edit",
         size: settings.size,
         quality: settings.quality,
@@ -94,7 +95,7 @@ export async function editImagesViaResponses(
       }],
       tools: [tool],
       tool_choice: { type: "image_generation" },
-      ...(settings.user ? { user: settings.user } : {}),
+      ...(settings.safetyIdentifier ? { safety_identifier: settings.safetyIdentifier } : {}),
     };
     const answer = await api.call(
       "responses.create",

@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 import type { CallToolResult } from "../deps.ts";
 import { type SpendReport, usd } from "../budget.ts";
 import type { InlineMode } from "../config.ts";
-import { type Usage, usageProblem } from "../cost.ts";
+import { type Usage, usageProblem } from "../usage.ts";
 import { createFileAtomic, describeFsError, randomHex } from "../fs_atomic.ts";
 import { CORES, Slots } from "../slots.ts";
 import {
@@ -17,11 +17,13 @@ import {
 import { inlineImages, type SourceImage } from "../images/preview.ts";
 import {
   discardImage,
+  imageBytes,
   imageHead,
   movedTo,
   type ReceivedImage,
 } from "../images/storage/received.ts";
-import { describeBytes, type ImageFormat, sniffImage } from "../images/codecs/sniff.ts";
+import { describeBytes } from "../images/codecs/sniff.ts";
+import { type ResultFormat, sniffResult } from "../images/codecs/result_sniff.ts";
 import type { ApiImages, ImageCallOptions } from "../openai/images.ts";
 import type { CallContext, ToolContext } from "./tool.ts";
 import { CancelledError, ToolError } from "../errors.ts";
@@ -53,6 +55,8 @@ export interface Requested {
 /** One image call, described for `runImageJob`. */
 export interface ImageJob {
   verb: "Generated" | "Edited";
+  /** The image model the call uses. */
+  model: string;
   prompt: string;
   requested: Requested;
   outputDir: string;
@@ -61,6 +65,8 @@ export interface ImageJob {
   stem?: string;
   inline: InlineMode;
   estimateUsd: number;
+  /** Set when the estimate is an upper bound (a price the table lacks): what it rests on. */
+  estimateUpperBound?: string;
   partialImages: number;
   run: (options: ImageCallOptions) => Promise<ApiImages & { route?: string; fellBack?: boolean }>;
   /** The cost of the answer and how it was worked out. */
@@ -89,17 +95,17 @@ export interface ImageJobResult extends Record<string, unknown> {
   warnings: string[];
 }
 
-function checkImages(
+async function checkImages(
   images: readonly (ReceivedImage | undefined)[],
-  format: ImageFormat,
-): SourceImage[] {
+  format: ResultFormat,
+): Promise<SourceImage[]> {
   if (images.length === 0) throw new ToolError("OpenAI returned no image.");
-  return images.map((image, i) => {
+  return await Promise.all(images.map(async (image, i) => {
     if (!image) {
       throw new ToolError(`OpenAI returned image ${i + 1} as invalid base64; nothing was saved.`);
     }
     const head = imageHead(image);
-    const info = sniffImage(head);
+    const info = await sniffResult(head, () => imageBytes(image));
     if (!info || info.format !== format) {
       throw new ToolError(
         `OpenAI returned image ${i + 1} that is not a valid ${format.toUpperCase()} image ` +
@@ -107,17 +113,20 @@ function checkImages(
       );
     }
     return { image, info };
-  });
+  }));
 }
 
 /** `checkImages`, and when they fail, the error says the call was billed and recorded anyway. */
 async function checkBilledImages(
   answer: ApiImages,
-  format: ImageFormat,
+  format: ResultFormat,
   bill: { usd: number; spending: Promise<SpendReport> },
 ): Promise<SourceImage[]> {
   try {
-    return checkImages(answer.images, (answer.applied.output_format as ImageFormat) ?? format);
+    return await checkImages(
+      answer.images,
+      (answer.applied.output_format as ResultFormat) ?? format,
+    );
   } catch (error) {
     if (!(error instanceof ToolError)) throw error;
     const { spent_usd, ledger_error } = await bill.spending;
@@ -151,7 +160,7 @@ class Partials {
   #attempt = 1;
   #removing: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly job: ImageJob, readonly format: ImageFormat) {}
+  constructor(readonly job: ImageJob, readonly format: ResultFormat) {}
 
   /** A new attempt starts: the partials of the last one show a picture that is not coming. */
   retrying(attempt: number): void {
@@ -212,14 +221,20 @@ export async function runImageJob(
   job: ImageJob,
 ): Promise<CallToolResult> {
   const { progress, signal } = call;
-  const reservation = await ctx.ledger.reserve(job.estimateUsd);
-  const format = job.requested.format as ImageFormat;
+  const reservation = await ctx.ledger.reserve(job.estimateUsd).catch((error) => {
+    if (!(error instanceof ToolError) || !job.estimateUpperBound) throw error;
+    throw new ToolError(
+      `${error.message} The estimate is an upper bound, since a price is unknown ` +
+        `(${job.estimateUpperBound}).`,
+    );
+  });
+  const format = job.requested.format as ResultFormat;
   const partials = new Partials(job, format);
   let answerHeld: (() => void) | undefined;
   let answer: Awaited<ReturnType<ImageJob["run"]>> | undefined;
   try {
     progress.stage(
-      `Request sent to OpenAI (${ctx.config.model}, estimated ${usd(job.estimateUsd)})`,
+      `Request sent to OpenAI (${job.model}, estimated ${usd(job.estimateUsd)})`,
     );
     const { n, size, quality } = job.requested;
     call.log.info(
@@ -316,8 +331,18 @@ export async function runImageJob(
         "/v1/images/edits rejected the model; this and later edits use the Responses route",
       );
     }
+    const svgs = sources.flatMap((s, i) => s.info.format === "svg" ? [{ s, file: saved[i] }] : []);
+    const svgTexts = await Promise.all(
+      svgs.map(async ({ file }) => new TextDecoder().decode(await Deno.readFile(file.file_path))),
+    ).catch(() => [] as string[]);
+    if (svgs.length > 0 && job.inline !== "none") {
+      warnings.push(
+        "SVG is not rasterised by this server: the SVG text is embedded as a resource instead " +
+          "of an inline image; the file is the SVG",
+      );
+    }
     const structured: ImageJobResult = {
-      model: ctx.config.model,
+      model: job.model,
       prompt: job.prompt,
       ...(answer.route ? { route: answer.route } : {}),
       requested: job.requested,
@@ -355,6 +380,18 @@ export async function runImageJob(
           size: f.size_bytes,
           description: `Saved image (${megabytes(f.size_bytes)})`,
         })),
+        ...(job.inline === "none"
+          ? []
+          : svgs.flatMap(({ file }, i) =>
+            svgTexts[i] === undefined ? [] : [{
+              type: "resource" as const,
+              resource: {
+                uri: pathToFileURL(file.file_path).href,
+                mimeType: "image/svg+xml",
+                text: svgTexts[i],
+              },
+            }]
+          )),
         { type: "text" as const, text: summary(structured, job, sources) },
       ],
       structuredContent: structured,

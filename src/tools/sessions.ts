@@ -4,7 +4,8 @@ import type { CallToolResult, z } from "../deps.ts";
 import { loadEditInputs } from "../images/inputs/read.ts";
 import { resolveOutputDir } from "../images/storage/output.ts";
 import type { SessionRecord } from "../sessions/store.ts";
-import { editJob, prepareEdit } from "./edit_job.ts";
+import { checkModel, editJob, editSettings, prepareEdit } from "./edit_job.ts";
+import { checkAgainstTable } from "./model_plan.ts";
 import type { OutputArgs } from "./image_args.ts";
 import { runImageJob } from "./image_job.ts";
 import {
@@ -45,6 +46,8 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
   async function turn(options: {
     record: Omit<SessionRecord, "updated" | "last_image" | "last_prompt">;
     args: OutputArgs;
+    settings: Parameters<typeof editJob>[1]["settings"];
+    notes: string[];
     inputs: Parameters<typeof editJob>[1]["inputs"];
     call: CallContext;
     evicted?: string[];
@@ -52,7 +55,8 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
     const { record, args } = options;
     const job = editJob(ctx, {
       args,
-      n: 1,
+      settings: options.settings,
+      notes: options.notes,
       inputs: options.inputs,
       outputDir: record.output_dir,
       stem: `session-${record.id}-turn${record.turns}`,
@@ -82,7 +86,9 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
     defineTool({
       ...startEditSessionSpec,
       handler: async (args, call) => {
-        const { outputDir, inputs } = await prepareEdit(ctx, call, args);
+        const { settings, notes } = editSettings(ctx, args, 1);
+        const prepared = await prepareEdit(ctx, call, args, settings);
+        const { outputDir, inputs } = prepared;
         const id = ctx.sessions.newId();
         const evicted = await ctx.sessions.makeRoom();
         return turn({
@@ -93,15 +99,21 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
             output_dir: outputDir,
             filename_prefix: args.filename_prefix,
             settings: {
+              model: settings.model,
               size: args.size,
               quality: args.quality,
               output_format: args.output_format,
-              background: args.background === "transparent" ? undefined : args.background,
+              background: args.background,
               output_compression: args.output_compression,
               moderation: args.moderation,
+              complexity: args.complexity,
+              frame_count: args.frame_count,
+              frame_duration_ms: args.frame_duration_ms,
             },
           },
           args,
+          settings,
+          notes: [...notes, ...prepared.warnings],
           inputs,
           call,
           evicted,
@@ -118,15 +130,25 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
             ...previous.settings,
             ...Object.fromEntries(
               Object.entries({
+                model: args.model,
                 size: args.size,
                 quality: args.quality,
                 output_format: args.output_format,
                 background: args.background,
                 output_compression: args.output_compression,
                 moderation: args.moderation,
+                complexity: args.complexity,
+                frame_count: args.frame_count,
+                frame_duration_ms: args.frame_duration_ms,
               }).filter(([, v]) => v !== undefined),
             ),
           } as SessionRecord["settings"];
+          const turnArgs = { ...args, ...settings };
+          const { settings: request, notes } = editSettings(ctx, turnArgs, 1);
+          const warnings = checkAgainstTable(request, "edit", {
+            mask: args.mask !== undefined,
+            markup: args.markup !== undefined,
+          });
           resolveOutputDir(ctx.config, { project: ctx.project, outputDir: previous.output_dir });
           await Deno.stat(previous.last_image).catch(() => {
             throw new ToolError(
@@ -135,13 +157,21 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
             );
           });
           const inputs = await loadEditInputs(
-            { images: [previous.last_image], mask: args.mask },
+            {
+              images: [previous.last_image],
+              mask: args.mask,
+              markup: args.markup,
+              maskMarks: args.mask_marks,
+            },
             { config: ctx.config, signal: call.signal },
           );
+          warnings.push(...await checkModel(ctx, call, request));
           const prefix = args.filename_prefix ?? previous.filename_prefix;
           return turn({
             record: { ...previous, turns: previous.turns + 1, settings, filename_prefix: prefix },
-            args: { ...args, ...settings, filename_prefix: prefix },
+            args: { ...turnArgs, filename_prefix: prefix },
+            settings: request,
+            notes: [...notes, ...warnings, ...inputs.notes],
             inputs,
             call,
           });
