@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { decodeBase64 } from "../src/images/codecs/base64.ts";
 import { makePreview } from "../src/images/preview.ts";
 import { sniffImage } from "../src/images/codecs/sniff.ts";
+import { ImagePayload } from "../src/images/storage/received.ts";
 import type { ImageJobResult } from "../src/tools/image_job.ts";
 import { FakeOpenAI } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
@@ -98,14 +99,14 @@ Deno.test("cancelling a call closes the API connection, writes nothing, and the 
     fake.delayMs = 30_000;
     await Deno.writeFile(join(h.cwd, "a.png"), makePng(1024, 1024));
     for (
-      const [tool, args] of [
-        ["generate_image", { prompt: "never finishes", partial_images: 1 }],
-        ["edit_image", { prompt: "never finishes", images: ["a.png"] }],
+      const [tool, args, endpoint] of [
+        ["generate_image", { prompt: "never finishes", partial_images: 1 }, "generations"],
+        ["edit_image", { prompt: "never finishes", images: ["a.png"] }, "responses"],
       ] as const
     ) {
       const controller = new AbortController();
       const call = h.call(tool, args, { signal: controller.signal });
-      await new Promise((r) => setTimeout(r, 700));
+      assert.ok(await waitFor(() => fake.calls(endpoint).length > 0), `${tool} reached the API`);
       controller.abort();
       await assert.rejects(call);
     }
@@ -219,7 +220,7 @@ Deno.test("4K images go to disk as they arrive; the saved file and the preview a
   withServer({}, async (h, fake) => {
     const original = await fake.image("3840x2160", "png");
     const expected = await makePreview(
-      { image: original, info: sniffImage(original)! },
+      { image: ImagePayload.inMemory(original), info: sniffImage(original)! },
       600_000,
     );
     for (const chunked of [false, true]) {

@@ -2,15 +2,8 @@
 
 import type { InlineMode } from "../config.ts";
 import { loadFastPng, loadJpegJs } from "../deps.ts";
-import { base64ForJson, encodeBase64 } from "./codecs/base64.ts";
-import {
-  imageBytes,
-  imageHead,
-  imagePieces,
-  imageSize,
-  type ReceivedImage,
-  SpilledImage,
-} from "./storage/received.ts";
+import { encodeBase64 } from "./codecs/base64.ts";
+import type { ImagePayload } from "./storage/received.ts";
 import type { ResultInfo } from "./codecs/result_sniff.ts";
 import { decodeGifFirstFrame } from "./codecs/gif.ts";
 import { CORES, Slots } from "../slots.ts";
@@ -67,23 +60,17 @@ export interface InlineImage {
 
 /** An image as saved, with what its header says. */
 export interface SourceImage {
-  image: ReceivedImage;
+  image: ImagePayload;
   info: ResultInfo;
-}
-
-/** The image's base64 for the result: a file on disk is read now, while failing is a tool error. */
-async function inlineBase64(image: ReceivedImage): Promise<string> {
-  if (!(image instanceof SpilledImage)) return base64ForJson(image);
-  return encodeBase64(await imageBytes(image));
 }
 
 async function original(source: SourceImage): Promise<InlineImage> {
   return {
-    data: await inlineBase64(source.image),
+    data: await source.image.base64(),
     mimeType: source.info.mimeType,
     width: source.info.width,
     height: source.info.height,
-    bytes: imageSize(source.image),
+    bytes: source.image.size,
     kind: "original",
   };
 }
@@ -125,18 +112,20 @@ async function decodeTo(
 ): Promise<Pixels | undefined> {
   const { image } = source;
   if (source.info.format === "png") {
-    const pieces = image instanceof SpilledImage ? imagePieces(image) : [image];
-    const scaled = await decodePngScaled({ head: imageHead(image), pieces }, { size, output });
+    const scaled = await decodePngScaled({ head: image.head, pieces: image.pieces() }, {
+      size,
+      output,
+    });
     if (scaled) return scaled;
     const { decode: decodePng } = await loadFastPng();
-    const png = decodePng(await imageBytes(image));
+    const png = decodePng(await image.bytes());
     if (png.depth !== 8 || png.palette) return undefined;
     const pixels = { ...png, data: png.data as Uint8Array };
     return { ...size, channels: 3, data: resize(pixels, size.width, size.height) };
   }
   if (source.info.format === "jpeg") {
     const { default: jpeg } = await loadJpegJs();
-    const decoded = jpeg.decode(await imageBytes(image), {
+    const decoded = jpeg.decode(await image.bytes(), {
       useTArray: true,
       formatAsRGBA: true,
       maxMemoryUsageInMB: 256,
@@ -151,7 +140,7 @@ async function decodeTo(
   }
   if (source.info.format === "gif") {
     // The first frame: a preview is a still, the saved file keeps the animation.
-    const frame = decodeGifFirstFrame(await imageBytes(image), {
+    const frame = decodeGifFirstFrame(await image.bytes(), {
       maxPixels: MAX_PREVIEW_SOURCE_PIXELS,
     });
     return { ...size, channels: 3, data: resize(frame, size.width, size.height) };
@@ -272,7 +261,7 @@ export async function inlineImages(
         );
       }
       if (options.mode === "full" && !animated) {
-        const base64 = base64Length(imageSize(source.image));
+        const base64 = base64Length(source.image.size);
         const { image, call } = INLINE_MAX_BASE64;
         if (base64 <= image && fullBase64 + base64 <= call) {
           fullBase64 += base64;
@@ -288,7 +277,7 @@ export async function inlineImages(
             `SDK drop a message over 10 MB); the file on disk is the full original`,
         );
       }
-      const fits = !animated && imageSize(source.image) <= perImage &&
+      const fits = !animated && source.image.size <= perImage &&
         Math.max(source.info.width, source.info.height) <= PREVIEW_MAX_EDGE;
       const inline = fits
         ? await original(source)

@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { makePng } from "../../tests/fake/png.ts";
 import { INLINE_MAX_BASE64, inlineImages, previewRefusal, type SourceImage } from "./preview.ts";
 import { sniffImage } from "./codecs/sniff.ts";
+import { ImagePayload } from "./storage/received.ts";
 
 function source(bytes: Uint8Array): SourceImage {
-  return { image: bytes, info: sniffImage(bytes)! };
+  return { image: ImagePayload.inMemory(bytes), info: sniffImage(bytes)! };
 }
 
 /** `png` with its header claiming `width` x `height`. */

@@ -1,28 +1,69 @@
 /**
  * Reads an image API answer as it arrives. Each base64 field (megabytes) is decoded piece by
- * piece straight into one buffer; only the small JSON around those fields is parsed as JSON.
- * Reading the body whole, then as a string, then decoding, held three copies of every image
- * at once and most of the server's peak memory.
+ * piece straight into one buffer; only the small JSON around those fields is parsed as JSON, so
+ * an image never exists as the whole body, again as a string, and again decoded.
+ *
+ * @module
  */
 
-import { concatBytes } from "../bytes.ts";
+import { concatBytes, releaseBytes } from "../bytes.ts";
 import { ASCII, Base64Decoder } from "../images/codecs/base64.ts";
-import {
-  discardImage,
-  type ReceivedImage,
-  SPILL_AT,
-  SPILL_BLOCK,
-  SpillFile,
-} from "../images/storage/received.ts";
+import { ImagePayload, releaseAll } from "../images/storage/received.ts";
+
+/** Decoded images at least this large go to a file as they arrive; a 1024x1024 PNG stays. */
+export const SPILL_AT = 6 << 20;
+/** Bytes written to a spilled image's file at a time. */
+const SPILL_BLOCK = 1 << 20;
+
+/** A file a large image is written to as it arrives. */
+export interface SpillTarget {
+  /** Appends `bytes`, which are only valid until the promise settles. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Closes the file; the image in it. */
+  finish(): ImagePayload;
+  /** Closes and removes the file. */
+  discard(): Promise<void>;
+}
+
+/**
+ * What an answer's images are handed to: the caller decides how many are wanted, whether their
+ * text is kept, where a large one goes, and when reading may begin.
+ */
+export interface ImageReceiver {
+  /** Decode at most this many images; later ones are skipped as they arrive, undecoded. */
+  readonly maxImages?: number;
+  /** Keep each image's base64 text too, to send it on as it is (full inline). */
+  readonly keepBase64?: boolean;
+  /**
+   * A file for an image of `SPILL_AT` bytes or more; without it every image stays in memory.
+   * With a `sizeHint`, an image goes to a file from its first byte when that much of the
+   * answer is still to come (in an answer of several images, a small one may go to a file too).
+   */
+  spillTarget?(): SpillTarget;
+  /** Resolves when an answer's body may be read (the caller's concurrency limit). */
+  reading?(): Promise<void>;
+  /** A partial image of a streamed answer, in arrival order. */
+  partial?(bytes: Uint8Array, index: number): Promise<void>;
+}
 
 const QUOTE = 0x22;
 const COLON = 0x3a;
 const EMPTY = new Uint8Array(0);
 
+/** `receiver` taking every image of an answer, whatever its `maxImages`. */
+export function everyImage(receiver: ImageReceiver = {}): ImageReceiver {
+  return {
+    keepBase64: receiver.keepBase64,
+    spillTarget: receiver.spillTarget?.bind(receiver),
+    reading: receiver.reading?.bind(receiver),
+    partial: receiver.partial?.bind(receiver),
+  };
+}
+
 /** The answer's JSON without its base64 fields, and those fields decoded (undefined if invalid). */
 export interface ParsedImageAnswer {
   json: Record<string, unknown>;
-  images: (ReceivedImage | undefined)[];
+  images: (ImagePayload | undefined)[];
   /** Base64 fields beyond `maxImages`, skipped undecoded (their JSON value reads as ""). */
   dropped: number;
 }
@@ -33,26 +74,14 @@ export interface ImageAnswerOptions {
   key: string;
   /** The answer's size in bytes when known, to size the image buffers once. */
   sizeHint?: number;
-  /** Keep each image's base64 text too, to send it on as it is (full inline). */
-  keepBase64?: boolean;
-  /**
-   * The folder where images of `SPILL_AT` bytes or more are written as they arrive (the call's
-   * output folder, so that saving moves them); without it every image stays in memory. With a
-   * `sizeHint`, an image is spilled from its first byte when that much of the answer is still
-   * to come (in an answer of several images, a small one may go to a file too).
-   */
-  spillDir?: string;
-  /**
-   * Decode at most this many base64 fields; later ones are skipped as they arrive. An answer
-   * with more images than were asked for costs no memory or disk for the extra ones.
-   */
-  maxImages?: number;
+  /** Where the images go; without one, all of them are decoded into memory. */
+  receiver?: ImageReceiver;
 }
 
 /** The value being decoded, and the file it goes to once it is large; none when skipped. */
 interface OpenValue {
   decoder?: Base64Decoder;
-  spill?: SpillFile;
+  spill?: SpillTarget;
 }
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {
@@ -85,10 +114,11 @@ function quoteAt(bytes: Uint8Array, text: string): number {
 export class ImageAnswerReader {
   readonly #marker: Uint8Array;
   readonly #kept: Uint8Array[] = [];
-  readonly #images: (ReceivedImage | undefined)[] = [];
+  readonly #images: (ImagePayload | undefined)[] = [];
   /** File work that must be done before the next piece is read (`flush`). */
   #work: (() => Promise<void>)[] = [];
-  readonly #spills: SpillFile[] = [];
+  readonly #spills: SpillTarget[] = [];
+  readonly #receiver: ImageReceiver;
   /** JSON text not yet known to hold no complete field name. */
   #pending: Uint8Array = EMPTY;
   #scanFrom = 0;
@@ -99,6 +129,7 @@ export class ImageAnswerReader {
 
   constructor(readonly options: ImageAnswerOptions) {
     this.#marker = new TextEncoder().encode(`"${options.key}"`);
+    this.#receiver = options.receiver ?? {};
   }
 
   /** Reads the next piece of the answer. */
@@ -120,7 +151,7 @@ export class ImageAnswerReader {
   async discard(): Promise<void> {
     this.#work = [];
     await Promise.all(this.#spills.map((spill) => spill.discard()));
-    await Promise.all(this.#images.map(discardImage));
+    await releaseAll(this.#images);
     this.#images.length = 0;
   }
 
@@ -167,17 +198,17 @@ export class ImageAnswerReader {
         this.#kept.push(text.slice(0, quote + 1));
         this.#pending = EMPTY;
         this.#scanFrom = 0;
-        if (this.#images.length >= (this.options.maxImages ?? Infinity)) {
+        if (this.#images.length >= (this.#receiver.maxImages ?? Infinity)) {
           this.#value = {};
           return text.subarray(quote + 1);
         }
         const remaining = this.options.sizeHint ? this.options.sizeHint - this.#seen : 0;
-        const large = (remaining * 3) / 4 >= SPILL_AT && this.options.spillDir !== undefined;
+        const large = (remaining * 3) / 4 >= SPILL_AT && this.#receiver.spillTarget !== undefined;
         // Sized for the rest of the answer (or 32 MB), or for a spilled block: only what is
         // written becomes resident.
         const capacity = large ? (SPILL_BLOCK * 4) / 3 : remaining > 0 ? remaining : 1 << 25;
         this.#value = {
-          decoder: new Base64Decoder(capacity, this.options.keepBase64 && !large),
+          decoder: new Base64Decoder(capacity, this.#receiver.keepBase64 && !large),
           spill: large ? this.#spillFile() : undefined,
         };
         return text.subarray(quote + 1);
@@ -186,8 +217,8 @@ export class ImageAnswerReader {
     }
   }
 
-  #spillFile(): SpillFile {
-    const spill = new SpillFile(this.options.spillDir!);
+  #spillFile(): SpillTarget {
+    const spill = this.#receiver.spillTarget!();
     this.#spills.push(spill);
     return spill;
   }
@@ -224,7 +255,7 @@ export class ImageAnswerReader {
   /** Queues the decoded bytes for the value's file once there are enough of them. */
   #spillIfDue(value: OpenValue, decoder: Base64Decoder): void {
     if (!value.spill) {
-      if (this.options.spillDir === undefined || decoder.decoded < SPILL_AT) return;
+      if (this.#receiver.spillTarget === undefined || decoder.decoded < SPILL_AT) return;
       value.spill = this.#spillFile(); // the answer's size was not known: large after all
     }
     if (decoder.pending < SPILL_BLOCK) return;
@@ -240,12 +271,14 @@ export class ImageAnswerReader {
   #endValue(value: OpenValue, decoder: Base64Decoder): void {
     const bytes = decoder.end();
     const spill = value.spill;
-    if (!spill) return void this.#images.push(bytes);
+    if (!spill) {
+      return void this.#images.push(bytes && ImagePayload.inMemory(bytes, decoder.arrivedAs()));
+    }
     const index = this.#images.push(undefined) - 1;
     this.#work.push(async () => {
       if (!bytes) return await spill.discard(); // invalid base64: nothing to keep
       await spill.write(bytes);
-      discardImage(bytes);
+      releaseBytes(bytes);
       this.#images[index] = spill.finish();
     });
   }
@@ -271,6 +304,7 @@ export async function readImageAnswer(
   body: ReadableStream<Uint8Array> | null,
   options: ImageAnswerOptions,
 ): Promise<ParsedImageAnswer> {
+  await options.receiver?.reading?.();
   const reader = new ImageAnswerReader(options);
   try {
     const byob = body && byobReader(body);

@@ -2,8 +2,24 @@ import assert from "node:assert/strict";
 import { encodeBase64 } from "../images/codecs/base64.ts";
 import fc from "npm:fast-check@4.10.2";
 import { dirname } from "node:path";
-import { SPILL_AT, SpilledImage } from "../images/storage/received.ts";
-import { ImageAnswerReader, type ParsedImageAnswer, readImageAnswer } from "./image_json.ts";
+import { type ImagePayload, SpillFile } from "../images/storage/received.ts";
+import {
+  ImageAnswerReader,
+  type ImageReceiver,
+  type ParsedImageAnswer,
+  readImageAnswer,
+  SPILL_AT,
+} from "./image_json.ts";
+
+/** The bytes of images held in memory (undefined for a hole or one in a file). */
+function inMemory(images: readonly (ImagePayload | undefined)[]): (Uint8Array | undefined)[] {
+  return images.map((image) => image?.memory);
+}
+
+/** A receiver that writes large images to temporary files in `dir`. */
+function spillingTo(dir: string): ImageReceiver {
+  return { spillTarget: () => new SpillFile(dir) };
+}
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const concat = (...parts: Iterable<number>[]) => new Uint8Array(parts.flatMap((p) => [...p]));
@@ -24,7 +40,7 @@ Deno.test("lifts every base64 field out, in order, and parses the rest as JSON",
     usage: { output_tokens: 5, note: 'a "b64_json" mention in a string' },
   });
   const { json, images } = parseImageAnswer(bytes(body), "b64_json");
-  assert.deepEqual(images, [a, b]);
+  assert.deepEqual(inMemory(images), [a, b]);
   assert.deepEqual((json.usage as { output_tokens: number }).output_tokens, 5);
   assert.equal((json.data as { b64_json: string }[])[0].b64_json, "");
 });
@@ -32,7 +48,7 @@ Deno.test("lifts every base64 field out, in order, and parses the rest as JSON",
 Deno.test("an escaped slash is legal JSON and still decodes; invalid base64 is undefined", () => {
   const data = new Uint8Array([0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa]); // base64 "//79/Pv6"
   const escaped = `{"data":[{"b64_json":"${encodeBase64(data).replaceAll("/", "\\/")}"}]}`;
-  assert.deepEqual(parseImageAnswer(bytes(escaped), "b64_json").images, [data]);
+  assert.deepEqual(inMemory(parseImageAnswer(bytes(escaped), "b64_json").images), [data]);
   assert.deepEqual(
     parseImageAnswer(bytes('{"data":[{"b64_json":"not base64!"}]}'), "b64_json").images,
     [undefined],
@@ -45,7 +61,7 @@ Deno.test("non-ASCII text in a value makes it invalid and the JSON after it stil
     // Bytes that are not UTF-8 at all, too: a lone continuation byte before the quote.
     const raw = [bytes(body), concat(bytes('{"data":[{"b64_json":"AQ'), [0x80], bytes('"}]}'))];
     const { json, images } = parseImageAnswer(raw[0], "b64_json");
-    assert.deepEqual(images, [undefined, new Uint8Array([4, 5, 6])], junk);
+    assert.deepEqual(inMemory(images), [undefined, new Uint8Array([4, 5, 6])], junk);
     assert.deepEqual(json.usage, { n: 7 });
     assert.deepEqual(parseImageAnswer(raw[1], "b64_json").images, [undefined]);
   }
@@ -64,7 +80,7 @@ Deno.test("truncated answers are SyntaxErrors; the Responses route's key works t
     bytes('{"output":[{"type":"image_generation_call","result":"AQID"}]}'),
     "result",
   );
-  assert.deepEqual(images, [new Uint8Array([1, 2, 3])]);
+  assert.deepEqual(inMemory(images), [new Uint8Array([1, 2, 3])]);
   assert.equal((json.output as { type: string }[])[0].type, "image_generation_call");
 });
 
@@ -93,7 +109,7 @@ Deno.test("any split of an answer into pieces reads the same as the whole", () =
       }
       reader.push(whole.subarray(at));
       const { json, images: decoded } = reader.end();
-      assert.deepEqual(decoded, images);
+      assert.deepEqual(inMemory(decoded), images);
       assert.deepEqual((json.usage as { total_tokens: number }).total_tokens, 3);
     },
   ));
@@ -147,9 +163,9 @@ Deno.test("a body read through one reused buffer gives the same answer, however 
       ));
       const answer = await readImageAnswer(byteStream(body, sizes), {
         key: "b64_json",
-        keepBase64,
+        receiver: { keepBase64 },
       });
-      assert.deepEqual(answer.images, images);
+      assert.deepEqual(inMemory(answer.images), images);
       assert.equal((answer.json.usage as { total_tokens: number }).total_tokens, 3);
     },
   ));
@@ -159,7 +175,7 @@ Deno.test("a body that is not a byte stream is read chunk by chunk", async () =>
   const body = bytes(JSON.stringify({ data: [{ b64_json: "AQID" }] }));
   const stream = ReadableStream.from([body.subarray(0, 7), body.subarray(7)]);
   const answer = await readImageAnswer(stream, { key: "b64_json" });
-  assert.deepEqual(answer.images, [new Uint8Array([1, 2, 3])]);
+  assert.deepEqual(inMemory(answer.images), [new Uint8Array([1, 2, 3])]);
 });
 
 /** A large image's bytes: above `SPILL_AT`, patterned so a misplaced block shows. */
@@ -196,11 +212,11 @@ Deno.test("large images go to a file in the spill folder as they arrive; small o
     const { images, json } = await readImageAnswer(chunks(body), {
       key: "b64_json",
       sizeHint,
-      spillDir: dir,
+      receiver: spillingTo(dir),
     });
-    assert.deepEqual(images[1], small, "a small image stays in memory");
-    const spilled = images[0];
-    assert.ok(spilled instanceof SpilledImage, `spilled with sizeHint ${sizeHint}`);
+    assert.deepEqual(images[1]?.memory, small, "a small image stays in memory");
+    const spilled = images[0]!;
+    assert.ok(spilled.path !== undefined, `spilled with sizeHint ${sizeHint}`);
     assert.equal(dirname(spilled.path), dir);
     assert.equal(spilled.size, large.length);
     assert.deepEqual(spilled.head, large.subarray(0, spilled.head.length));
@@ -208,8 +224,8 @@ Deno.test("large images go to a file in the spill folder as they arrive; small o
     assert.deepEqual(json.usage, { total_tokens: 9 });
     await Deno.remove(spilled.path);
   }
-  const inMemory = await readImageAnswer(chunks(body), { key: "b64_json" });
-  assert.deepEqual(inMemory.images[0], large, "without a spill folder, everything stays");
+  const memoryOnly = await readImageAnswer(chunks(body), { key: "b64_json" });
+  assert.deepEqual(memoryOnly.images[0]?.memory, large, "without a spill folder, everything stays");
   await Deno.remove(dir);
 });
 
@@ -220,14 +236,18 @@ Deno.test("a large answer that breaks, is truncated or is not base64 leaves no f
   for (const sizeHint of [whole.length, undefined]) {
     for (const breakAt of [SPILL_AT, (whole.length >> 1) + 100, whole.length - 2]) {
       await assert.rejects(
-        readImageAnswer(chunks(whole, breakAt), { key: "b64_json", sizeHint, spillDir: dir }),
+        readImageAnswer(chunks(whole, breakAt), {
+          key: "b64_json",
+          sizeHint,
+          receiver: spillingTo(dir),
+        }),
         TypeError,
       );
       assert.deepEqual([...Deno.readDirSync(dir)], [], `broken at ${breakAt} (${sizeHint})`);
     }
     const truncated = whole.subarray(0, whole.length - 3);
     await assert.rejects(
-      readImageAnswer(chunks(truncated), { key: "b64_json", sizeHint, spillDir: dir }),
+      readImageAnswer(chunks(truncated), { key: "b64_json", sizeHint, receiver: spillingTo(dir) }),
       SyntaxError,
     );
     assert.deepEqual([...Deno.readDirSync(dir)], [], `truncated (${sizeHint})`);
@@ -235,7 +255,7 @@ Deno.test("a large answer that breaks, is truncated or is not base64 leaves no f
     const answer = await readImageAnswer(chunks(invalid), {
       key: "b64_json",
       sizeHint,
-      spillDir: dir,
+      receiver: spillingTo(dir),
     });
     assert.deepEqual(answer.images, [undefined], "invalid base64 is no image");
     assert.deepEqual([...Deno.readDirSync(dir)], [], `invalid (${sizeHint})`);
@@ -257,18 +277,18 @@ Deno.test("base64 fields beyond maxImages are skipped undecoded and counted, in 
   ];
   for (const { maxImages, kept, dropped } of cases) {
     for (const piece of [7, 64, body.length]) {
-      const reader = new ImageAnswerReader({ key: "b64_json", maxImages });
+      const reader = new ImageAnswerReader({ key: "b64_json", receiver: { maxImages } });
       for (let at = 0; at < body.length; at += piece) reader.push(body.slice(at, at + piece));
       const answer = reader.end();
       const label = `maxImages ${maxImages}, pieces of ${piece}`;
-      assert.deepEqual(answer.images, images.slice(0, kept), label);
+      assert.deepEqual(inMemory(answer.images), images.slice(0, kept), label);
       assert.equal(answer.dropped, dropped, label);
       assert.deepEqual(answer.json.usage, { output_tokens: 4 }, label);
     }
   }
   assert.throws(
     () => {
-      const reader = new ImageAnswerReader({ key: "b64_json", maxImages: 0 });
+      const reader = new ImageAnswerReader({ key: "b64_json", receiver: { maxImages: 0 } });
       reader.push(bytes('{"data":[{"b64_json":"AAAA'));
       reader.end();
     },

@@ -3,8 +3,8 @@
 import type { Usage } from "../usage.ts";
 import { loadOpenAI } from "../deps.ts";
 import { decodeArrivedBase64 } from "../images/codecs/base64.ts";
-import { discardImage, type ReceivedImage } from "../images/storage/received.ts";
-import { readImageAnswer } from "./image_json.ts";
+import { ImagePayload, releaseAll } from "../images/storage/received.ts";
+import { type ImageReceiver, readImageAnswer } from "./image_json.ts";
 import { ToolError } from "../errors.ts";
 import type { Api, CallOptions } from "./api.ts";
 
@@ -38,7 +38,7 @@ export interface Applied {
 
 /** Decoded images (undefined where the base64 was invalid) with what the API said about them. */
 export interface ApiImages {
-  images: (ReceivedImage | undefined)[];
+  images: (ImagePayload | undefined)[];
   applied: Applied;
   usage?: Usage;
   /** Images the answer held beyond what was asked for, dropped unread. */
@@ -59,20 +59,9 @@ export interface EditFiles {
   markup?: UploadFile;
 }
 
-/** Options for one images request: cancellation, retries and partial images. */
+/** Options for one images request: cancellation, retries, and where its images go. */
 export interface ImageCallOptions extends CallOptions {
-  onPartial?: (image: Uint8Array | undefined, index: number) => void | Promise<void>;
-  /** Keep the base64 text of each image as it arrived, to inline it without encoding again. */
-  keepBase64?: boolean;
-  /** Where large images of a plain answer go as they arrive (see `readImageAnswer`). */
-  spillDir?: string;
-  /**
-   * Waits for the right to read a plain answer's body; the returned function gives it back.
-   * Given back here when reading fails, by the caller once done with the images otherwise.
-   */
-  answerSlot?: () => Promise<() => void>;
-  /** Keep at most this many images (what was asked for); later ones are dropped undecoded. */
-  maxImages?: number;
+  receiver?: ImageReceiver;
 }
 
 type StreamEvent = {
@@ -138,16 +127,18 @@ async function collectStream(
   options: ImageCallOptions,
 ): Promise<ApiImages> {
   const result: ApiImages = { images: [], applied: {} };
+  const receiver = options.receiver ?? {};
   for await (const event of stream) {
     if (event.type.endsWith(".partial_image") && event.b64_json) {
-      await options.onPartial?.(
-        decodeArrivedBase64(event.b64_json),
-        event.partial_image_index ?? 0,
-      );
+      const partial = decodeArrivedBase64(event.b64_json);
+      if (partial) await receiver.partial?.(partial.bytes, event.partial_image_index ?? 0);
     } else if (event.type.endsWith(".completed")) {
-      if (result.images.length >= (options.maxImages ?? Infinity)) {
+      if (result.images.length >= (receiver.maxImages ?? Infinity)) {
         result.dropped = (result.dropped ?? 0) + 1;
-      } else if (event.b64_json) result.images.push(decodeArrivedBase64(event.b64_json));
+      } else if (event.b64_json) {
+        const image = decodeArrivedBase64(event.b64_json);
+        result.images.push(image && ImagePayload.inMemory(image.bytes, image.arrivedAs));
+      }
       result.usage = addUsage(result.usage, event.usage);
       result.applied = {
         size: event.size,
@@ -170,20 +161,12 @@ function bodySize(response: Response): number | undefined {
 /** Reads a plain (not streamed) images answer as it arrives. */
 export async function fromResponse(
   response: Response,
-  options:
-    & Pick<ImageCallOptions, "keepBase64" | "answerSlot" | "spillDir" | "maxImages">
-    & { key?: string } = {},
+  options: { receiver?: ImageReceiver; key?: string } = {},
 ): Promise<ApiImages & { json: Record<string, unknown> }> {
-  const release = await options.answerSlot?.();
   const { json, images, dropped } = await readImageAnswer(response.body, {
     key: options.key ?? "b64_json",
     sizeHint: bodySize(response),
-    keepBase64: options.keepBase64,
-    spillDir: options.spillDir,
-    maxImages: options.maxImages,
-  }).catch((error) => {
-    release?.();
-    throw error;
+    receiver: options.receiver,
   });
   return {
     json,
@@ -207,7 +190,7 @@ async function collect(
   if (streamed) return collectStream(await request as AsyncIterable<StreamEvent>, options);
   const answer = await fromResponse(await request.asResponse(), options);
   if (!Array.isArray(answer.json.data)) {
-    await Promise.all(answer.images.map(discardImage));
+    await releaseAll(answer.images);
     throw new ToolError("OpenAI returned an answer with no image data.");
   }
   return answer;

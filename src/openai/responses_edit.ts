@@ -2,9 +2,10 @@
 
 import type { Usage } from "../usage.ts";
 import { loadOpenAI } from "../deps.ts";
-import { discardImage, type ReceivedImage } from "../images/storage/received.ts";
+import { type ImagePayload, releaseAll } from "../images/storage/received.ts";
 import { ToolError } from "../errors.ts";
 import type { Api } from "./api.ts";
+import { everyImage } from "./image_json.ts";
 import {
   type ApiImages,
   type EditFiles,
@@ -17,7 +18,7 @@ import {
 interface OutputItem {
   type: string;
   result?: string | null;
-  image?: ReceivedImage;
+  image?: ImagePayload;
   status?: string;
   size?: string;
   quality?: string;
@@ -103,7 +104,7 @@ export async function editImagesViaResponses(
         fromResponse(
           await client.responses.create(request as never, { signal }).asResponse(),
           // Every result is read, to pair each with its output item; the first is kept.
-          { ...options, key: "result", maxImages: undefined },
+          { key: "result", receiver: everyImage(options.receiver) },
         ),
       options,
     );
@@ -117,7 +118,7 @@ export async function editImagesViaResponses(
     const call = output.find((o) => o.type === "image_generation_call" && o.image !== undefined);
     // Only the first image call's result is kept: the others go now, spilled files included.
     const others = answer.images.filter((image) => image !== call?.image);
-    await Promise.all(others.map(discardImage));
+    await releaseAll(others);
     if (!call) {
       const refusal = refusalText(output);
       throw new ToolError(

@@ -1,7 +1,7 @@
 /** `edit_image`: reference images (and an optional mask or markup image) to new images. */
 
 import { editJob, editSettings, prepareEdit } from "./edit_job.ts";
-import { runImageJob } from "./image_job.ts";
+import { renderImageResult, runImageJob } from "./image_job.ts";
 import { editImageSpec } from "./specs.ts";
 import { defineTool, type ToolContext, type ToolDefinition } from "./tool.ts";
 
@@ -12,11 +12,14 @@ export function editImageTool(ctx: ToolContext): ToolDefinition {
     handler: async (args, call) => {
       const { settings, notes } = editSettings(ctx, args, args.n);
       const { outputDir, inputs, warnings } = await prepareEdit(ctx, call, args, settings);
-      return runImageJob(
-        ctx,
-        call,
-        editJob(ctx, { args, settings, notes: [...notes, ...warnings], inputs, outputDir }),
-      );
+      const job = editJob(ctx, {
+        args,
+        settings,
+        notes: [...notes, ...warnings],
+        inputs,
+        outputDir,
+      });
+      return renderImageResult(job, await runImageJob(ctx, call, job));
     },
   });
 }

@@ -2,6 +2,7 @@
 
 import type { MaskMarks } from "../images/inputs/mask.ts";
 import { type EditInputs, type LoadedImage, loadEditInputs } from "../images/inputs/read.ts";
+export type { EditInputs };
 import { costFromUsage, responsesEditCost } from "../models.ts";
 import type { ImageSettings, UploadFile } from "../openai/images.ts";
 import { type ImageJob, prepareImageCall } from "./image_job.ts";
@@ -35,43 +36,54 @@ export function editSettings(
   return { settings, notes };
 }
 
-/** The API's word on an edit's model, once its inputs are vetted: see `modelNotes`. */
-export function checkModel(
-  ctx: ToolContext,
-  call: CallContext,
-  settings: ImageSettings,
-): Promise<string[]> {
-  return modelNotes(ctx.api, settings.model, call.signal);
+/** The files an edit names besides its images. */
+export interface EditSources {
+  images: string[];
+  mask?: string;
+  markup?: string;
+  mask_marks?: MaskMarks;
 }
 
-/** Checks the call, key and output folder, then reads and vets the inputs, reporting each stage. */
-export async function prepareEdit(
-  ctx: ToolContext,
-  call: CallContext,
-  args: {
-    output_dir?: string;
-    images: string[];
-    mask?: string;
-    markup?: string;
-    mask_marks?: MaskMarks;
-  },
-  settings: ImageSettings,
-): Promise<{ outputDir: string; inputs: EditInputs; warnings: string[] }> {
-  const warnings = checkAgainstTable(settings, "edit", {
+/** Refuses an edit the model table says cannot be made; else its warnings. Sends nothing. */
+export function checkEdit(settings: ImageSettings, args: EditSources): string[] {
+  return checkAgainstTable(settings, "edit", {
     mask: args.mask !== undefined,
     markup: args.markup !== undefined,
   });
-  const outputDir = await prepareImageCall(ctx, args.output_dir);
+}
+
+/**
+ * Reads and vets the inputs of an edit, reporting each stage, then asks the API about the model
+ * (once per process): a call refused for its inputs reaches no API at all.
+ */
+export async function readEditInputs(
+  ctx: ToolContext,
+  call: CallContext,
+  args: EditSources,
+  settings: ImageSettings,
+): Promise<{ inputs: EditInputs; warnings: string[] }> {
   call.progress.stage("Reading input images");
   const inputs = await loadEditInputs(
     { images: args.images, mask: args.mask, markup: args.markup, maskMarks: args.mask_marks },
     { config: ctx.config, signal: call.signal },
   );
-  // Once the inputs are vetted: a call refused for its inputs reaches no API at all.
-  warnings.push(...await modelNotes(ctx.api, settings.model, call.signal));
+  const warnings = await modelNotes(ctx.api, settings.model, call.signal);
   const files = inputs.images.length + (inputs.mask || inputs.markup ? 1 : 0);
   call.progress.stage(`Uploading ${files} input file(s)`);
-  return { outputDir, inputs, warnings: [...warnings, ...inputs.notes] };
+  return { inputs, warnings: [...warnings, ...inputs.notes] };
+}
+
+/** Checks the call against the table, the key and output folder, then reads and vets the inputs. */
+export async function prepareEdit(
+  ctx: ToolContext,
+  call: CallContext,
+  args: EditSources & { output_dir?: string },
+  settings: ImageSettings,
+): Promise<{ outputDir: string; inputs: EditInputs; warnings: string[] }> {
+  const warnings = checkEdit(settings, args);
+  const outputDir = await prepareImageCall(ctx, args.output_dir);
+  const read = await readEditInputs(ctx, call, args, settings);
+  return { outputDir, inputs: read.inputs, warnings: [...warnings, ...read.warnings] };
 }
 
 /** The job for one edit of `inputs` with `args`. */

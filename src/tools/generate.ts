@@ -3,7 +3,7 @@
 import { costFromUsage } from "../models.ts";
 import { generateImages } from "../openai/images.ts";
 import { settingsFrom } from "./image_args.ts";
-import { prepareImageCall, runImageJob } from "./image_job.ts";
+import { type ImageJob, prepareImageCall, renderImageResult, runImageJob } from "./image_job.ts";
 import { checkAgainstTable, estimateFor, modelNotes } from "./model_plan.ts";
 import { generateImageSpec } from "./specs.ts";
 import { defineTool, type ToolContext, type ToolDefinition } from "./tool.ts";
@@ -18,7 +18,7 @@ export function generateImageTool(ctx: ToolContext): ToolDefinition {
       const outputDir = await prepareImageCall(ctx, args.output_dir);
       warnings.push(...await modelNotes(ctx.api, settings.model, call.signal));
       const estimate = estimateFor(settings, "generate");
-      return runImageJob(ctx, call, {
+      const job: ImageJob = {
         verb: "Generated",
         model: settings.model,
         prompt: args.prompt,
@@ -37,7 +37,8 @@ export function generateImageTool(ctx: ToolContext): ToolDefinition {
         notes: warnings,
         run: (options) => generateImages(ctx.api, settings, options),
         cost: (answer) => costFromUsage(settings.model, answer.usage),
-      });
+      };
+      return renderImageResult(job, await runImageJob(ctx, call, job));
     },
   });
 }

@@ -14,24 +14,20 @@ import {
   type SavedFile,
   saveImages,
 } from "../images/storage/output.ts";
-import { inlineImages, type SourceImage } from "../images/preview.ts";
-import {
-  discardImage,
-  imageBytes,
-  imageHead,
-  movedTo,
-  type ReceivedImage,
-} from "../images/storage/received.ts";
+import { type InlineImage, inlineImages, type SourceImage } from "../images/preview.ts";
+import { type ImagePayload, releaseAll, SpillFile } from "../images/storage/received.ts";
 import { describeBytes } from "../images/codecs/sniff.ts";
 import { type ResultFormat, sniffResult } from "../images/codecs/result_sniff.ts";
 import type { ApiImages, ImageCallOptions } from "../openai/images.ts";
+import type { ImageReceiver } from "../openai/image_json.ts";
 import type { CallContext, ToolContext } from "./tool.ts";
 import { CancelledError, ToolError } from "../errors.ts";
 
 /**
- * Answers being read, decoded, saved and previewed at once. Beyond one per core this only adds
- * memory: sixteen 1024x1024 answers at once held ~200 MB more at peak. Waiting answers stay in
- * the connection's buffers, and the API's seconds of work overlap freely.
+ * Jobs whose answers are being read, decoded, saved and previewed at once. The work is CPU-bound,
+ * so beyond one per core it only adds memory. A job takes its slot when its answer starts to
+ * arrive and gives it back when it ends: waiting answers stay in the connection's buffers, and the
+ * API's seconds of work overlap freely.
  */
 const answerSlots = new Slots(CORES);
 
@@ -96,7 +92,7 @@ export interface ImageJobResult extends Record<string, unknown> {
 }
 
 async function checkImages(
-  images: readonly (ReceivedImage | undefined)[],
+  images: readonly (ImagePayload | undefined)[],
   format: ResultFormat,
 ): Promise<SourceImage[]> {
   if (images.length === 0) throw new ToolError("OpenAI returned no image.");
@@ -104,12 +100,11 @@ async function checkImages(
     if (!image) {
       throw new ToolError(`OpenAI returned image ${i + 1} as invalid base64; nothing was saved.`);
     }
-    const head = imageHead(image);
-    const info = await sniffResult(head, () => imageBytes(image));
+    const info = image.info ?? await sniffResult(image.head, () => image.bytes());
     if (!info || info.format !== format) {
       throw new ToolError(
         `OpenAI returned image ${i + 1} that is not a valid ${format.toUpperCase()} image ` +
-          `(${info ? `it is ${info.format}` : describeBytes(head)}); nothing was saved.`,
+          `(${info ? `it is ${info.format}` : describeBytes(image.head)}); nothing was saved.`,
       );
     }
     return { image, info };
@@ -145,7 +140,7 @@ async function checkBilledImages(
  */
 async function keepRequested(answer: ApiImages, n: number): Promise<number> {
   const extra = answer.images.splice(n);
-  await Promise.all(extra.map(discardImage));
+  await releaseAll(extra);
   return (answer.dropped ?? 0) + extra.length;
 }
 
@@ -214,12 +209,26 @@ function megabytes(bytes: number): string {
     : `${Math.round(bytes / 1000)} KB`;
 }
 
-/** Runs one image call end to end and renders its result. */
+/** What one image call produced: its structured result and what is shown beside it. */
+export interface ImageOutcome {
+  result: ImageJobResult;
+  /** The inline image blocks, already encoded. */
+  inline: InlineImage[];
+  /** SVG files' text, embedded as resources (SVG is not rasterised for an inline image). */
+  embedded: { uri: string; text: string }[];
+  /** Width and height of each saved image, in the order of `result.images`. */
+  dimensions: { width: number; height: number }[];
+}
+
+/**
+ * Runs one image call end to end: spend check, request, checking, saving, recording the cost and
+ * the inline previews. The images are saved and paid for when it returns.
+ */
 export async function runImageJob(
   ctx: ToolContext,
   call: CallContext,
   job: ImageJob,
-): Promise<CallToolResult> {
+): Promise<ImageOutcome> {
   const { progress, signal } = call;
   const reservation = await ctx.ledger.reserve(job.estimateUsd).catch((error) => {
     if (!(error instanceof ToolError) || !job.estimateUpperBound) throw error;
@@ -230,8 +239,25 @@ export async function runImageJob(
   });
   const format = job.requested.format as ResultFormat;
   const partials = new Partials(job, format);
-  let answerHeld: (() => void) | undefined;
+  let slot: Promise<() => void> | undefined;
   let answer: Awaited<ReturnType<ImageJob["run"]>> | undefined;
+  const receiver: ImageReceiver = {
+    maxImages: job.requested.n,
+    keepBase64: job.inline === "full",
+    // In the output folder, so that saving moves the file instead of copying it.
+    spillTarget: () => new SpillFile(job.outputDir),
+    reading: async () => {
+      slot ??= answerSlots.acquire();
+      await slot;
+    },
+    partial: async (bytes, index) => {
+      if (signal.aborted) return;
+      const path = await partials.save(bytes, index);
+      if (path) {
+        progress.stage(`Partial image ${index + 1} of ${job.partialImages} saved: ${path}`);
+      }
+    },
+  };
   try {
     progress.stage(
       `Request sent to OpenAI (${job.model}, estimated ${usd(job.estimateUsd)})`,
@@ -244,24 +270,10 @@ export async function runImageJob(
     progress.startHeartbeat();
     answer = await job.run({
       signal,
-      keepBase64: job.inline === "full",
-      spillDir: job.outputDir,
-      answerSlot: async () => {
-        const slot = await answerSlots.acquire();
-        answerHeld = slot;
-        return slot;
-      },
-      maxImages: job.requested.n,
+      receiver,
       onRetry: ({ attempt, waitMs, reason }) => {
         partials.retrying(attempt);
         progress.stage(`${reason}; retry ${attempt} in ${waitMs} ms`);
-      },
-      onPartial: async (bytes, index) => {
-        if (!bytes || signal.aborted) return;
-        const path = await partials.save(bytes, index);
-        if (path) {
-          progress.stage(`Partial image ${index + 1} of ${job.partialImages} saved: ${path}`);
-        }
       },
     });
     progress.stop();
@@ -303,10 +315,10 @@ export async function runImageJob(
       }`,
     );
     // The images are saved and paid for: from here on, nothing turns the call into an error.
-    const inline = await inlineImages(
-      sources.map((s, i) => ({ ...s, image: movedTo(s.image, saved[i].file_path) })),
-      { mode: job.inline, budgetBytes: ctx.config.inlineMaxBytes },
-    ).catch((error) => ({
+    const inline = await inlineImages(sources, {
+      mode: job.inline,
+      budgetBytes: ctx.config.inlineMaxBytes,
+    }).catch((error) => ({
       images: [],
       notes: [
         `the images are not shown inline (${(error as Error)?.message ?? error}); open the files`,
@@ -331,17 +343,21 @@ export async function runImageJob(
         "/v1/images/edits rejected the model; this and later edits use the Responses route",
       );
     }
-    const svgs = sources.flatMap((s, i) => s.info.format === "svg" ? [{ s, file: saved[i] }] : []);
-    const svgTexts = await Promise.all(
-      svgs.map(async ({ file }) => new TextDecoder().decode(await Deno.readFile(file.file_path))),
-    ).catch(() => [] as string[]);
-    if (svgs.length > 0 && job.inline !== "none") {
+    // SVG is text: it is embedded as a resource, since this server does not rasterise it.
+    const svgFiles = job.inline === "none"
+      ? []
+      : saved.filter((_, i) => sources[i].info.format === "svg");
+    const embedded = await Promise.all(svgFiles.map(async (file) => ({
+      uri: pathToFileURL(file.file_path).href,
+      text: new TextDecoder().decode(await Deno.readFile(file.file_path)),
+    }))).catch(() => []);
+    if (embedded.length > 0) {
       warnings.push(
         "SVG is not rasterised by this server: the SVG text is embedded as a resource instead " +
           "of an inline image; the file is the SVG",
       );
     }
-    const structured: ImageJobResult = {
+    const result: ImageJobResult = {
       model: job.model,
       prompt: job.prompt,
       ...(answer.route ? { route: answer.route } : {}),
@@ -366,51 +382,50 @@ export async function runImageJob(
       ...job.extra,
     };
     return {
-      content: [
-        ...inline.images.map((i) => ({
-          type: "image" as const,
-          data: i.data,
-          mimeType: i.mimeType,
-        })),
-        ...saved.map((f) => ({
-          type: "resource_link" as const,
-          uri: pathToFileURL(f.file_path).href,
-          name: f.filename,
-          mimeType: f.mime_type,
-          size: f.size_bytes,
-          description: `Saved image (${megabytes(f.size_bytes)})`,
-        })),
-        ...(job.inline === "none"
-          ? []
-          : svgs.flatMap(({ file }, i) =>
-            svgTexts[i] === undefined ? [] : [{
-              type: "resource" as const,
-              resource: {
-                uri: pathToFileURL(file.file_path).href,
-                mimeType: "image/svg+xml",
-                text: svgTexts[i],
-              },
-            }]
-          )),
-        { type: "text" as const, text: summary(structured, job, sources) },
-      ],
-      structuredContent: structured,
+      result,
+      inline: inline.images,
+      embedded,
+      dimensions: sources.map(({ info }) => ({ width: info.width, height: info.height })),
     };
   } catch (error) {
     await partials.removeAll();
     throw signal.aborted ? new CancelledError() : error;
   } finally {
     await partials.settled();
-    // The decoded images are saved and their inline blocks built: their memory goes back now,
-    // and temporary files that were not saved go.
-    await Promise.all((answer?.images ?? []).map(discardImage));
-    answerHeld?.();
+    // The images are saved and their inline blocks built: their memory goes back now, and
+    // temporary files that were not saved go.
+    await releaseAll(answer?.images ?? []);
+    (await slot)?.();
     progress.stop();
     await reservation.release();
   }
 }
 
-function summary(result: ImageJobResult, job: ImageJob, sources: readonly SourceImage[]): string {
+/** The tool result of an image call: inline images, links to the files, a summary, the record. */
+export function renderImageResult(job: ImageJob, outcome: ImageOutcome): CallToolResult {
+  const { result, inline } = outcome;
+  return {
+    content: [
+      ...inline.map((i) => ({ type: "image" as const, data: i.data, mimeType: i.mimeType })),
+      ...result.images.map((f) => ({
+        type: "resource_link" as const,
+        uri: pathToFileURL(f.file_path).href,
+        name: f.filename,
+        mimeType: f.mime_type,
+        size: f.size_bytes,
+        description: `Saved image (${megabytes(f.size_bytes)})`,
+      })),
+      ...outcome.embedded.map((e) => ({
+        type: "resource" as const,
+        resource: { uri: e.uri, mimeType: "image/svg+xml", text: e.text },
+      })),
+      { type: "text" as const, text: summary(job, outcome) },
+    ],
+    structuredContent: result,
+  };
+}
+
+function summary(job: ImageJob, { result, dimensions }: ImageOutcome): string {
   const a = result.applied;
   const u = result.usage;
   const lines = [
@@ -418,8 +433,8 @@ function summary(result: ImageJobResult, job: ImageJob, sources: readonly Source
       result.route ? ` (route: ${result.route})` : ""
     }.`,
     ...result.images.map((f, i) =>
-      `Saved: ${f.file_path} (${megabytes(f.size_bytes)}, ${sources[i].info.width}x${
-        sources[i].info.height
+      `Saved: ${f.file_path} (${megabytes(f.size_bytes)}, ${dimensions[i].width}x${
+        dimensions[i].height
       } ${f.mime_type})`
     ),
     `Applied: size ${a.size ?? result.requested.size}, quality ${

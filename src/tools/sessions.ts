@@ -1,13 +1,17 @@
 /** Iterative edit sessions: start, continue (previous output becomes the input), end, list. */
 
 import type { CallToolResult, z } from "../deps.ts";
-import { loadEditInputs } from "../images/inputs/read.ts";
-import { resolveOutputDir } from "../images/storage/output.ts";
 import type { SessionRecord } from "../sessions/store.ts";
-import { checkModel, editJob, editSettings, prepareEdit } from "./edit_job.ts";
-import { checkAgainstTable } from "./model_plan.ts";
+import {
+  checkEdit,
+  type EditInputs,
+  editJob,
+  editSettings,
+  prepareEdit,
+  readEditInputs,
+} from "./edit_job.ts";
 import type { OutputArgs } from "./image_args.ts";
-import { runImageJob } from "./image_job.ts";
+import { prepareImageCall, renderImageResult, runImageJob } from "./image_job.ts";
 import {
   continueEditSessionSpec,
   endEditSessionSpec,
@@ -36,11 +40,6 @@ function summaryOf(r: SessionRecord): z.infer<typeof sessionSummarySchema> {
   };
 }
 
-function lastImage(result: CallToolResult): string {
-  const images = (result.structuredContent as { images: { file_path: string }[] }).images;
-  return images[images.length - 1].file_path;
-}
-
 /** The four session tools. */
 export function sessionTools(ctx: ToolContext): ToolDefinition[] {
   async function turn(options: {
@@ -48,7 +47,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
     args: OutputArgs;
     settings: Parameters<typeof editJob>[1]["settings"];
     notes: string[];
-    inputs: Parameters<typeof editJob>[1]["inputs"];
+    inputs: EditInputs;
     call: CallContext;
     evicted?: string[];
   }): Promise<CallToolResult> {
@@ -71,15 +70,14 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
         } (GPT_IMAGE_2_SESSION_MAX)`,
       ];
     }
-    const result = await runImageJob(ctx, options.call, job);
-    const now = new Date().toISOString();
+    const outcome = await runImageJob(ctx, options.call, job);
     await ctx.sessions.save({
       ...record,
-      updated: now,
+      updated: new Date().toISOString(),
       last_prompt: args.prompt,
-      last_image: lastImage(result),
+      last_image: outcome.result.images[outcome.result.images.length - 1].file_path,
     });
-    return result;
+    return renderImageResult(job, outcome);
   }
 
   return [
@@ -145,27 +143,23 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
           } as SessionRecord["settings"];
           const turnArgs = { ...args, ...settings };
           const { settings: request, notes } = editSettings(ctx, turnArgs, 1);
-          const warnings = checkAgainstTable(request, "edit", {
-            mask: args.mask !== undefined,
-            markup: args.markup !== undefined,
-          });
-          resolveOutputDir(ctx.config, { project: ctx.project, outputDir: previous.output_dir });
+          const sources = {
+            images: [previous.last_image],
+            mask: args.mask,
+            markup: args.markup,
+            mask_marks: args.mask_marks,
+          };
+          const warnings = checkEdit(request, sources);
+          await prepareImageCall(ctx, previous.output_dir);
           await Deno.stat(previous.last_image).catch(() => {
             throw new ToolError(
               `Session ${previous.id}: its last image ${previous.last_image} no longer exists. ` +
                 `Start a new session with start_edit_session.`,
             );
           });
-          const inputs = await loadEditInputs(
-            {
-              images: [previous.last_image],
-              mask: args.mask,
-              markup: args.markup,
-              maskMarks: args.mask_marks,
-            },
-            { config: ctx.config, signal: call.signal },
-          );
-          warnings.push(...await checkModel(ctx, call, request));
+          const read = await readEditInputs(ctx, call, sources, request);
+          const inputs = read.inputs;
+          warnings.push(...read.warnings);
           const prefix = args.filename_prefix ?? previous.filename_prefix;
           return turn({
             record: { ...previous, turns: previous.turns + 1, settings, filename_prefix: prefix },

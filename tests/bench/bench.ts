@@ -570,9 +570,10 @@ await loaded.close();
 // The inline preview codec, and the candidate it was chosen over.
 const { makePreview } = await import("../../src/images/preview.ts");
 const { sniffImage } = await import("../../src/images/codecs/sniff.ts");
+const { ImagePayload } = await import("../../src/images/storage/received.ts");
 for (const size of ["1024x1024", "3840x2160"]) {
   const bytes = await fake.image(size, "png");
-  const source = { image: bytes, info: sniffImage(bytes)! };
+  const source = { image: ImagePayload.inMemory(bytes), info: sniffImage(bytes)! };
   const ms = await medianOf(3, () => makePreview(source, 600_000));
   const preview = await makePreview(source, 600_000);
   record(

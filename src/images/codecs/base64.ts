@@ -40,17 +40,20 @@ export function encodeBase64(bytes: Uint8Array): string {
 /** base64 is ASCII, which UTF-8 decodes on its fast path. */
 export const ASCII: TextDecoder = new TextDecoder();
 
-/** The exact base64 each decoded image arrived as, for as long as the image is alive. */
-const arrivedAs = new WeakMap<Uint8Array, string | Uint8Array>();
+/** Bytes decoded from base64, and that text when it is canonical (to send on unchanged). */
+export interface ArrivedBase64 {
+  bytes: Uint8Array;
+  arrivedAs?: string;
+}
 
 /**
- * Decodes base64 that arrived from the API as a string (a streamed event), and remembers that
- * text so `base64ForJson` can send it on unchanged instead of encoding the image again.
+ * Decodes base64 that arrived from the API as a string (a streamed event), keeping that text
+ * beside the bytes when `base64ForJson` may send it on unchanged instead of encoding again.
  */
-export function decodeArrivedBase64(text: string): Uint8Array | undefined {
+export function decodeArrivedBase64(text: string): ArrivedBase64 | undefined {
   const bytes = tryDecodeBase64(text);
-  if (bytes && isCanonical(text.length, bytes.length)) arrivedAs.set(bytes, text);
-  return bytes;
+  if (!bytes) return undefined;
+  return isCanonical(text.length, bytes.length) ? { bytes, arrivedAs: text } : { bytes };
 }
 
 /** Canonical padded base64 has exactly this length; anything else held whitespace or escapes. */
@@ -84,6 +87,8 @@ export class Base64Decoder {
   #rawLength = 0;
   /** The text as it arrived, in one buffer (kept for full inline only). */
   #text?: Uint8Array;
+  /** After `end`: the kept text, when it is canonical base64 of the bytes. */
+  #arrivedAs?: Uint8Array;
   readonly #textCapacity: number;
 
   get #outCapacity(): number {
@@ -167,9 +172,20 @@ export class Base64Decoder {
     trimBytes(this.#out, this.#written);
     const bytes = this.#out.subarray(0, this.#written);
     if (this.#text && isCanonical(this.#rawLength, bytes.length)) {
-      arrivedAs.set(bytes, this.#text.subarray(0, this.#rawLength));
+      this.#arrivedAs = this.#text.subarray(0, this.#rawLength);
     } else releaseBytes(this.#text);
+    this.#text = undefined;
     return bytes;
+  }
+
+  /**
+   * After `end`: the text the bytes arrived as, when it was kept and is canonical base64 (for
+   * `base64ForJson`); the caller owns it from then on.
+   */
+  arrivedAs(): Uint8Array | undefined {
+    const text = this.#arrivedAs;
+    this.#arrivedAs = undefined;
+    return text;
   }
 
   /** Appends `piece` to the kept text. */
@@ -267,12 +283,14 @@ export async function* base64Pieces(
   }
 }
 
-/** `bytes` as base64 for a tool result: the text it arrived as when known, else encoded. */
-export function base64ForJson(bytes: Uint8Array): string {
-  const text = arrivedAs.get(bytes);
-  if (typeof text === "string") return text;
-  if (!text) return encodeBase64(bytes);
-  const string = ASCII.decode(text);
-  releaseBytes(text);
+/**
+ * `bytes` as base64 for a tool result: `arrivedAs`, the text they arrived as, when known (a
+ * buffer of it is given back once read), else encoded now.
+ */
+export function base64ForJson(bytes: Uint8Array, arrivedAs?: string | Uint8Array): string {
+  if (typeof arrivedAs === "string") return arrivedAs;
+  if (!arrivedAs) return encodeBase64(bytes);
+  const string = ASCII.decode(arrivedAs);
+  releaseBytes(arrivedAs);
   return string;
 }

@@ -60,20 +60,24 @@ Deno.test("base64 that arrived as bytes is sent on as that text, not encoded aga
   for (const piece of pieces) decoder.write(piece);
   const bytes = decoder.end()!;
   assert.deepEqual(bytes, new Uint8Array([0, 1, 2, 3, 4, 5]));
-  assert.equal(base64ForJson(bytes), "AAECAwQF");
+  assert.equal(base64ForJson(bytes, decoder.arrivedAs()), "AAECAwQF");
 });
 
 Deno.test("base64 that arrived as a string is sent on as that string", () => {
-  const bytes = decodeArrivedBase64("AAECAwQF")!;
-  assert.equal(base64ForJson(bytes), "AAECAwQF");
+  const { bytes, arrivedAs } = decodeArrivedBase64("AAECAwQF")!;
+  assert.equal(base64ForJson(bytes, arrivedAs), "AAECAwQF");
 });
 
 Deno.test("non-canonical arrivals (whitespace, escapes) are encoded afresh; other bytes too", () => {
   for (const text of ["AAEC AwQF", "AAEC\\/w==".replace("AAEC", "AAE/")]) {
-    const bytes = decodeInPieces(text, [3], true)!;
+    const decoder = new Base64Decoder(1, true);
+    decoder.write(ascii(text.slice(0, 3)));
+    decoder.write(ascii(text.slice(3)));
+    const bytes = decoder.end()!;
     assert.ok(bytes, text);
-    assert.equal(base64ForJson(bytes), encodeBase64(bytes));
+    assert.equal(base64ForJson(bytes, decoder.arrivedAs()), encodeBase64(bytes));
   }
+  assert.equal(decodeArrivedBase64("AAEC AwQF")?.arrivedAs, undefined, "no text kept");
   assert.equal(base64ForJson(new Uint8Array([255])), encodeBase64(new Uint8Array([255])));
 });
 
@@ -133,7 +137,13 @@ Deno.test("a drained decoder hands over every byte once, and gives up kept text"
         const tail = decoder.end()!;
         assert.deepEqual(concatBytes([...drained, tail]), whole);
         assert.equal(total, whole.length);
-        if (drained.length) assert.equal(base64ForJson(tail), encodeBase64(tail), "no text kept");
+        if (drained.length) {
+          assert.equal(
+            base64ForJson(tail, decoder.arrivedAs()),
+            encodeBase64(tail),
+            "no text kept",
+          );
+        }
       },
     ),
   );
@@ -153,9 +163,13 @@ Deno.test("a large answer's text is not kept; a small one's is", () => {
   const kept = new Base64Decoder(4 << 20, true);
   kept.write(ascii("AAEC"));
   const keptBytes = kept.end()!;
-  assert.equal(base64ForJson(keptBytes), "AAEC", "the text it arrived as");
+  const keptText = kept.arrivedAs();
+  assert.ok(keptText, "the text it arrived as is kept");
+  assert.equal(base64ForJson(keptBytes, keptText), "AAEC", "the text it arrived as");
   assert.equal(keptBytes.length, 3, "the image itself stays");
   const big = new Base64Decoder(24 << 20, true);
   big.write(ascii("AAEC"));
-  assert.equal(base64ForJson(big.end()!), "AAEC", "small, so encoded at once as a string");
+  const bigBytes = big.end()!;
+  assert.equal(big.arrivedAs(), undefined, "a large answer's text is not kept");
+  assert.equal(base64ForJson(bigBytes), "AAEC", "encoded again from its bytes");
 });

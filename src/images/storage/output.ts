@@ -5,7 +5,7 @@ import type { Config } from "../../config.ts";
 import { vetWritePathSync } from "../../sandbox.ts";
 import { ToolError } from "../../errors.ts";
 import { describeFsError, randomHex } from "../../fs_atomic.ts";
-import { imageSize, placeImage, type ReceivedImage } from "./received.ts";
+import type { ImagePayload } from "./received.ts";
 
 /** Finds the nearest directory at or above `start` holding `.git`, without a subprocess. */
 export function findGitRoot(start: string): string | undefined {
@@ -121,7 +121,7 @@ export interface SavedFile {
 /** Saves each image under a fresh name; all or nothing: on failure none of them is left. */
 export async function saveImages(
   dir: string,
-  images: readonly { image: ReceivedImage; mimeType: string; ext: string; stem?: string }[],
+  images: readonly { image: ImagePayload; mimeType: string; ext: string; stem?: string }[],
   prefix?: string,
 ): Promise<SavedFile[]> {
   const saved: SavedFile[] = [];
@@ -135,7 +135,7 @@ export async function saveImages(
           stem: image.stem && attempt > 0 ? `${image.stem}-${randomHex()}` : image.stem,
         });
         try {
-          await placeImage(image.image, join(dir, name));
+          await image.image.place(join(dir, name));
           path = join(dir, name);
         } catch (error) {
           if (!(error instanceof Deno.errors.AlreadyExists) || attempt >= 5) throw error;
@@ -144,7 +144,7 @@ export async function saveImages(
       saved.push({
         file_path: path,
         filename: basename(path),
-        size_bytes: imageSize(image.image),
+        size_bytes: image.image.size,
         mime_type: image.mimeType,
       });
     }

@@ -13,6 +13,7 @@ import {
   sanitizePrefix,
   saveImages,
 } from "./output.ts";
+import { ImagePayload } from "./received.ts";
 
 Deno.test("filenames have the reference's shape, and n names differ", () => {
   const date = new Date(2026, 3, 22, 15, 3, 1);
@@ -69,7 +70,11 @@ Deno.test("a project's folder name stays what earlier versions chose (sessions l
 
 Deno.test("saveImages is all or nothing", async () => {
   const dir = await Deno.makeTempDir();
-  const image = { image: new Uint8Array([1, 2, 3]), mimeType: "image/png", ext: "png" };
+  const image = {
+    image: ImagePayload.inMemory(new Uint8Array([1, 2, 3])),
+    mimeType: "image/png",
+    ext: "png",
+  };
   await assert.rejects(
     saveImages(dir, [image, { ...image, stem: "x".repeat(300) }]), // ENAMETOOLONG on the second
     (e) => e instanceof ToolError && /Could not save the image/.test(e.message),

@@ -4,11 +4,11 @@ import { ToolError } from "../../errors.ts";
 import { encodeBase64 } from "../codecs/base64.ts";
 import { saveImages } from "./output.ts";
 import { inlineImages } from "../preview.ts";
-import { discardImage, movedTo, placeImage, type SpilledImage, SpillFile } from "./received.ts";
+import { type ImagePayload, SpillFile } from "./received.ts";
 import { sniffImage } from "../codecs/sniff.ts";
 import { makePng } from "../../../tests/fake/png.ts";
 
-async function spill(dir: string, bytes: Uint8Array): Promise<SpilledImage> {
+async function spill(dir: string, bytes: Uint8Array): Promise<ImagePayload> {
   const file = new SpillFile(dir);
   for (let at = 0; at < bytes.length; at += 100_000) {
     await file.write(bytes.subarray(at, at + 100_000));
@@ -20,14 +20,15 @@ Deno.test("a spilled image is moved into place, never over another file", async 
   const dir = await Deno.makeTempDir();
   const bytes = new Uint8Array(250_001).map((_, i) => i % 253);
   const image = await spill(dir, bytes);
+  const temporary = image.path!;
   assert.deepEqual([image.size, image.head.length], [bytes.length, 65_536]);
   await Deno.writeTextFile(join(dir, "taken.png"), "someone else's");
-  await assert.rejects(placeImage(image, join(dir, "taken.png")), Deno.errors.AlreadyExists);
+  await assert.rejects(image.place(join(dir, "taken.png")), Deno.errors.AlreadyExists);
   assert.equal(await Deno.readTextFile(join(dir, "taken.png")), "someone else's");
-  await placeImage(image, join(dir, "mine.png"));
+  await image.place(join(dir, "mine.png"));
   assert.deepEqual(await Deno.readFile(join(dir, "mine.png")), bytes);
-  await assert.rejects(Deno.stat(image.path), Deno.errors.NotFound, "moved, not copied");
-  await discardImage(image); // what a call does at its end: nothing left to remove
+  await assert.rejects(Deno.stat(temporary), Deno.errors.NotFound, "moved, not copied");
+  await image.release(); // what a call does at its end: the placed file stays
   assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["mine.png", "taken.png"]);
   await Deno.remove(dir, { recursive: true });
 });
@@ -69,9 +70,8 @@ Deno.test("saving spilled images moves them under fresh names, retrying a taken 
 Deno.test("a spilled image inlines in full from its file, exactly, whatever its length", async () => {
   const dir = await Deno.makeTempDir();
   const png = makePng(1100, 700); // ~2 MB: several reads of 768 KB, not a multiple of 3
-  const spilled = await spill(dir, png);
-  await placeImage(spilled, join(dir, "saved.png"));
-  const saved = movedTo(spilled, join(dir, "saved.png"));
+  const saved = await spill(dir, png);
+  await saved.place(join(dir, "saved.png"));
   const { images } = await inlineImages([{ image: saved, info: sniffImage(png)! }], {
     mode: "full",
     budgetBytes: 1,
