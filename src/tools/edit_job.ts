@@ -52,25 +52,20 @@ export function checkEdit(settings: ImageSettings, args: EditSources): string[] 
   });
 }
 
-/**
- * Reads and vets the inputs of an edit, reporting each stage, then asks the API about the model
- * (once per process): a call refused for its inputs reaches no API at all.
- */
+/** Reads and vets the inputs of an edit, reporting each stage. */
 export async function readEditInputs(
   ctx: ToolContext,
   call: CallContext,
   args: EditSources,
-  settings: ImageSettings,
 ): Promise<{ inputs: EditInputs; warnings: string[] }> {
   call.progress.stage("Reading input images");
   const inputs = await loadEditInputs(
     { images: args.images, mask: args.mask, markup: args.markup, maskMarks: args.mask_marks },
     { config: ctx.config, signal: call.signal },
   );
-  const warnings = await modelNotes(ctx.api, settings.model, call.signal);
   const files = inputs.images.length + (inputs.mask || inputs.markup ? 1 : 0);
   call.progress.stage(`Uploading ${files} input file(s)`);
-  return { inputs, warnings: [...warnings, ...inputs.notes] };
+  return { inputs, warnings: inputs.notes };
 }
 
 /** Checks the call against the table, the key and output folder, then reads and vets the inputs. */
@@ -82,7 +77,7 @@ export async function prepareEdit(
 ): Promise<{ outputDir: string; inputs: EditInputs; warnings: string[] }> {
   const warnings = checkEdit(settings, args);
   const outputDir = await prepareImageCall(ctx, args.output_dir);
-  const read = await readEditInputs(ctx, call, args, settings);
+  const read = await readEditInputs(ctx, call, args);
   return { outputDir, inputs: read.inputs, warnings: [...warnings, ...read.warnings] };
 }
 
@@ -130,6 +125,8 @@ export function editJob(
     estimateUsd: estimate.usd,
     estimateUpperBound: estimate.known ? undefined : estimate.basis,
     notes: options.notes,
+    // The model probe runs once the budget holds the call (see runImageJob).
+    checkModel: (signal) => modelNotes(ctx.api, settings.model, signal),
     extra: options.extra,
     run: (callOptions) => ctx.router.edit(settings, files, callOptions),
     cost: (answer) =>

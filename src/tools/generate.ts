@@ -16,7 +16,6 @@ export function generateImageTool(ctx: ToolContext): ToolDefinition {
       const settings = settingsFrom(args, ctx.config, args.n);
       const warnings = checkAgainstTable(settings, "generate");
       const outputDir = await prepareImageCall(ctx, args.output_dir);
-      warnings.push(...await modelNotes(ctx.api, settings.model, call.signal));
       const estimate = estimateFor(settings, "generate");
       const job: ImageJob = {
         verb: "Generated",
@@ -35,6 +34,7 @@ export function generateImageTool(ctx: ToolContext): ToolDefinition {
         estimateUsd: estimate.usd,
         estimateUpperBound: estimate.known ? undefined : estimate.basis,
         notes: warnings,
+        checkModel: (signal) => modelNotes(ctx.api, settings.model, signal),
         run: (options) => generateImages(ctx.api, settings, options),
         cost: (answer) => costFromUsage(settings.model, answer.usage),
       };

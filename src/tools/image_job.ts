@@ -61,6 +61,11 @@ export interface ImageJob {
   stem?: string;
   inline: InlineMode;
   estimateUsd: number;
+  /**
+   * Asks the API about the model (`GET /v1/models/{id}`, once per process) after the budget
+   * reservation: throws when the key cannot use it, else returns warnings for the result.
+   */
+  checkModel?: (signal: AbortSignal) => Promise<string[]>;
   /** Set when the estimate is an upper bound (a price the table lacks): what it rests on. */
   estimateUpperBound?: string;
   partialImages: number;
@@ -259,6 +264,8 @@ export async function runImageJob(
     },
   };
   try {
+    // Once the budget holds the call: a call the budget refuses reaches no API at all.
+    const modelNotes = job.checkModel ? await job.checkModel(signal) : [];
     progress.stage(
       `Request sent to OpenAI (${job.model}, estimated ${usd(job.estimateUsd)})`,
     );
@@ -325,7 +332,7 @@ export async function runImageJob(
       ],
     }));
     for (const note of inline.notes) ctx.log.warning(note);
-    const warnings = [...(job.notes ?? []), ...partials.notes, ...inline.notes];
+    const warnings = [...(job.notes ?? []), ...modelNotes, ...partials.notes, ...inline.notes];
     if (dropped > 0) {
       warnings.push(
         `OpenAI returned ${saved.length + dropped} images for n=${job.requested.n}; the ` +

@@ -157,7 +157,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
                 `Start a new session with start_edit_session.`,
             );
           });
-          const read = await readEditInputs(ctx, call, sources, request);
+          const read = await readEditInputs(ctx, call, sources);
           const inputs = read.inputs;
           warnings.push(...read.warnings);
           const prefix = args.filename_prefix ?? previous.filename_prefix;
