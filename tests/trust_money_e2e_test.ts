@@ -320,7 +320,7 @@ Deno.test("usage no call can have is charged at the pre-flight estimate and neve
         assert.equal(s.spend.spent_usd, s.cost_usd_estimated);
         const text = await Deno.readTextFile(join(configRoot, LEDGER));
         assert.doesNotMatch(text, /null|: -|Infinity|NaN/);
-        assert.equal((await ledgerAt(configRoot)).spent_usd, estimate);
+        assert.equal((await ledgerAt(configRoot)).spent_usd, s.cost_usd_estimated);
       }));
   }
 });
