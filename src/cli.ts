@@ -5,6 +5,8 @@ import { ConfigError, loadConfig } from "./config.ts";
 import { randomHex } from "./fs_atomic.ts";
 import { defaultProject, resolveOutputDir } from "./images/storage/output.ts";
 import { netScopeProblem } from "./permissions.ts";
+import { capabilitiesOf } from "./models.ts";
+import { shutdownWarning } from "./openai/api.ts";
 
 /** `--help`. */
 export const HELP = `gpt-image-2-mcp: an MCP server for OpenAI's gpt-image-2 (stdio).
@@ -128,6 +130,7 @@ export async function runDoctor(
   let problems = 0;
   const ok = (text: string) => lines.push(`ok    ${text}`);
   const skip = (text: string) => lines.push(`skip  ${text}`);
+  const warn = (text: string) => lines.push(`warn  ${text}`);
   const fail = (text: string, fix: string) => {
     problems++;
     lines.push(`FAIL  ${text}\n      fix: ${fix}`);
@@ -182,9 +185,25 @@ export async function runDoctor(
         headers: { authorization: `Bearer ${config.apiKey}` },
         signal: AbortSignal.timeout(15_000),
       });
-      await response.body?.cancel();
-      if (response.ok) ok(`the API answers and knows ${config.model}`);
-      else {
+      const answer = response.ok ? await response.json().catch(() => ({})) : undefined;
+      if (!response.ok) await response.body?.cancel();
+      if (response.ok) {
+        ok(`the API answers and this key can use ${config.model}`);
+        const value = answer?.shutdown_date;
+        const date = typeof value === "number"
+          ? new Date(value * 1000).toISOString().slice(0, 10)
+          : typeof value === "string"
+          ? value.slice(0, 10)
+          : undefined;
+        const warning = shutdownWarning(config.model, { shutdownDate: date });
+        if (warning) warn(warning.replace(/^model: /, ""));
+        if (!capabilitiesOf(config.model).known) {
+          warn(
+            `${config.model} is not in this server's model table: calls use gpt-image-2's ` +
+              "rules, and its price is estimated at the dearest known one",
+          );
+        }
+      } else {
         const { text, fix } = apiFix(response.status, config.model);
         fail(text, fix);
       }

@@ -13,6 +13,7 @@ import { fetchRemote } from "./remote.ts";
 import type { ImageStore } from "../storage/image_store.ts";
 import { IMAGE_URI_PREFIX } from "../storage/library.ts";
 import { describeBytes, type ImageInfo, sniffImage } from "../codecs/sniff.ts";
+import { type MaskMarks, prepareMask, readMask } from "./mask.ts";
 
 export const MAX_INPUT_BYTES = 50 * 1024 * 1024;
 export const MAX_MASK_BYTES = 4 * 1024 * 1024;
@@ -156,39 +157,107 @@ export async function loadImage(
   return { bytes, info, label };
 }
 
-/** Loads the images and the optional mask of one edit, enforcing count, type, size and mask rules. */
+/** The inputs of one edit, vetted; `notes` say what was done to them (a converted mask). */
+export interface EditInputs {
+  images: LoadedImage[];
+  mask?: LoadedImage;
+  markup?: LoadedImage;
+  notes: string[];
+}
+
+function sameSize(input: LoadedImage, first: LoadedImage, what: string): void {
+  if (input.info.width !== first.info.width || input.info.height !== first.info.height) {
+    throw new ToolError(
+      `${input.label}: the ${what} is ${input.info.width}x${input.info.height} but images[0] is ` +
+        `${first.info.width}x${first.info.height}; they must match.`,
+    );
+  }
+}
+
+/**
+ * The mask to upload: a PNG whose transparent pixels mark the area to edit, or, with
+ * `marks`, a black-and-white PNG or JPEG converted to one (and a note saying so).
+ */
+async function loadMask(
+  source: string,
+  marks: MaskMarks | undefined,
+  first: LoadedImage,
+  options: { config: Config; signal?: AbortSignal },
+): Promise<{ mask: LoadedImage; note?: string }> {
+  const loaded = await loadImage(source, { ...options, label: "mask", maxBytes: MAX_MASK_BYTES });
+  sameSize(loaded, first, "mask");
+  if (loaded.info.format !== "png" && !(marks && loaded.info.format === "jpeg")) {
+    throw new ToolError(
+      `${loaded.label}: the mask must be a PNG${
+        marks ? " or JPEG" : ""
+      }, not ${loaded.info.format}.`,
+    );
+  }
+  const prepared = await prepareMask(loaded.bytes, { marks, label: loaded.label });
+  if (!prepared.converted) return { mask: loaded };
+  const info = sniffImage(prepared.png)!;
+  return { mask: { bytes: prepared.png, info, label: loaded.label }, note: prepared.note };
+}
+
+/** A markup image: a PNG with fully transparent pixels (where the image stays as it is). */
+async function loadMarkup(
+  source: string,
+  first: LoadedImage,
+  options: { config: Config; signal?: AbortSignal },
+): Promise<LoadedImage> {
+  const markup = await loadImage(source, {
+    ...options,
+    label: "markup",
+    maxBytes: MAX_MASK_BYTES,
+  });
+  sameSize(markup, first, "markup image");
+  if (markup.info.format !== "png") {
+    throw new ToolError(
+      `${markup.label}: the markup image must be a PNG, not ${markup.info.format}.`,
+    );
+  }
+  const pixels = await readMask(markup.bytes, { label: markup.label });
+  if (pixels.transparentPixels === 0) {
+    throw new ToolError(
+      `${markup.label}: the markup image must be a transparent PNG (drawn marks on fully ` +
+        "transparent pixels, which leave the image as it is); this one has no transparent pixel.",
+    );
+  }
+  return markup;
+}
+
+/**
+ * Loads the images, the optional mask and the optional markup image of one edit, enforcing
+ * count, type, size and mask rules; a black-and-white mask is converted when `maskMarks` says
+ * which colour marks the area to edit.
+ */
 export async function loadEditInputs(
-  sources: { images: readonly string[]; mask?: string },
+  sources: { images: readonly string[]; mask?: string; markup?: string; maskMarks?: MaskMarks },
   options: LoadOptions,
-): Promise<{ images: LoadedImage[]; mask?: LoadedImage }> {
+): Promise<EditInputs> {
   if (sources.images.length < 1 || sources.images.length > MAX_INPUTS) {
     throw new ToolError(`images: give 1 to ${MAX_INPUTS} images, got ${sources.images.length}.`);
+  }
+  if (sources.mask !== undefined && sources.markup !== undefined) {
+    throw new ToolError("markup: cannot be combined with mask; send one of them.");
+  }
+  if (sources.maskMarks !== undefined && sources.mask === undefined) {
+    throw new ToolError("mask_marks: applies only with a mask; give mask or leave mask_marks out.");
   }
   const images = await Promise.all(
     sources.images.map((source, i) =>
       loadImage(source, { ...options, label: `images[${i}]`, maxBytes: MAX_INPUT_BYTES })
     ),
   );
-  if (sources.mask === undefined) return { images };
-  const mask = await loadImage(sources.mask, {
-    ...options,
-    label: "mask",
-    maxBytes: MAX_MASK_BYTES,
-  });
-  if (mask.info.format !== "png") {
-    throw new ToolError(`${mask.label}: the mask must be a PNG, not ${mask.info.format}.`);
+  const notes: string[] = [];
+  if (sources.mask !== undefined) {
+    const { mask, note } = await loadMask(sources.mask, sources.maskMarks, images[0], options);
+    if (note) notes.push(note);
+    return { images, mask, notes };
   }
-  if (!mask.info.hasAlpha) {
-    throw new ToolError(
-      `${mask.label}: the mask needs an alpha channel; fully transparent pixels mark the area to edit.`,
-    );
+  if (sources.markup !== undefined) {
+    const markup = await loadMarkup(sources.markup, images[0], options);
+    return { images, markup, notes };
   }
-  const first = images[0].info;
-  if (mask.info.width !== first.width || mask.info.height !== first.height) {
-    throw new ToolError(
-      `${mask.label}: the mask is ${mask.info.width}x${mask.info.height} but images[0] is ` +
-        `${first.width}x${first.height}; they must match.`,
-    );
-  }
-  return { images, mask };
+  return { images, notes };
 }
