@@ -6,7 +6,7 @@ import type { CallToolResult, z } from "../deps.ts";
 import type { imageResultSchema } from "./result_schema.ts";
 import { type SpendReport, usd } from "../budget.ts";
 import type { InlineMode } from "../config.ts";
-import { type Usage, usageProblem } from "../usage.ts";
+import { usageProblem } from "../usage.ts";
 import { createFileAtomic, describeFsError, randomHex } from "../fs_atomic.ts";
 import { CORES, Slots } from "../slots.ts";
 import {

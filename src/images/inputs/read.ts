@@ -182,7 +182,7 @@ async function loadMask(
   source: string,
   marks: MaskMarks | undefined,
   first: LoadedImage,
-  options: { config: Config; signal?: AbortSignal },
+  options: LoadOptions,
 ): Promise<{ mask: LoadedImage; note?: string }> {
   const loaded = await loadImage(source, { ...options, label: "mask", maxBytes: MAX_MASK_BYTES });
   sameSize(loaded, first, "mask");
@@ -203,7 +203,7 @@ async function loadMask(
 async function loadMarkup(
   source: string,
   first: LoadedImage,
-  options: { config: Config; signal?: AbortSignal },
+  options: LoadOptions,
 ): Promise<LoadedImage> {
   const markup = await loadImage(source, {
     ...options,
