@@ -112,7 +112,10 @@ Deno.test("resources/read refuses URIs outside the library with a protocol error
 Deno.test("image:// URIs work as edit inputs, masks and session starts", async () => {
   const out = await Deno.makeTempDir({ prefix: "gi2-lib-" });
   try {
-    await Deno.writeFile(join(out, "mask.png"), makePng(1024, 1024, { alpha: true }));
+    await Deno.writeFile(
+      join(out, "mask.png"),
+      makePng(1024, 1024, { alpha: true, transparentBox: { x: 0, y: 0, width: 512, height: 512 } }),
+    );
     await withServer(
       { env: { GPT_IMAGE_2_OUTPUT_DIR: out }, allowWrite: [out] },
       async (h, fake) => {
