@@ -5,12 +5,16 @@ import { ConfigError, loadConfig } from "./config.ts";
 import { randomHex } from "./fs_atomic.ts";
 import { defaultProject, resolveOutputDir } from "./images/storage/output.ts";
 import { netScopeProblem } from "./permissions.ts";
+import { capabilitiesOf } from "./models.ts";
+import { shutdownWarning } from "./openai/api.ts";
 
 /** `--help`. */
 export const HELP = `gpt-image-2-mcp: an MCP server for OpenAI's gpt-image-2 (stdio).
 
 Usage:
   gpt-image-2-mcp                 serve MCP over stdin/stdout (what an MCP client runs)
+  gpt-image-2-mcp serve --http [--host 127.0.0.1] [--port 8787]
+                                  serve MCP over Streamable HTTP at /mcp (docs/deploy.md)
   gpt-image-2-mcp doctor [--online]
                                   check key, output folder and permissions (changes nothing);
                                   --online also asks the API whether the key can use the model
@@ -37,6 +41,10 @@ Environment:
   GPT_IMAGE_2_INPUT_HOST_ALLOWLIST (hosts exempt from the private-address rule)
   GPT_IMAGE_2_PROGRESS_INTERVAL_MS (5000), GPT_IMAGE_2_MCP_DEBUG (0)
   GPT_IMAGE_2_DETACH_AFTER_S      a call still running this long answers with a job (50; 0: never)
+  GPT_IMAGE_2_HTTP_HOST, GPT_IMAGE_2_HTTP_PORT, GPT_IMAGE_2_HTTP_ALLOWED_HOSTS,
+  GPT_IMAGE_2_HTTP_MAX_BODY_BYTES (serve --http), GPT_IMAGE_2_HTTP_TOKEN (static bearer token,
+  required off loopback unless OAuth is set), GPT_IMAGE_2_OAUTH_ISSUER, GPT_IMAGE_2_OAUTH_AUDIENCE,
+  GPT_IMAGE_2_OAUTH_SCOPE (OAuth 2.1 resource server), GPT_IMAGE_2_PRINCIPAL_BUDGET_USD
 
 Permissions (deno run):
   --allow-net=api.openai.com      the API host (the host of OPENAI_BASE_URL when set), plus
@@ -122,6 +130,7 @@ export async function runDoctor(
   let problems = 0;
   const ok = (text: string) => lines.push(`ok    ${text}`);
   const skip = (text: string) => lines.push(`skip  ${text}`);
+  const warn = (text: string) => lines.push(`warn  ${text}`);
   const fail = (text: string, fix: string) => {
     problems++;
     lines.push(`FAIL  ${text}\n      fix: ${fix}`);
@@ -176,9 +185,25 @@ export async function runDoctor(
         headers: { authorization: `Bearer ${config.apiKey}` },
         signal: AbortSignal.timeout(15_000),
       });
-      await response.body?.cancel();
-      if (response.ok) ok(`the API answers and knows ${config.model}`);
-      else {
+      const answer = response.ok ? await response.json().catch(() => ({})) : undefined;
+      if (!response.ok) await response.body?.cancel();
+      if (response.ok) {
+        ok(`the API answers and this key can use ${config.model}`);
+        const value = answer?.shutdown_date;
+        const date = typeof value === "number"
+          ? new Date(value * 1000).toISOString().slice(0, 10)
+          : typeof value === "string"
+          ? value.slice(0, 10)
+          : undefined;
+        const warning = shutdownWarning(config.model, { shutdownDate: date });
+        if (warning) warn(warning.replace(/^model: /, ""));
+        if (!capabilitiesOf(config.model).known) {
+          warn(
+            `${config.model} is not in this server's model table: calls use gpt-image-2's ` +
+              "rules, and its price is estimated at the dearest known one",
+          );
+        }
+      } else {
         const { text, fix } = apiFix(response.status, config.model);
         fail(text, fix);
       }

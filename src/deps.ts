@@ -8,16 +8,21 @@
 
 export { z } from "./zod.ts";
 export {
+  type AuthInfo,
   type CallToolResult,
   CLIENT_CAPABILITIES_META_KEY,
   type ContentBlock,
+  createMcpHandler,
   type JSONRPCErrorResponse,
   type JSONRPCMessage,
   type LoggingLevel,
+  type McpRequestContext,
   McpServer,
   MissingRequiredClientCapabilityError,
   ProtocolError,
   ProtocolErrorCode,
+  ResourceNotFoundError,
+  ResourceTemplate,
   type Server,
   type ServerContext,
   specTypeSchemas,

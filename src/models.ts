@@ -727,8 +727,19 @@ function perImagePrice(
   );
 }
 
-/** The dearest known per-image price at `size`, with the model and quality it belongs to. */
-function dearestImage(size: string | undefined): { usd: number; from: string } {
+/**
+ * Qualities with no published per-image price anywhere, bounded at this multiple of the dearest
+ * published price: this server's assumption (each step above high at most doubles an image's
+ * output tokens), not a price. Every estimate resting on it is marked as an upper bound, and the
+ * call is then charged what its usage reports.
+ */
+export const UNPUBLISHED_QUALITY_FACTOR: Readonly<Partial<Record<Quality, number>>> = {
+  xhigh: 2,
+  max: 4,
+};
+
+/** The dearest published per-image price at `size`, with the model and quality it belongs to. */
+function dearestPublished(size: string | undefined): { usd: number; from: string } {
   let best = { usd: 0, from: "" };
   for (const row of MODELS) {
     for (const quality of Object.keys(row.prices.perImage)) {
@@ -737,6 +748,33 @@ function dearestImage(size: string | undefined): { usd: number; from: string } {
     }
   }
   return best;
+}
+
+/**
+ * The ceiling of one image at `quality` and `size` when its price is unknown: the dearest
+ * published price, times the factor of the dearest quality it may be drawn at (`quality` itself
+ * when that is xhigh or max; any quality the model offers for `auto` or a quality without a
+ * price; any quality of the whole table for a model the table does not know).
+ */
+function dearestImage(
+  size: string | undefined,
+  quality: string,
+  caps: ModelCapabilities,
+): { usd: number; from: string } {
+  const published = dearestPublished(size);
+  const own = UNPUBLISHED_QUALITY_FACTOR[quality as Quality];
+  const candidates = own !== undefined ? [[quality, own] as const] : Object.entries(
+    UNPUBLISHED_QUALITY_FACTOR,
+  ).filter(([q]) => !caps.known || caps.quality[q as Quality] !== undefined);
+  const [q, factor] = candidates.reduce<readonly [string, number]>(
+    (best, [q, f]) => (f ?? 0) > best[1] ? [q, f ?? 0] : best,
+    ["", 1],
+  );
+  if (factor <= 1) return published;
+  return {
+    usd: published.usd * factor,
+    from: `${published.from} x${factor}, the ceiling this server assumes for quality ${q}`,
+  };
 }
 
 /** The dearest known rate of each kind, for a model whose rates are unknown. */
@@ -775,7 +813,7 @@ export function estimateCost(
   let image = perImagePrice(caps.prices, quality, request.size);
   let imageBasis = `${caps.id} at ${quality}`;
   if (image === undefined) {
-    const dearest = dearestImage(request.size);
+    const dearest = dearestImage(request.size, quality, caps);
     image = dearest.usd;
     imageBasis = `the dearest known image price (${dearest.from})`;
     unknown.push(`price of ${caps.id} at quality ${quality}`);
@@ -788,7 +826,7 @@ export function estimateCost(
   if (!caps.prices.tokens) unknown.push(`token rates of ${caps.id}`);
   if (unknown.length > 0 && !imageBasis.startsWith("the dearest")) {
     // Any unknown part makes the whole estimate a ceiling: the images are priced at the dearest too.
-    const dearest = dearestImage(request.size);
+    const dearest = dearestImage(request.size, quality, caps);
     image = Math.max(image, dearest.usd);
     imageBasis = `the dearest known image price (${dearest.from})`;
   }
@@ -833,10 +871,52 @@ export function costFromUsage(modelId: string, usage: TokenUsage | undefined): C
       textOut * (rates.textOutput ?? dearestRates().textOutput ?? 0)) / 1e6,
   );
   return caps.prices.tokens
-    ? { usd, basis: `${caps.prices.source} (${caps.prices.checked})`, known: true }
+    ? {
+      usd,
+      basis: `from API usage at ${caps.prices.source} (${caps.prices.checked})`,
+      known: true,
+    }
     : {
       usd,
       basis: `upper bound: price of ${caps.id} unknown; the dearest known token rates`,
+      known: false,
+    };
+}
+
+/**
+ * The cost of an edit on the Responses route, which reports only the host model's text tokens:
+ * those at the image model's text rates (this server prices the host model no lower than that),
+ * the images at the per-image price the estimate uses, the input images at the image input rate.
+ */
+export function responsesEditCost(
+  modelId: string,
+  options: {
+    usage: TokenUsage | undefined;
+    images: number;
+    size: string | undefined;
+    quality: string | undefined;
+    inputs: readonly { width: number; height: number }[];
+  },
+): CostEstimate {
+  const caps = capabilitiesOf(modelId);
+  const rates = caps.prices.tokens ?? dearestRates();
+  const textOut = rates.textOutput ?? dearestRates().textOutput ?? 0;
+  const quality = options.quality ?? "auto";
+  const published = perImagePrice(caps.prices, quality, options.size);
+  const image = published ?? dearestImage(options.size, quality, caps).usd;
+  const inputTokens = options.inputs.reduce((s, d) => s + inputImageTokens(d.width, d.height), 0);
+  const usd = roundUp(
+    options.images * image +
+      ((options.usage?.input_tokens ?? 0) * rates.textInput +
+          (options.usage?.output_tokens ?? 0) * textOut + inputTokens * rates.imageInput) / 1e6,
+  );
+  const basis = "host-model tokens at the image model's text rates + per-image price + input " +
+    "images (Responses route)";
+  return published !== undefined && caps.prices.tokens
+    ? { usd, basis: `estimated: ${basis}`, known: true }
+    : {
+      usd,
+      basis: `upper bound: ${basis}; the image price of ${caps.id} is unknown`,
       known: false,
     };
 }

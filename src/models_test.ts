@@ -15,6 +15,7 @@ import {
   qualitySchema,
   qualityValues,
   requestWarnings,
+  responsesEditCost,
   SHUT_DOWN,
   validateRequest,
 } from "./models.ts";
@@ -442,26 +443,46 @@ Deno.test("edit inputs add their image tokens at the model's input rate", () => 
   assert.equal(Math.round((edit.usd - plain.usd) * 10_000), 389);
 });
 
-Deno.test("an unknown price estimates at the dearest known price and says so", () => {
+Deno.test("gpt-image-2's published per-image prices, scaled by pixels, the dearest for auto", () => {
+  const cases: [string, string, number][] = [
+    ["1024x1024", "low", 0.006],
+    ["1536x1024", "medium", 0.041],
+    ["1024x1536", "high", 0.165],
+    ["auto", "auto", 0.211],
+    ["2048x2048", "high", 0.844],
+    ["3840x2160", "high", 0.8702], // 0.165 * 8294400 / 1572864 = 0.87012, rounded up
+  ];
+  for (const [size, quality, usd] of cases) {
+    const estimate = estimateCost("gpt-image-2", { operation: "generate", size, quality });
+    assert.equal(Math.floor(estimate.usd * 1000), Math.floor(usd * 1000), `${size} ${quality}`);
+    assert.equal(estimate.known, true);
+  }
+});
+
+Deno.test("an unknown price estimates at the dearest price of the table, xhigh and max included", () => {
   const unknownModel = estimateCost("gpt-image-9", { ...GEN, size: "1024x1024", quality: "low" });
-  assert.deepEqual(unknownModel, {
-    usd: 0.211,
-    basis:
-      "upper bound: price of gpt-image-9 unknown; estimated at the dearest known image price " +
-      "(gpt-image-2 at high)",
-    known: false,
-  });
+  assert.equal(unknownModel.known, false);
+  assert.equal(unknownModel.usd, 0.844); // gpt-image-2 high (0.211) x4, the ceiling of max
+  assert.match(unknownModel.basis, /^upper bound: price of gpt-image-9 unknown; .*quality max/);
   const max = estimateCost("gpt-image-2.5-sunburst", { ...GEN, size: "1024x1024", quality: "max" });
   assert.equal(max.known, false);
   assert.match(max.basis, /^upper bound: price of gpt-image-2\.5-sunburst at quality max unknown/);
-  assert.equal(max.usd, 0.211);
+  assert.equal(max.usd, 0.844);
+  const xhigh = estimateCost("gpt-image-2.5-flare", {
+    ...GEN,
+    size: "1024x1024",
+    quality: "xhigh",
+  });
+  assert.equal(xhigh.usd, 0.422);
+  // Above every published price: an unknown price never passes a budget set for a known one.
+  assert.ok(unknownModel.usd > estimateCost("gpt-image-2", { ...GEN, quality: "high" }).usd);
   const gif = estimateCost("gpt-image-2.6-flare", {
     ...GEN,
     size: "1024x1024",
     output_format: "gif",
     frame_count: 4,
   });
-  assert.equal(gif.usd, 0.844);
+  assert.equal(gif.usd, 3.376); // 4 frames at the ceiling of max, which 2.6 offers
   assert.match(gif.basis, /price of GIF output \(4 frames counted as 4 images\)/);
   const svg = estimateCost("gpt-image-2", {
     ...GEN,
@@ -471,6 +492,20 @@ Deno.test("an unknown price estimates at the dearest known price and says so", (
   });
   assert.equal(svg.known, false);
   assert.match(svg.basis, /SVG authoring tokens \(not included\)/);
+});
+
+Deno.test("the Responses route prices host tokens, images and inputs from the same table", () => {
+  const base = {
+    usage: { input_tokens: 1_000_000, output_tokens: 1_000_000 },
+    images: 1,
+    size: "1024x1024",
+    inputs: [],
+  };
+  const known = responsesEditCost("gpt-image-2", { ...base, quality: "low" });
+  assert.deepEqual([known.usd, known.known], [15.006, true]); // $5 + $10 per 1M, + 0.006
+  const unknown = responsesEditCost("gpt-image-2.5-sunburst", { ...base, quality: "max" });
+  assert.deepEqual([unknown.usd, unknown.known], [15.844, false]);
+  assert.match(unknown.basis, /^upper bound: /);
 });
 
 const requests = fc.record({

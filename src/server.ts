@@ -21,6 +21,7 @@ import {
 } from "./deps.ts";
 import { ToolError } from "./errors.ts";
 import { Logger, type LogLevel } from "./log.ts";
+import { registerImageResources } from "./resources.ts";
 import type { Toolbox } from "./tools/mod.ts";
 import { detaches, listedOutputSchema, TOOL_SPECS } from "./tools/specs.ts";
 import {
@@ -59,12 +60,42 @@ class LogFloor {
   }
 }
 
-/** What `serve` needs. */
-export interface ServerOptions {
+/** What `createServerFactory` needs. */
+export interface FactoryOptions {
   /** The configuration, or why it could not be read: then every tool call answers with that. */
   config: Config | ConfigError;
   log: Logger;
   version: string;
+}
+
+/**
+ * Whose calls a server instance serves: `key` names the caller (its toolbox, output folder,
+ * sessions, jobs and ledger line are its own), `config` is the configuration its tools run under.
+ */
+export interface CallerScope {
+  key: string;
+  config: Config;
+  /** Extra services for the toolbox (HTTP mode: the shared ledger root and the caller's line). */
+  toolbox?: { ledgerRoot?: string; project?: string };
+}
+
+/** Builds server instances that share toolboxes and the calls in flight. */
+export interface ServerFactory {
+  /** A fresh server for one connection (stdio) or one request (HTTP), serving `scope`. */
+  create(
+    era: Era,
+    options?: { scope?: CallerScope; perRequest?: boolean },
+  ): McpServer;
+  /** The toolbox of `scope`, built on first use. */
+  toolbox(scope: CallerScope): Promise<Toolbox>;
+  /** Calls `listener` after each save of `scope`'s images; returns the function that stops it. */
+  watchImages(scope: CallerScope, listener: () => void): () => void;
+  /** The tool calls now running. */
+  inflight: Set<Promise<unknown>>;
+}
+
+/** What `serve` needs. */
+export interface ServerOptions extends FactoryOptions {
   /** The connection's wire: this process's stdio in production. */
   transport: Transport;
   /** How long calls still running when the client leaves get to wind down (default 5 s). */
@@ -140,17 +171,39 @@ function configProblem(error: ConfigError): string {
     "in your MCP client configuration, then restart the server.";
 }
 
-/** Serves MCP on `options.transport` until the client goes away. */
-export function serve(options: ServerOptions): Serving {
-  const { config, log } = options;
-  let toolbox: Promise<Toolbox> | undefined;
-  const tools = (settings: Config) =>
-    toolbox ??= import("./tools/mod.ts").then((m) => m.createToolbox({ config: settings, log }));
-  const preload = () => {
-    if (config instanceof ConfigError) return;
-    tools(config).catch((error) => log.error(`could not load the tools: ${error}`));
+/** The server factory over `options.config`: one toolbox per caller scope. */
+export function createServerFactory(options: FactoryOptions): ServerFactory {
+  const { log } = options;
+  const toolboxes = new Map<string, Promise<Toolbox>>();
+  /** Who hears of each scope's saves (servers that send list_changed), toolbox loaded or not. */
+  const watchers = new Map<string, Set<() => void>>();
+  const tools = (scope: CallerScope) => {
+    let toolbox = toolboxes.get(scope.key);
+    if (!toolbox) {
+      toolbox = import("./tools/mod.ts").then(async (m) => {
+        const built = await m.createToolbox({ config: scope.config, log, ...scope.toolbox });
+        built.images.onChange(() => watchers.get(scope.key)?.forEach((listener) => listener()));
+        return built;
+      });
+      toolboxes.set(scope.key, toolbox);
+    }
+    return toolbox;
+  };
+  const watchImages = (scope: CallerScope, listener: () => void) => {
+    let set = watchers.get(scope.key);
+    if (!set) watchers.set(scope.key, set = new Set());
+    set.add(listener);
+    return () => void set.delete(listener);
+  };
+  const defaultScope = options.config instanceof ConfigError
+    ? undefined
+    : { key: "", config: options.config };
+  const preload = (scope = defaultScope) => {
+    if (!scope) return;
+    tools(scope).catch((error) => log.error(`could not load the tools: ${error}`));
   };
   const inflight = new Set<Promise<unknown>>();
+  const config = options.config;
   const detachAfterMs = config instanceof ConfigError ? 0 : config.detachAfterMs;
   const outputSchemaOf = (spec: ToolSpec) => listedOutputSchema(spec, detachAfterMs);
 
@@ -188,9 +241,11 @@ export function serve(options: ServerOptions): Serving {
     spec: ToolSpec,
     args: z.output<z.ZodObject>,
     ctx: ServerContext,
+    scope: CallerScope | undefined,
     floor: LogFloor,
   ) {
     if (config instanceof ConfigError) return errorResult(log.redact(configProblem(config)));
+    if (!scope) throw new Error("a call without a caller scope");
     const token = ctx.mcpReq._meta?.progressToken;
     const send = token === undefined
       ? undefined
@@ -205,7 +260,7 @@ export function serve(options: ServerOptions): Serving {
       if (floor.allows(level)) ctx.mcpReq.log(level, data, "gpt-image-2-mcp").catch(() => {});
     });
     try {
-      const toolbox = await tools(config);
+      const toolbox = await tools(scope);
       const tool = toolbox.byName.get(spec.name);
       if (!tool) throw new Error(`no handler is registered for ${spec.name}`);
       // A long call of an image tool answers with a job and goes on (src/tools/jobs.ts).
@@ -231,14 +286,11 @@ export function serve(options: ServerOptions): Serving {
   /** The tools as each era lists them, converted on the first `tools/list`. */
   const listings = new Map<Era, ListedTool[]>();
   const listing = (era: Era) => {
-    let tools = listings.get(era);
-    if (!tools) {
-      listings.set(
-        era,
-        tools = TOOL_SPECS.map((s) => listedTool(s, era, outputSchemaOf(s))),
-      );
+    let listed = listings.get(era);
+    if (!listed) {
+      listings.set(era, listed = TOOL_SPECS.map((s) => listedTool(s, era, outputSchemaOf(s))));
     }
-    return tools;
+    return listed;
   };
   const taskTtlMs = config instanceof ConfigError ? 0 : config.sessionTtlMs;
 
@@ -249,9 +301,11 @@ export function serve(options: ServerOptions): Serving {
     spec: ToolSpec,
     args: z.output<z.ZodObject>,
     ctx: ServerContext,
+    scope: CallerScope | undefined,
   ) {
     if (config instanceof ConfigError) return errorResult(log.redact(configProblem(config)));
-    const toolbox = await tools(config);
+    if (!scope) throw new Error("a call without a caller scope");
+    const toolbox = await tools(scope);
     const tool = toolbox.byName.get(spec.name);
     if (!tool) throw new Error(`no handler is registered for ${spec.name}`);
     // The request's progress token stays valid for the task's lifetime (2025 wire only: the
@@ -288,6 +342,7 @@ export function serve(options: ServerOptions): Serving {
     era: Era,
     params: CallParams,
     ctx: ServerContext,
+    scope: CallerScope | undefined,
     floor: LogFloor,
   ) {
     const { name } = params;
@@ -301,9 +356,9 @@ export function serve(options: ServerOptions): Serving {
       );
     }
     if (detaches(spec) && asksForTask(era, params, ctx)) {
-      return await startTask(server, era, spec, parsed.data, ctx);
+      return await startTask(server, era, spec, parsed.data, ctx, scope);
     }
-    const result = await track(runCall(spec, parsed.data, ctx, floor));
+    const result = await track(runCall(spec, parsed.data, ctx, scope, floor));
     const outputSchema = outputSchemaOf(spec);
     if (outputSchema && !result.isError) {
       const checked = outputSchema.safeParse(result.structuredContent);
@@ -319,7 +374,11 @@ export function serve(options: ServerOptions): Serving {
     return server.server.projectCallToolResult(result, listed?.outputSchema);
   }
 
-  function createServer(era: Era): McpServer {
+  function createServer(
+    era: Era,
+    serverOptions: { scope?: CallerScope; perRequest?: boolean } = {},
+  ): McpServer {
+    const scope = serverOptions.scope ?? defaultScope;
     const server = new McpServer(
       { name: "gpt-image-2-mcp", version: options.version },
       {
@@ -349,7 +408,7 @@ export function serve(options: ServerOptions): Serving {
     server.server.setRequestHandler(
       "tools/call",
       { params: callParams },
-      (params, ctx) => callTool(server, era, params, ctx, floor),
+      (params, ctx) => callTool(server, era, params, ctx, scope, floor),
     );
     registerTaskHandlers(server.server, {
       era,
@@ -357,11 +416,24 @@ export function serve(options: ServerOptions): Serving {
         if (config instanceof ConfigError) {
           throw new ProtocolError(ProtocolErrorCode.InternalError, configProblem(config));
         }
-        return (await tools(config)).jobs;
+        if (!scope) throw new Error("tasks without a caller scope");
+        return (await tools(scope)).jobs;
       },
       ttlMs: taskTtlMs,
     });
-    if (era === "legacy") {
+    registerImageResources(server, {
+      images: () =>
+        config instanceof ConfigError
+          ? Promise.reject(new ToolError(configProblem(config)))
+          : tools(scope!).then((t) => t.images),
+      watch: era === "legacy" && !serverOptions.perRequest && scope
+        ? (listener) => watchImages(scope, listener)
+        : undefined,
+    });
+    if (serverOptions.perRequest) {
+      // One request's instance: session logs and the preload belong to lasting connections.
+      preload(scope);
+    } else if (era === "legacy") {
       server.server.oninitialized = () => {
         // Lines that belong to no call reach a 2025 client as session logs, from now on: before
         // `initialized` it has had no chance to choose a level. A 2026 client takes logs only
@@ -378,8 +450,15 @@ export function serve(options: ServerOptions): Serving {
     return server;
   }
 
+  return { create: createServer, toolbox: tools, watchImages, inflight };
+}
+
+/** Serves MCP on `options.transport` until the client goes away. */
+export function serve(options: ServerOptions): Serving {
+  const { log } = options;
+  const { create, inflight } = createServerFactory(options);
   const { transport } = options;
-  serveStdio(({ era }) => createServer(era), {
+  serveStdio(({ era }) => create(era), {
     transport,
     onerror: (error) => log.debug(`protocol: ${error.message}`),
   });

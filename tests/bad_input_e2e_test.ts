@@ -34,8 +34,8 @@ const CASES: Case[] = [
   ],
   [
     "generate_image",
-    { prompt: "x", output_format: "gif" },
-    /output_format: Invalid option: expected one of "png"\|"jpeg"\|"webp"/,
+    { prompt: "x", output_format: "bmp" },
+    /output_format: Invalid option: expected one of "png"\|"jpeg"\|"webp"\|"gif"\|"svg"/,
   ],
   ["generate_image", { prompt: "x", quality: "ultra" }, /quality: Invalid option/],
   ["generate_image", { prompt: "x", sise: "1024x1024" }, /Unrecognized key: "sise"/],
@@ -122,7 +122,7 @@ const CASES: Case[] = [
   [
     "start_edit_session",
     { prompt: "x", images: [PNG], background: "transparent" },
-    /background "transparent" is not supported by gpt-image-2/,
+    /background: "transparent" on gpt-image-2 is only .*models that offer it: gpt-image-2\.5/,
   ],
   [
     "continue_edit_session",

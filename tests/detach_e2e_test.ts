@@ -269,6 +269,7 @@ Deno.test("a session turn that detaches updates its session when the job ends; t
       prompt: "two",
     });
     const turn2 = await jobResult(h, jobStatus(second).job_id);
+    assert.equal(turn2.isError, undefined, textOf(turn2));
     const s2 = turn2.structuredContent as ImageJobResult & { session_id: string; turn: number };
     assert.deepEqual([s2.session_id, s2.turn], [s1.session_id, 2]);
     const { sessions } = (await h.call("list_edit_sessions", {})).structuredContent as {

@@ -71,7 +71,8 @@ Deno.test("generate_image writes a real PNG to the default per-project folder an
     assert.deepEqual([info.format, info.width, info.height], ["png", 1536, 1024]);
     const textTokens = Math.ceil("A coastal lighthouse at dawn".length / 4);
     assert.equal(s.usage?.output_tokens, 5500);
-    assert.equal(s.cost_usd_estimated, Math.round((textTokens * 5 + 5500 * 30) / 100) / 10_000);
+    // Rounded up to a hundredth of a cent, so rounding never lowers a cost.
+    assert.equal(s.cost_usd_estimated, Math.ceil((textTokens * 5 + 5500 * 30) / 100) / 10_000);
     assert.ok(result.content.some((c) => c.type === "image"), "an inline image block");
     assert.match(textOf(result), /Saved: .*image-.*\.png/);
     assert.match(textOf(result), /Estimated cost: \$0\.\d{4}/);
@@ -101,7 +102,9 @@ Deno.test("n=3 gives three distinct files; prefix is sanitised; output_dir and u
       user: "end-user-42",
     });
     assert.equal(result.isError, undefined, textOf(result));
-    assert.equal(fake.calls("generations")[0].json!.user, "end-user-42");
+    // The deprecated `user` goes out as `safety_identifier`, which supersedes it.
+    assert.equal(fake.calls("generations")[0].json!.safety_identifier, "end-user-42");
+    assert.equal(fake.calls("generations")[0].json!.user, undefined);
     const files = await listFiles(out);
     assert.equal(files.length, 3);
     assert.equal(new Set(files).size, 3);
@@ -116,7 +119,10 @@ Deno.test("invalid sizes and transparent backgrounds are refused before any requ
       [{ size: "3072x768" }, /aspect ratio must be within 1:3 and 3:1/],
       [{ size: "512x512" }, /total pixels must be between 655,360 and 8,294,400/],
       [{ size: "big" }, /size must be "auto" or WIDTHxHEIGHT/],
-      [{ background: "transparent" }, /background "transparent" is not supported by gpt-image-2/],
+      [
+        { background: "transparent" },
+        /background: "transparent" on gpt-image-2 is only .*models that offer it: gpt-image-2\.5-sunburst/,
+      ],
       [{ n: 11 }, /^Input validation error: Invalid arguments for tool generate_image: n: /],
       [
         { output_compression: 50 },

@@ -138,7 +138,7 @@ Deno.test("--help, --version and doctor explain themselves", async () => {
   try {
     const reached = await online({});
     assert.equal(reached.code, 0, reached.stdout);
-    assert.match(reached.stdout, /ok {4}the API answers and knows gpt-image-2/);
+    assert.match(reached.stdout, /ok {4}the API answers and this key can use gpt-image-2/);
     const unknownModel = await online({ GPT_IMAGE_2_MODEL: "gpt-image-9" });
     assert.equal(unknownModel.code, 1);
     assert.match(

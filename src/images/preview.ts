@@ -4,7 +4,8 @@ import type { InlineMode } from "../config.ts";
 import { loadFastPng, loadJpegJs } from "../deps.ts";
 import { encodeBase64 } from "./codecs/base64.ts";
 import type { ImagePayload } from "./storage/received.ts";
-import type { ImageInfo } from "./codecs/sniff.ts";
+import type { ResultInfo } from "./codecs/result_sniff.ts";
+import { decodeGifFirstFrame } from "./codecs/gif.ts";
 import { CORES, Slots } from "../slots.ts";
 import { BoxScaler } from "./codecs/box_scale.ts";
 import { encodeJpeg } from "./codecs/jpeg_encode.ts";
@@ -60,7 +61,7 @@ export interface InlineImage {
 /** An image as saved, with what its header says. */
 export interface SourceImage {
   image: ImagePayload;
-  info: ImageInfo;
+  info: ResultInfo;
 }
 
 async function original(source: SourceImage): Promise<InlineImage> {
@@ -75,7 +76,7 @@ async function original(source: SourceImage): Promise<InlineImage> {
 }
 
 /** The size of the first preview: the original, or smaller so the longer edge fits. */
-function previewSize(info: ImageInfo): { width: number; height: number } {
+function previewSize(info: ResultInfo): { width: number; height: number } {
   const scale = Math.min(1, PREVIEW_MAX_EDGE / Math.max(info.width, info.height));
   return {
     width: Math.max(1, Math.round(info.width * scale)),
@@ -136,6 +137,13 @@ async function decodeTo(
       data: decoded.data,
     };
     return { ...size, channels: 3, data: resize(pixels, size.width, size.height) };
+  }
+  if (source.info.format === "gif") {
+    // The first frame: a preview is a still, the saved file keeps the animation.
+    const frame = decodeGifFirstFrame(await image.bytes(), {
+      maxPixels: MAX_PREVIEW_SOURCE_PIXELS,
+    });
+    return { ...size, channels: 3, data: resize(frame, size.width, size.height) };
   }
   return undefined;
 }
@@ -239,6 +247,8 @@ export async function inlineImages(
   let fullBase64 = 0;
   for (const [index, source] of sources.entries()) {
     const n = index + 1;
+    // SVG is text: the caller shows it its own way.
+    if (source.info.format === "svg") continue;
     const refusal = previewRefusal(source.info);
     if (refusal) {
       notes.push(
@@ -247,7 +257,14 @@ export async function inlineImages(
       continue;
     }
     try {
-      if (options.mode === "full") {
+      const animated = source.info.format === "gif";
+      if (animated) {
+        notes.push(
+          `image ${n} is a GIF of ${source.info.frames ?? "several"} frames: the inline image ` +
+            `shows its first frame, the file keeps the animation`,
+        );
+      }
+      if (options.mode === "full" && !animated) {
         const base64 = base64Length(source.image.size);
         const { image, call } = INLINE_MAX_BASE64;
         if (base64 <= image && fullBase64 + base64 <= call) {
@@ -264,11 +281,11 @@ export async function inlineImages(
             `SDK drop a message over 10 MB); the file on disk is the full original`,
         );
       }
-      // Only PNG and JPEG are decoded here: a WebP that fits the budget goes as it is, whatever
+      // Only PNG, JPEG and GIF (its first frame) are decoded here: a WebP that fits the budget goes as it is, whatever
       // its size in pixels (the client scales it), and one that does not says why.
-      const reencodable = source.info.format === "png" || source.info.format === "jpeg";
+      const reencodable = ["png", "jpeg", "gif"].includes(source.info.format);
       const bytes = source.image.size;
-      const fits = bytes <= perImage &&
+      const fits = !animated && bytes <= perImage &&
         (!reencodable || Math.max(source.info.width, source.info.height) <= PREVIEW_MAX_EDGE);
       if (!fits && !reencodable) {
         notes.push(

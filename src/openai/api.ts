@@ -42,10 +42,94 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Days before an announced shutdown from which a call warns about it. */
+export const SHUTDOWN_WARNING_DAYS = 30;
+
+/** What `GET /v1/models/{id}` said about a model this process uses. */
+export interface ModelProbe {
+  /** The shutdown date the API announces, as YYYY-MM-DD. */
+  shutdownDate?: string;
+}
+
+/** The warning for a shutdown the API announces within `SHUTDOWN_WARNING_DAYS`, if any. */
+export function shutdownWarning(
+  model: string,
+  probe: ModelProbe,
+  now = new Date(),
+): string | undefined {
+  if (!probe.shutdownDate) return undefined;
+  const days = Math.ceil((Date.parse(probe.shutdownDate) - now.getTime()) / 86_400_000);
+  if (!Number.isFinite(days) || days > SHUTDOWN_WARNING_DAYS) return undefined;
+  return days < 0
+    ? `model: the API announced that ${model} shuts down on ${probe.shutdownDate}, which has passed`
+    : `model: the API announces that ${model} shuts down on ${probe.shutdownDate} (in ${days} ` +
+      `day${days === 1 ? "" : "s"}); choose another model before then`;
+}
+
+/** `shutdown_date` of a model object: a Unix time or a date, as YYYY-MM-DD. */
+function shutdownDateOf(model: unknown): string | undefined {
+  const value = (model as { shutdown_date?: unknown })?.shutdown_date;
+  const date = typeof value === "number"
+    ? new Date(value * 1000)
+    : typeof value === "string"
+    ? new Date(value)
+    : undefined;
+  return date && Number.isFinite(date.getTime()) ? date.toISOString().slice(0, 10) : undefined;
+}
+
+/** The one-line fix for a refused `GET /v1/models/{id}`, or undefined when it says nothing. */
+export function modelAccessProblem(status: number | undefined, model: string): string | undefined {
+  if (status === 403) {
+    return `model: this key may not use ${model} (403). GPT Image models need API Organization ` +
+      "Verification: verify the organization at platform.openai.com > Settings > Organization " +
+      "> General (access can take 15 minutes to arrive), and check the project allows the model";
+  }
+  if (status === 404) {
+    return `model: ${model} is not available to this key (404): check the id for a typo, or ` +
+      "pick a model this project can use (GET /v1/models lists them)";
+  }
+  return undefined;
+}
+
 /** Access to the OpenAI API for one server process. */
 export class Api {
   #client?: Promise<OpenAI>;
+  #models = new Map<string, Promise<ModelProbe>>();
   constructor(readonly config: Config, readonly log: Logger) {}
+
+  /**
+   * Reads `GET /v1/models/{model}` on a model's first call in this process: a ToolError when the
+   * key cannot use it (nothing else is sent), else what the API announces about it. A probe
+   * that fails otherwise (network, server error) is not held against the call, and is retried
+   * on the next one.
+   */
+  async probeModel(model: string, signal?: AbortSignal): Promise<ModelProbe> {
+    let probe = this.#models.get(model);
+    if (!probe) {
+      probe = this.#probe(model, signal);
+      this.#models.set(model, probe);
+      probe.catch(() => this.#models.delete(model));
+    }
+    return await probe;
+  }
+
+  async #probe(model: string, signal?: AbortSignal): Promise<ModelProbe> {
+    const client = await this.ready();
+    try {
+      const answer = await client.models.retrieve(model, { signal, timeout: 15_000 });
+      return { shutdownDate: shutdownDateOf(answer) };
+    } catch (error) {
+      if (signal?.aborted) throw new CancelledError();
+      const { status, message } = error as { status?: number; message?: string };
+      // A restricted key may lack the model-read scope and still draw: that 403 decides nothing.
+      const scopes = /missing scopes|insufficient permissions/i.test(message ?? "");
+      const problem = scopes ? undefined : modelAccessProblem(status, model);
+      if (problem) throw new ToolError(problem);
+      this.log.debug(`GET /models/${model} failed (${(error as Error).message}); going ahead`);
+      this.#models.delete(model);
+      return {};
+    }
+  }
 
   /** Checks the key and loads the SDK on first use, so that start-up does not load it. */
   ready(): Promise<OpenAI> {

@@ -5,11 +5,12 @@ import type { Api } from "./api.ts";
 import { isModelRejectedByEdits } from "./errors.ts";
 import {
   type ApiImages,
+  type EditFiles,
   editImagesDirect,
   type ImageCallOptions,
   type ImageSettings,
-  type UploadFile,
 } from "./images.ts";
+import { ToolError } from "../errors.ts";
 import { editImagesViaResponses } from "./responses_edit.ts";
 
 export type RouteName = "direct" | "responses";
@@ -37,9 +38,15 @@ export class EditRouter {
   /** Runs one edit on the chosen route. */
   async edit(
     settings: ImageSettings,
-    inputs: { images: readonly UploadFile[]; mask?: UploadFile },
+    inputs: EditFiles,
     options: ImageCallOptions = {},
   ): Promise<EditResult> {
+    if (this.next === "responses" && inputs.markup) {
+      throw new ToolError(
+        "markup: the Responses edit route takes no markup image, and this server routes edits " +
+          "there (GPT_IMAGE_2_EDIT_ROUTE); set GPT_IMAGE_2_EDIT_ROUTE=direct, or use a mask",
+      );
+    }
     if (this.next === "responses") {
       return {
         ...(await this.#viaResponses(settings, inputs, options)),
@@ -55,12 +62,14 @@ export class EditRouter {
       };
     } catch (error) {
       const cause = (error as Error).cause ?? error;
-      if (this.mode !== "auto" || !isModelRejectedByEdits(cause, this.api.config.model)) {
+      if (
+        this.mode !== "auto" || inputs.markup || !isModelRejectedByEdits(cause, settings.model)
+      ) {
         throw error;
       }
       this.#directRejected = true;
       this.api.log.notice(
-        `/v1/images/edits rejected ${this.api.config.model}; using the Responses route for this process`,
+        `/v1/images/edits rejected ${settings.model}; using the Responses route for this process`,
       );
       return {
         ...(await this.#viaResponses(settings, inputs, options)),
@@ -72,7 +81,7 @@ export class EditRouter {
 
   #viaResponses(
     settings: ImageSettings,
-    inputs: { images: readonly UploadFile[]; mask?: UploadFile },
+    inputs: EditFiles,
     options: ImageCallOptions,
   ): Promise<ApiImages> {
     return editImagesViaResponses(

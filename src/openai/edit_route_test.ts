@@ -55,6 +55,7 @@ class ScriptedApi extends Api {
 }
 
 const settings: ImageSettings = {
+  model: "gpt-image-2",
   prompt: "p",
   size: "1024x1024",
   quality: "low",

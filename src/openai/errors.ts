@@ -184,8 +184,12 @@ function describeStatus(e: ApiErrorLike, context: ErrorContext): string | undefi
   switch (e.status) {
     case 400:
       if (e.code === "moderation_blocked" || /safety system|content policy/i.test(message)) {
-        return `OpenAI refused this request under its content policy (moderation_blocked): ${message} ` +
-          `Rephrase the prompt or change the input images.`;
+        return `OpenAI refused this request under its content policy (moderation_blocked): ` +
+          `${message} What was refused: the prompt and any input images, before any image was ` +
+          `made; it was not retried and nothing was billed. Fix: rephrase the prompt (describe ` +
+          `the scene without the flagged subject, e.g. no real people, gore or explicit detail) ` +
+          `or change the input images; for a borderline request, moderation: "low" applies ` +
+          `less strict filtering.`;
       }
       return e.param
         ? `OpenAI rejected the parameter "${e.param}" (400): ${message}`
@@ -193,11 +197,28 @@ function describeStatus(e: ApiErrorLike, context: ErrorContext): string | undefi
     case 401:
       return `OpenAI rejected the API key (401): ${message} Check OPENAI_API_KEY in the server's environment.`;
     case 403:
+      if (/verif/i.test(message)) {
+        return `OpenAI denied access (403): ${message} Fix: GPT Image models need API Organization ` +
+          `Verification: verify at platform.openai.com > Settings > Organization > General ` +
+          `(access can take 15 minutes to arrive).`;
+      }
+      if (/access to|not allowed|permission/i.test(message) || e.code === "model_not_found") {
+        return `OpenAI denied access (403): ${message} Fix: this key's project may not use the ` +
+          `model or feature; allow it in the project's settings, or choose another model.`;
+      }
       return `OpenAI denied access (403): ${message} GPT Image models need API Organization Verification ` +
         `(platform.openai.com, Settings > Organization > General), and the key's project must allow the model.`;
+    case 404:
+      if (e.code === "model_not_found" || /model/i.test(message)) {
+        return `OpenAI does not offer this model to this key (404): ${message} Fix: check the ` +
+          `model id (argument model or GPT_IMAGE_2_MODEL), or choose one this project can use.`;
+      }
+      break;
     case 429: {
       if (e.code === "insufficient_quota" || /quota|billing/i.test(message)) {
-        return `OpenAI says the account is out of quota (429): ${message} Check billing and usage limits.`;
+        return `OpenAI says the account is out of quota (429): ${message} Check billing and ` +
+          `usage limits: add credit or raise the monthly limit at platform.openai.com > ` +
+          `Settings > Billing (not retried: waiting does not restore quota).`;
       }
       const wait = retryAfterMs(e.headers);
       const asked = wait !== undefined ? ` (the API asked for ${Math.ceil(wait / 1000)} s)` : "";

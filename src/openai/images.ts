@@ -1,6 +1,6 @@
 /** The Images API: `/v1/images/generations` and `/v1/images/edits`, plain or streamed. */
 
-import type { Usage } from "../cost.ts";
+import type { Usage } from "../usage.ts";
 import { loadOpenAI } from "../deps.ts";
 import { decodeArrivedBase64 } from "../images/codecs/base64.ts";
 import { ImagePayload, releaseAll } from "../images/storage/received.ts";
@@ -8,31 +8,24 @@ import { type ImageReceiver, readImageAnswer } from "./image_json.ts";
 import { ToolError } from "../errors.ts";
 import type { Api, CallOptions } from "./api.ts";
 
-/** Settings shared by every image request; each value is one all three request types accept. */
+/** Settings shared by every image request. */
 export interface ImageSettings {
+  /** The image model this call uses. */
+  model: string;
   prompt: string;
   size: string;
-  quality: "auto" | "low" | "medium" | "high";
+  quality: string;
   n: number;
-  background?: "auto" | "opaque" | "transparent";
-  output_format: "png" | "jpeg" | "webp";
+  background?: string;
+  output_format: string;
   output_compression?: number;
-  moderation?: "auto" | "low";
-  user?: string;
+  moderation?: string;
+  /** Sent as `safety_identifier` (the deprecated `user` argument maps to it). */
+  safetyIdentifier?: string;
+  complexity?: string;
+  frameCount?: number;
+  frameDurationMs?: number;
   partialImages: number;
-}
-
-/**
- * The fields a generation or an edit request sends: what the SDK's request types take (an edit
- * carries `moderation` too, which the SDK's edit type does not list).
- */
-type RequestFields =
-  & Omit<ImageSettings, "partialImages">
-  & { model: string; stream?: boolean; partial_images?: number };
-
-/** `fields` without the keys whose value is undefined: those are not sent at all. */
-export function definedFields<T extends object>(fields: T): T {
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** The settings the API reports it applied. */
@@ -59,6 +52,13 @@ export interface UploadFile {
   mimeType: string;
 }
 
+/** The files of one edit: the images, and a mask or a markup image (never both). */
+export interface EditFiles {
+  images: readonly UploadFile[];
+  mask?: UploadFile;
+  markup?: UploadFile;
+}
+
 /** Options for one images request: cancellation, retries, and where its images go. */
 export interface ImageCallOptions extends CallOptions {
   receiver?: ImageReceiver;
@@ -71,9 +71,9 @@ type StreamEvent = {
   usage?: Usage;
 } & Applied;
 
-function body(model: string, s: ImageSettings): RequestFields {
-  const fields: RequestFields = {
-    model,
+function body(s: ImageSettings): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    model: s.model,
     prompt: s.prompt,
     n: s.n,
     size: s.size,
@@ -82,10 +82,13 @@ function body(model: string, s: ImageSettings): RequestFields {
     background: s.background,
     output_compression: s.output_compression,
     moderation: s.moderation,
-    user: s.user,
+    safety_identifier: s.safetyIdentifier,
+    complexity: s.complexity,
+    frame_count: s.frameCount,
+    frame_duration_ms: s.frameDurationMs,
   };
   if (s.partialImages > 0) Object.assign(fields, { stream: true, partial_images: s.partialImages });
-  return definedFields(fields);
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
 }
 
 function addUsage(total: Usage | undefined, more: Usage | undefined): Usage | undefined {
@@ -199,9 +202,9 @@ export function generateImages(
   settings: ImageSettings,
   options: ImageCallOptions = {},
 ): Promise<ApiImages> {
-  const payload = body(api.config.model, settings);
+  const payload = body(settings);
   return api.call("images.generate", (client, signal) => {
-    const request = client.images.generate(payload, { signal });
+    const request = client.images.generate(payload as never, { signal });
     return collect(request, settings.partialImages > 0, options);
   }, options);
 }
@@ -210,20 +213,25 @@ export function generateImages(
 export function editImagesDirect(
   api: Api,
   settings: ImageSettings,
-  inputs: { images: readonly UploadFile[]; mask?: UploadFile },
+  inputs: EditFiles,
   options: ImageCallOptions = {},
 ): Promise<ApiImages> {
-  const payload = body(api.config.model, settings);
+  const payload = body(settings);
   return api.call("images.edit", async (client, signal) => {
     const { toFile } = await loadOpenAI();
-    const files = await Promise.all(
-      inputs.images.map((f) => toFile(f.bytes, f.name, { type: f.mimeType })),
+    const asFile = (f: UploadFile) => toFile(f.bytes, f.name, { type: f.mimeType });
+    const files = await Promise.all(inputs.images.map(asFile));
+    const mask = inputs.mask ? await asFile(inputs.mask) : undefined;
+    const markup = inputs.markup ? await asFile(inputs.markup) : undefined;
+    const request = client.images.edit(
+      {
+        ...payload,
+        image: files,
+        ...(mask ? { mask } : {}),
+        ...(markup ? { markup } : {}),
+      } as never,
+      { signal },
     );
-    const mask = inputs.mask
-      ? await toFile(inputs.mask.bytes, inputs.mask.name, { type: inputs.mask.mimeType })
-      : undefined;
-    const params = { ...payload, image: files, ...(mask ? { mask } : {}) };
-    const request = client.images.edit(params, { signal });
     return collect(request, settings.partialImages > 0, options);
   }, options);
 }

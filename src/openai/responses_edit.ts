@@ -1,14 +1,14 @@
 /** Edits through the Responses API's `image_generation` tool: upload, one response, delete. */
 
-import type { Usage } from "../cost.ts";
-import { loadOpenAI, type OpenAI } from "../deps.ts";
+import type { Usage } from "../usage.ts";
+import { loadOpenAI } from "../deps.ts";
 import { type ImagePayload, releaseAll } from "../images/storage/received.ts";
 import { ToolError } from "../errors.ts";
 import type { Api } from "./api.ts";
 import { everyImage } from "./image_json.ts";
 import {
   type ApiImages,
-  definedFields,
+  type EditFiles,
   fromResponse,
   type ImageCallOptions,
   type ImageSettings,
@@ -59,7 +59,7 @@ function refusalText(output: readonly OutputItem[]): string | undefined {
 export async function editImagesViaResponses(
   api: Api,
   settings: ImageSettings,
-  inputs: { images: readonly UploadFile[]; mask?: UploadFile },
+  inputs: EditFiles,
   options: ImageCallOptions = {},
 ): Promise<ApiImages> {
   const uploaded: string[] = [];
@@ -67,40 +67,42 @@ export async function editImagesViaResponses(
     for (const image of inputs.images) uploaded.push(await upload(api, image, options));
     const maskId = inputs.mask ? await upload(api, inputs.mask, options) : undefined;
     if (maskId) uploaded.push(maskId);
-    const tool: OpenAI.Responses.Tool.ImageGeneration = definedFields({
-      type: "image_generation",
-      model: api.config.model,
-      action: "edit",
-      size: settings.size,
-      quality: settings.quality,
-      output_format: settings.output_format,
-      output_compression: settings.output_compression,
-      background: settings.background,
-      moderation: settings.moderation,
-      input_image_mask: maskId ? { file_id: maskId } : undefined,
-    });
-    const request: OpenAI.Responses.ResponseCreateParamsNonStreaming = {
+    const tool = Object.fromEntries(
+      Object.entries({
+        type: "image_generation",
+        model: settings.model,
+        action: "edit",
+        size: settings.size,
+        quality: settings.quality,
+        output_format: settings.output_format,
+        output_compression: settings.output_compression,
+        background: settings.background,
+        moderation: settings.moderation,
+        input_image_mask: maskId ? { file_id: maskId } : undefined,
+      }).filter(([, v]) => v !== undefined),
+    );
+    const request = {
       model: api.config.responsesEditModel,
       input: [{
         role: "user",
         content: [
           { type: "input_text", text: settings.prompt },
           ...uploaded.slice(0, inputs.images.length).map((id) => ({
-            type: "input_image" as const,
+            type: "input_image",
             file_id: id,
-            detail: "auto" as const,
+            detail: "auto",
           })),
         ],
       }],
       tools: [tool],
       tool_choice: { type: "image_generation" },
-      ...(settings.user ? { user: settings.user } : {}),
+      ...(settings.safetyIdentifier ? { safety_identifier: settings.safetyIdentifier } : {}),
     };
     const answer = await api.call(
       "responses.create",
       async (client, signal) =>
         fromResponse(
-          await client.responses.create(request, { signal }).asResponse(),
+          await client.responses.create(request as never, { signal }).asResponse(),
           // Every result is read, to pair each with its output item; the first is kept.
           { key: "result", receiver: everyImage(options.receiver) },
         ),

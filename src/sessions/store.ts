@@ -8,16 +8,22 @@ import { placeFileAtomic, randomHex, replaceFileAtomic } from "../fs_atomic.ts";
 import type { Logger } from "../log.ts";
 import { vetWritePathSync } from "../sandbox.ts";
 import { ToolError } from "../errors.ts";
+import { BACKGROUNDS, COMPLEXITIES, OUTPUT_FORMATS, QUALITIES } from "../models.ts";
 
 const ID_PATTERN = /^edit-\d{1,13}-[0-9a-f]{8}$/;
 
 const settingsSchema = z.object({
+  /** Absent in records written before sessions kept a model: GPT_IMAGE_2_MODEL then applies. */
+  model: z.string().min(1).max(100).optional(),
   size: z.string().min(1),
-  quality: z.enum(["auto", "low", "medium", "high"]),
-  output_format: z.enum(["png", "jpeg", "webp"]),
-  background: z.enum(["auto", "opaque"]).optional(),
+  quality: z.enum(QUALITIES),
+  output_format: z.enum(OUTPUT_FORMATS),
+  background: z.enum(BACKGROUNDS).optional(),
   output_compression: z.number().int().min(0).max(100).optional(),
   moderation: z.enum(["auto", "low"]).optional(),
+  complexity: z.enum(COMPLEXITIES).optional(),
+  frame_count: z.number().int().min(2).max(16).optional(),
+  frame_duration_ms: z.number().int().min(10).max(655_350).optional(),
 });
 
 /** What a session record on disk must hold. */

@@ -1,6 +1,6 @@
-/** `edit_image`: one to eight reference images (and an optional mask) to new images. */
+/** `edit_image`: reference images (and an optional mask or markup image) to new images. */
 
-import { editJob, prepareEdit } from "./edit_job.ts";
+import { editJob, editSettings, prepareEdit } from "./edit_job.ts";
 import { renderImageResult, runImageJob } from "./image_job.ts";
 import { editImageSpec } from "./specs.ts";
 import { defineTool, type ToolContext, type ToolDefinition } from "./tool.ts";
@@ -10,8 +10,15 @@ export function editImageTool(ctx: ToolContext): ToolDefinition {
   return defineTool({
     ...editImageSpec,
     handler: async (args, call) => {
-      const { outputDir, inputs } = await prepareEdit(ctx, call, args);
-      const job = editJob(ctx, { args, n: args.n, inputs, outputDir });
+      const { settings, notes } = editSettings(ctx, args, args.n);
+      const { outputDir, inputs, warnings } = await prepareEdit(ctx, call, args, settings);
+      const job = editJob(ctx, {
+        args,
+        settings,
+        notes: [...notes, ...warnings],
+        inputs,
+        outputDir,
+      });
       return renderImageResult(job, await runImageJob(ctx, call, job));
     },
   });

@@ -1,18 +1,13 @@
 /** Builds the image job of an edit, shared by `edit_image` and the session tools. */
 
-import {
-  costFromUsage,
-  estimateCost,
-  imagePrice,
-  inputImageTokens,
-  roundUsd,
-  textCostFromUsage,
-  TOKEN_PRICES,
-} from "../cost.ts";
-import { type LoadedImage, loadEditInputs } from "../images/inputs/read.ts";
-import type { UploadFile } from "../openai/images.ts";
+import type { MaskMarks } from "../images/inputs/mask.ts";
+import { type EditInputs, type LoadedImage, loadEditInputs } from "../images/inputs/read.ts";
+export type { EditInputs };
+import { costFromUsage, responsesEditCost } from "../models.ts";
+import type { ImageSettings, UploadFile } from "../openai/images.ts";
 import { type ImageJob, prepareImageCall } from "./image_job.ts";
 import { type OutputArgs, settingsFrom } from "./image_args.ts";
+import { checkAgainstTable, estimateFor, modelNotes } from "./model_plan.ts";
 import type { CallContext, ToolContext } from "./tool.ts";
 
 function upload(image: LoadedImage, name: string): UploadFile {
@@ -23,32 +18,67 @@ function upload(image: LoadedImage, name: string): UploadFile {
   };
 }
 
-/** The images of an edit, and its mask, read and vetted. */
-export interface EditInputs {
-  images: LoadedImage[];
-  mask?: LoadedImage;
+/** An edit's request settings, with `n` lowered to 1 where the Responses route runs it. */
+export function editSettings(
+  ctx: ToolContext,
+  args: OutputArgs,
+  n: number,
+): { settings: ImageSettings; notes: string[] } {
+  const responsesNext = ctx.router.next === "responses";
+  const settings = settingsFrom(args, ctx.config, responsesNext ? 1 : n);
+  const notes = responsesNext && n > 1
+    ? [`n=${n} was lowered to 1: the Responses edit route returns one image per call`]
+    : [];
+  if (responsesNext && settings.partialImages > 0) {
+    notes.push("partial images are not streamed on the Responses route");
+    settings.partialImages = 0;
+  }
+  return { settings, notes };
+}
+
+/** The files an edit names besides its images. */
+export interface EditSources {
+  images: string[];
+  mask?: string;
+  markup?: string;
+  mask_marks?: MaskMarks;
+}
+
+/** Refuses an edit the model table says cannot be made; else its warnings. Sends nothing. */
+export function checkEdit(settings: ImageSettings, args: EditSources): string[] {
+  return checkAgainstTable(settings, "edit", {
+    mask: args.mask !== undefined,
+    markup: args.markup !== undefined,
+  });
 }
 
 /** Reads and vets the inputs of an edit, reporting each stage. */
 export async function readEditInputs(
   ctx: ToolContext,
   call: CallContext,
-  args: { images: string[]; mask?: string },
-): Promise<EditInputs> {
+  args: EditSources,
+): Promise<{ inputs: EditInputs; warnings: string[] }> {
   call.progress.stage("Reading input images");
-  const inputs = await loadEditInputs(args, { config: ctx.config, signal: call.signal });
-  call.progress.stage(`Uploading ${inputs.images.length + (inputs.mask ? 1 : 0)} input file(s)`);
-  return inputs;
+  const inputs = await loadEditInputs(
+    { images: args.images, mask: args.mask, markup: args.markup, maskMarks: args.mask_marks },
+    { config: ctx.config, signal: call.signal, images: ctx.images },
+  );
+  const files = inputs.images.length + (inputs.mask || inputs.markup ? 1 : 0);
+  call.progress.stage(`Uploading ${files} input file(s)`);
+  return { inputs, warnings: inputs.notes };
 }
 
-/** Checks the key and output folder, then reads and vets the inputs. */
+/** Checks the call against the table, the key and output folder, then reads and vets the inputs. */
 export async function prepareEdit(
   ctx: ToolContext,
   call: CallContext,
-  args: { output_dir?: string; images: string[]; mask?: string },
-): Promise<{ outputDir: string; inputs: EditInputs }> {
+  args: EditSources & { output_dir?: string },
+  settings: ImageSettings,
+): Promise<{ outputDir: string; inputs: EditInputs; warnings: string[] }> {
+  const warnings = checkEdit(settings, args);
   const outputDir = await prepareImageCall(ctx, args.output_dir);
-  return { outputDir, inputs: await readEditInputs(ctx, call, args) };
+  const read = await readEditInputs(ctx, call, args);
+  return { outputDir, inputs: read.inputs, warnings: [...warnings, ...read.warnings] };
 }
 
 /** The job for one edit of `inputs` with `args`. */
@@ -56,58 +86,61 @@ export function editJob(
   ctx: ToolContext,
   options: {
     args: OutputArgs;
-    n: number;
+    settings: ImageSettings;
+    /** Warnings and notes the result carries. */
+    notes: string[];
     inputs: EditInputs;
     outputDir: string;
     stem?: string;
     extra?: Record<string, unknown>;
   },
 ): ImageJob {
-  const { args, inputs } = options;
-  const responsesNext = ctx.router.next === "responses";
-  const n = responsesNext ? 1 : options.n;
-  const settings = settingsFrom(args, ctx.config, n);
+  const { args, inputs, settings } = options;
   const dims = inputs.images.map((i) => i.info);
-  const notes = responsesNext && options.n > 1
-    ? [`n=${options.n} was lowered to 1: the Responses edit route returns one image per call`]
-    : [];
-  if (responsesNext && settings.partialImages > 0) {
-    notes.push("partial images are not streamed on the Responses route");
-  }
   const files = {
     images: inputs.images.map((image, i) => upload(image, `image-${i + 1}`)),
     mask: inputs.mask ? upload(inputs.mask, "mask") : undefined,
+    markup: inputs.markup ? upload(inputs.markup, "markup") : undefined,
   };
+  const estimate = estimateFor(settings, "edit", {
+    mask: inputs.mask !== undefined,
+    markup: inputs.markup !== undefined,
+    inputs: dims,
+  });
   return {
     verb: "Edited",
+    model: settings.model,
     prompt: args.prompt,
-    requested: { size: args.size, quality: args.quality, n, format: args.output_format },
+    requested: {
+      size: args.size,
+      quality: args.quality,
+      n: settings.n,
+      format: args.output_format,
+    },
     outputDir: options.outputDir,
     prefix: args.filename_prefix,
     stem: options.stem,
     inline: args.inline ?? ctx.config.inline,
-    partialImages: responsesNext ? 0 : settings.partialImages,
-    estimateUsd: estimateCost({ ...settings, inputs: dims }),
-    notes,
+    partialImages: settings.partialImages,
+    estimateUsd: estimate.usd,
+    estimateUpperBound: estimate.known ? undefined : estimate.basis,
+    notes: options.notes,
+    // The model probe runs once the budget holds the call (see runImageJob).
+    checkModel: (signal) => modelNotes(ctx.api, settings.model, signal),
     extra: options.extra,
     run: (callOptions) => ctx.router.edit(settings, files, callOptions),
-    cost: (answer) => {
-      if (answer.route !== "responses") {
-        return { usd: costFromUsage(answer.usage), basis: "from API usage" };
-      }
-      const inputTokens = dims.reduce((sum, d) => sum + inputImageTokens(d.width, d.height), 0);
-      const usd = textCostFromUsage(answer.usage) +
-        answer.images.length *
-          imagePrice(
-            answer.applied.size ?? settings.size,
-            answer.applied.quality ?? settings.quality,
-          ) +
-        inputTokens * TOKEN_PRICES.imageInput / 1e6;
-      return {
-        usd: roundUsd(usd),
-        basis:
-          "estimated: host-model tokens + published image price + input images (Responses route)",
-      };
-    },
+    cost: (answer) =>
+      answer.route !== "responses"
+        ? costFromUsage(settings.model, answer.usage)
+        : responsesEditCost(
+          settings.model,
+          {
+            usage: answer.usage,
+            images: answer.images.length,
+            size: answer.applied.size ?? settings.size,
+            quality: answer.applied.quality ?? settings.quality,
+            inputs: dims,
+          },
+        ),
   };
 }

@@ -1,9 +1,10 @@
 /** `generate_image`: text to image. */
 
-import { costFromUsage, estimateCost } from "../cost.ts";
+import { costFromUsage } from "../models.ts";
 import { generateImages } from "../openai/images.ts";
 import { settingsFrom } from "./image_args.ts";
 import { type ImageJob, prepareImageCall, renderImageResult, runImageJob } from "./image_job.ts";
+import { checkAgainstTable, estimateFor, modelNotes } from "./model_plan.ts";
 import { generateImageSpec } from "./specs.ts";
 import { defineTool, type ToolContext, type ToolDefinition } from "./tool.ts";
 
@@ -12,10 +13,13 @@ export function generateImageTool(ctx: ToolContext): ToolDefinition {
   return defineTool({
     ...generateImageSpec,
     handler: async (args, call) => {
-      const outputDir = await prepareImageCall(ctx, args.output_dir);
       const settings = settingsFrom(args, ctx.config, args.n);
+      const warnings = checkAgainstTable(settings, "generate");
+      const outputDir = await prepareImageCall(ctx, args.output_dir);
+      const estimate = estimateFor(settings, "generate");
       const job: ImageJob = {
         verb: "Generated",
+        model: settings.model,
         prompt: args.prompt,
         requested: {
           size: args.size,
@@ -27,9 +31,12 @@ export function generateImageTool(ctx: ToolContext): ToolDefinition {
         prefix: args.filename_prefix,
         inline: args.inline ?? ctx.config.inline,
         partialImages: settings.partialImages,
-        estimateUsd: estimateCost({ ...settings, partialImages: settings.partialImages }),
+        estimateUsd: estimate.usd,
+        estimateUpperBound: estimate.known ? undefined : estimate.basis,
+        notes: warnings,
+        checkModel: (signal) => modelNotes(ctx.api, settings.model, signal),
         run: (options) => generateImages(ctx.api, settings, options),
-        cost: (answer) => ({ usd: costFromUsage(answer.usage), basis: "from API usage" }),
+        cost: (answer) => costFromUsage(settings.model, answer.usage),
       };
       return renderImageResult(job, await runImageJob(ctx, call, job));
     },

@@ -6,7 +6,7 @@ import type { CallToolResult, z } from "../deps.ts";
 import type { imageResultSchema } from "./result_schema.ts";
 import { type SpendReport, usd } from "../budget.ts";
 import type { InlineMode } from "../config.ts";
-import { usageProblem } from "../cost.ts";
+import { usageProblem } from "../usage.ts";
 import { createFileAtomic, describeFsError, randomHex } from "../fs_atomic.ts";
 import { CORES, Slots } from "../slots.ts";
 import {
@@ -17,7 +17,8 @@ import {
 } from "../images/storage/output.ts";
 import { type InlineImage, inlineImages, type SourceImage } from "../images/preview.ts";
 import { type ImagePayload, releaseAll, SpillFile } from "../images/storage/received.ts";
-import { describeBytes, type ImageFormat } from "../images/codecs/sniff.ts";
+import { describeBytes } from "../images/codecs/sniff.ts";
+import { type ResultFormat, sniffResult } from "../images/codecs/result_sniff.ts";
 import type { ApiImages, ImageCallOptions } from "../openai/images.ts";
 import type { ImageReceiver } from "../openai/image_json.ts";
 import type { RouteName } from "../openai/edit_route.ts";
@@ -47,6 +48,8 @@ export type Requested = ImageJobResult["requested"];
 /** One image call, described for `runImageJob`. */
 export interface ImageJob {
   verb: "Generated" | "Edited";
+  /** The image model the call uses. */
+  model: string;
   prompt: string;
   requested: Requested;
   outputDir: string;
@@ -55,6 +58,13 @@ export interface ImageJob {
   stem?: string;
   inline: InlineMode;
   estimateUsd: number;
+  /**
+   * Asks the API about the model (`GET /v1/models/{id}`, once per process) after the budget
+   * reservation: throws when the key cannot use it, else returns warnings for the result.
+   */
+  checkModel?: (signal: AbortSignal) => Promise<string[]>;
+  /** Set when the estimate is an upper bound (a price the table lacks): what it rests on. */
+  estimateUpperBound?: string;
   partialImages: number;
   run: (
     options: ImageCallOptions,
@@ -72,16 +82,16 @@ export interface ImageJob {
  */
 export type ImageJobResult = z.infer<typeof imageResultSchema> & Record<string, unknown>;
 
-function checkImages(
+async function checkImages(
   images: readonly (ImagePayload | undefined)[],
-  format: ImageFormat,
-): SourceImage[] {
+  format: ResultFormat,
+): Promise<SourceImage[]> {
   if (images.length === 0) throw new ToolError("OpenAI returned no image.");
-  return images.map((image, i) => {
+  return await Promise.all(images.map(async (image, i) => {
     if (!image) {
       throw new ToolError(`OpenAI returned image ${i + 1} as invalid base64; nothing was saved.`);
     }
-    const info = image.info;
+    const info = image.info ?? await sniffResult(image.head, () => image.bytes());
     if (!info || info.format !== format) {
       throw new ToolError(
         `OpenAI returned image ${i + 1} that is not a valid ${format.toUpperCase()} image ` +
@@ -89,17 +99,20 @@ function checkImages(
       );
     }
     return { image, info };
-  });
+  }));
 }
 
 /** `checkImages`, and when they fail, the error says the call was billed and recorded anyway. */
 async function checkBilledImages(
   answer: ApiImages,
-  format: ImageFormat,
+  format: ResultFormat,
   bill: { usd: number; spending: Promise<SpendReport> },
 ): Promise<SourceImage[]> {
   try {
-    return checkImages(answer.images, (answer.applied.output_format as ImageFormat) ?? format);
+    return await checkImages(
+      answer.images,
+      (answer.applied.output_format as ResultFormat) ?? format,
+    );
   } catch (error) {
     if (!(error instanceof ToolError)) throw error;
     const { spent_usd, ledger_error } = await bill.spending;
@@ -135,7 +148,7 @@ class Partials {
 
   constructor(
     readonly job: ImageJob,
-    readonly format: ImageFormat,
+    readonly format: ResultFormat,
     readonly stem: string | undefined,
   ) {}
 
@@ -199,8 +212,15 @@ export interface ImageOutcome {
   result: ImageJobResult;
   /** The inline image blocks, already encoded. */
   inline: InlineImage[];
+  /** SVG files' text, embedded as resources (SVG is not rasterised for an inline image). */
+  embedded: { uri: string; text: string }[];
   /** Width and height of each saved image, in the order of `result.images`. */
   dimensions: { width: number; height: number }[];
+  /**
+   * The URI each saved image is linked by, in the same order: `image://` when resources/read
+   * serves it, the file's `file://` URL when it was saved outside the store.
+   */
+  uris: string[];
 }
 
 /**
@@ -213,8 +233,14 @@ export async function runImageJob(
   job: ImageJob,
 ): Promise<ImageOutcome> {
   const { progress, signal } = call;
-  const reservation = await ctx.ledger.reserve(job.estimateUsd);
-  const format = job.requested.format as ImageFormat;
+  const reservation = await ctx.ledger.reserve(job.estimateUsd).catch((error) => {
+    if (!(error instanceof ToolError) || !job.estimateUpperBound) throw error;
+    throw new ToolError(
+      `${error.message} The estimate is an upper bound, since a price is unknown ` +
+        `(${job.estimateUpperBound}).`,
+    );
+  });
+  const format = job.requested.format as ResultFormat;
   // With partials on, the name is chosen up front, so each partial carries the final image's stem.
   const stem = job.stem ??
     (job.partialImages > 0 ? `image-${timestamp()}-${randomHex()}` : undefined);
@@ -239,8 +265,10 @@ export async function runImageJob(
     },
   };
   try {
+    // Once the budget holds the call: a call the budget refuses reaches no API at all.
+    const modelNotes = job.checkModel ? await job.checkModel(signal) : [];
     progress.stage(
-      `Request sent to OpenAI (${ctx.config.model}, estimated ${usd(job.estimateUsd)})`,
+      `Request sent to OpenAI (${job.model}, estimated ${usd(job.estimateUsd)})`,
     );
     const { n, size, quality } = job.requested;
     call.log.info(
@@ -289,6 +317,7 @@ export async function runImageJob(
     for (const file of saved) {
       call.log.info(`saved ${file.file_path} (${megabytes(file.size_bytes)})`);
     }
+    ctx.images.changed();
     call.log.info(
       `cost: ${usd(cost)} (${basis}); spent ${
         spend.spent_usd === undefined ? "unknown" : usd(spend.spent_usd)
@@ -305,7 +334,7 @@ export async function runImageJob(
       ],
     }));
     for (const note of inline.notes) ctx.log.warning(note);
-    const warnings = [...(job.notes ?? []), ...partials.notes, ...inline.notes];
+    const warnings = [...(job.notes ?? []), ...modelNotes, ...partials.notes, ...inline.notes];
     if (dropped > 0) {
       warnings.push(
         `OpenAI returned ${saved.length + dropped} images for n=${job.requested.n}; the ` +
@@ -323,8 +352,22 @@ export async function runImageJob(
         "/v1/images/edits rejected the model; this and later edits use the Responses route",
       );
     }
+    // SVG is text: it is embedded as a resource, since this server does not rasterise it.
+    const svgFiles = job.inline === "none"
+      ? []
+      : saved.filter((_, i) => sources[i].info.format === "svg");
+    const embedded = await Promise.all(svgFiles.map(async (file) => ({
+      uri: pathToFileURL(file.file_path).href,
+      text: new TextDecoder().decode(await Deno.readFile(file.file_path)),
+    }))).catch(() => []);
+    if (embedded.length > 0) {
+      warnings.push(
+        "SVG is not rasterised by this server: the SVG text is embedded as a resource instead " +
+          "of an inline image; the file is the SVG",
+      );
+    }
     const result: ImageJobResult = {
-      model: ctx.config.model,
+      model: job.model,
       prompt: job.prompt,
       ...(answer.route ? { route: answer.route } : {}),
       requested: job.requested,
@@ -350,7 +393,9 @@ export async function runImageJob(
     return {
       result,
       inline: inline.images,
+      embedded,
       dimensions: sources.map(({ info }) => ({ width: info.width, height: info.height })),
+      uris: saved.map((f) => ctx.images.uriOf(f.file_path) ?? pathToFileURL(f.file_path).href),
     };
   } catch (error) {
     await partials.removeAll();
@@ -368,17 +413,21 @@ export async function runImageJob(
 
 /** The tool result of an image call: inline images, links to the files, a summary, the record. */
 export function renderImageResult(job: ImageJob, outcome: ImageOutcome): CallToolResult {
-  const { result, inline } = outcome;
+  const { result, inline, uris } = outcome;
   return {
     content: [
       ...inline.map((i) => ({ type: "image" as const, data: i.data, mimeType: i.mimeType })),
-      ...result.images.map((f) => ({
+      ...result.images.map((f, i) => ({
         type: "resource_link" as const,
-        uri: pathToFileURL(f.file_path).href,
+        uri: uris[i],
         name: f.filename,
         mimeType: f.mime_type,
         size: f.size_bytes,
         description: `Saved image (${megabytes(f.size_bytes)})`,
+      })),
+      ...outcome.embedded.map((e) => ({
+        type: "resource" as const,
+        resource: { uri: e.uri, mimeType: "image/svg+xml", text: e.text },
       })),
       { type: "text" as const, text: summary(job, outcome) },
     ],

@@ -22,6 +22,7 @@ import { JobStore } from "../jobs/store.ts";
 import { jobTools, type PlainCall, runPlainCall } from "./jobs.ts";
 import type { ToolContext, ToolDefinition } from "./tool.ts";
 import type { CallToolResult } from "../deps.ts";
+import { type ImageStore, localImageStore } from "../images/storage/image_store.ts";
 
 /** The tools by name, each with its handler, and the jobs of calls that outlive a client. */
 export interface Toolbox {
@@ -30,6 +31,8 @@ export interface Toolbox {
   runCall(tool: ToolDefinition, call: PlainCall): Promise<CallToolResult>;
   /** The jobs of detached calls. */
   jobs: JobRunner;
+  /** The saved images (the output root's), as resources. */
+  images: ImageStore;
 }
 
 /** Says once, when the tools load, that the default output folder is outside the write scope. */
@@ -56,11 +59,22 @@ function sweepStaleTempFiles(root: string | undefined, log: Logger): void {
   }).catch((error) => log.debug(`could not sweep ${root}: ${error}`));
 }
 
-/** Builds the services and the tools for one server. */
-export async function createToolbox(
-  options: { config: Config; log: Logger },
-): Promise<Toolbox> {
-  const { config, log } = options;
+/** Options of `createToolbox`. */
+export interface ToolboxOptions {
+  config: Config;
+  log: Logger;
+  /**
+   * The folder of the spend ledger, when it is not the output root's (HTTP mode: every
+   * principal's folder lies below it, and each principal is a line of its own).
+   */
+  ledgerRoot?: string;
+  /** The ledger line of this toolbox's spending (HTTP mode: the principal). */
+  project?: string;
+}
+
+/** Builds the services and the tools for one server (or one principal of an HTTP server). */
+export async function createToolbox(options: ToolboxOptions): Promise<Toolbox> {
+  const { config, log, ledgerRoot } = options;
   const project = await defaultProject(config);
   let root: string | undefined;
   const outputRoot = () => (root ??= defaultOutputDir(config, project));
@@ -70,6 +84,7 @@ export async function createToolbox(
     log,
   );
   const api = new Api(config, log);
+  const images = localImageStore(outputRoot);
   const ctx: ToolContext = {
     config,
     log,
@@ -80,11 +95,12 @@ export async function createToolbox(
     ledger: new Ledger({
       config,
       log,
-      project: project || await projectFolderName(config.cwd),
-      root: () => spendRoot(config),
-      legacy: () => config.outputDirOverride ? undefined : defaultOutputBase(config),
+      project: options.project ?? (project || await projectFolderName(config.cwd)),
+      root: () => ledgerRoot ?? spendRoot(config),
+      legacy: () => ledgerRoot || config.outputDirOverride ? undefined : defaultOutputBase(config),
     }),
     sessions: new SessionStore(config, outputRoot, log),
+    images,
     project,
   };
   const jobs = new JobRunner({
@@ -102,5 +118,6 @@ export async function createToolbox(
     byName: new Map(tools.map((t) => [t.name, t])),
     runCall: (tool, call) => runPlainCall({ config, runner: jobs }, tool, call),
     jobs,
+    images,
   };
 }

@@ -2,7 +2,14 @@
 
 import type { CallToolResult, z } from "../deps.ts";
 import type { SessionRecord } from "../sessions/store.ts";
-import { type EditInputs, editJob, prepareEdit, readEditInputs } from "./edit_job.ts";
+import {
+  checkEdit,
+  type EditInputs,
+  editJob,
+  editSettings,
+  prepareEdit,
+  readEditInputs,
+} from "./edit_job.ts";
 import type { OutputArgs } from "./image_args.ts";
 import { prepareImageCall, renderImageResult, runImageJob } from "./image_job.ts";
 import {
@@ -38,6 +45,8 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
   async function turn(options: {
     record: Omit<SessionRecord, "updated" | "last_image" | "last_prompt">;
     args: OutputArgs;
+    settings: Parameters<typeof editJob>[1]["settings"];
+    notes: string[];
     inputs: EditInputs;
     call: CallContext;
     evicted?: string[];
@@ -45,7 +54,8 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
     const { record, args } = options;
     const job = editJob(ctx, {
       args,
-      n: 1,
+      settings: options.settings,
+      notes: options.notes,
       inputs: options.inputs,
       outputDir: record.output_dir,
       stem: `session-${record.id}-turn${record.turns}`,
@@ -74,7 +84,9 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
     defineTool({
       ...startEditSessionSpec,
       handler: async (args, call) => {
-        const { outputDir, inputs } = await prepareEdit(ctx, call, args);
+        const { settings, notes } = editSettings(ctx, args, 1);
+        const prepared = await prepareEdit(ctx, call, args, settings);
+        const { outputDir, inputs } = prepared;
         const id = ctx.sessions.newId();
         const evicted = await ctx.sessions.makeRoom();
         return turn({
@@ -85,15 +97,21 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
             output_dir: outputDir,
             filename_prefix: args.filename_prefix,
             settings: {
+              model: settings.model,
               size: args.size,
               quality: args.quality,
               output_format: args.output_format,
-              background: args.background === "transparent" ? undefined : args.background,
+              background: args.background,
               output_compression: args.output_compression,
               moderation: args.moderation,
+              complexity: args.complexity,
+              frame_count: args.frame_count,
+              frame_duration_ms: args.frame_duration_ms,
             },
           },
           args,
+          settings,
+          notes: [...notes, ...prepared.warnings],
           inputs,
           call,
           evicted,
@@ -110,15 +128,28 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
             ...previous.settings,
             ...Object.fromEntries(
               Object.entries({
+                model: args.model,
                 size: args.size,
                 quality: args.quality,
                 output_format: args.output_format,
                 background: args.background,
                 output_compression: args.output_compression,
                 moderation: args.moderation,
+                complexity: args.complexity,
+                frame_count: args.frame_count,
+                frame_duration_ms: args.frame_duration_ms,
               }).filter(([, v]) => v !== undefined),
             ),
           } as SessionRecord["settings"];
+          const turnArgs = { ...args, ...settings };
+          const { settings: request, notes } = editSettings(ctx, turnArgs, 1);
+          const sources = {
+            images: [previous.last_image],
+            mask: args.mask,
+            markup: args.markup,
+            mask_marks: args.mask_marks,
+          };
+          const warnings = checkEdit(request, sources);
           await prepareImageCall(ctx, previous.output_dir);
           await Deno.stat(previous.last_image).catch(() => {
             throw new ToolError(
@@ -126,14 +157,15 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
                 `Start a new session with start_edit_session.`,
             );
           });
-          const inputs = await readEditInputs(ctx, call, {
-            images: [previous.last_image],
-            mask: args.mask,
-          });
+          const read = await readEditInputs(ctx, call, sources);
+          const inputs = read.inputs;
+          warnings.push(...read.warnings);
           const prefix = args.filename_prefix ?? previous.filename_prefix;
           return turn({
             record: { ...previous, turns: previous.turns + 1, settings, filename_prefix: prefix },
-            args: { ...args, ...settings, filename_prefix: prefix },
+            args: { ...turnArgs, filename_prefix: prefix },
+            settings: request,
+            notes: [...notes, ...warnings, ...inputs.notes],
             inputs,
             call,
           });

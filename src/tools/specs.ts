@@ -22,21 +22,37 @@ import type { ToolSpec } from "./tool.ts";
 /** The hints of a tool that writes image files and calls the API. */
 export const WRITES_IMAGES = { readOnlyHint: false, destructiveHint: false, openWorldHint: true };
 
-/** An image source: path, file:// URL, https:// URL or data URL. */
+/** An image source: path, file:// URL, https:// URL, image:// URI or data URL. */
 export const imageSource = z.string().min(1).max(70_000_000)
   .describe(
-    "Absolute or relative path, file:// URL, https:// URL, or data:image/...;base64, URL " +
+    "Absolute or relative path, file:// URL, https:// URL, image:// URI of a saved image " +
+      "(as results link them), or data:image/...;base64, URL " +
       "(a whole request stays under 16 MB, so large images go as paths or URLs)",
   );
 
-/** The `images` and `mask` arguments. */
+/** `mask_marks`: which colour of a black-and-white mask marks the area to edit. */
+const maskMarksField = z.enum(["white", "black"]).optional().describe(
+  "For a black-and-white mask without transparency: the colour that marks the area to edit. " +
+    "The server converts it to an alpha mask (that colour becomes transparent) before upload",
+);
+
+/** `markup`: marks drawn on a transparent PNG to guide an edit. */
+const markupField = imageSource.optional().describe(
+  "Transparent PNG of images[0]'s size with marks drawn where to change; not with mask; on " +
+    "the models that take markup (see model)",
+);
+
+/** The `images`, `mask`, `mask_marks` and `markup` arguments. */
 export const editInputFields = {
   images: z.array(imageSource).min(1).max(MAX_INPUTS)
     .describe(`1-${MAX_INPUTS} reference images (PNG, JPEG or WebP, each at most 50 MB)`),
   mask: imageSource.optional()
     .describe(
-      "PNG with alpha, under 4 MB, same size as images[0]; transparent pixels mark where to edit",
+      "PNG with alpha, under 4 MB, same size as images[0]; fully transparent pixels mark where " +
+        "to edit (a black-and-white mask needs mask_marks)",
     ),
+  mask_marks: maskMarksField,
+  markup: markupField,
 };
 
 const sessionId = z.string().min(1).max(200).describe("The id start_edit_session returned");
@@ -59,8 +75,9 @@ export const sessionSummarySchema = z.object({
 export const generateImageSpec = {
   name: "generate_image",
   title: "Generate image",
-  description: "Generate images from a text prompt with gpt-image-2. Each image is saved to disk " +
-    "and shown inline; the result gives the file path, applied settings, token usage and cost.",
+  description: "Generate images from a text prompt with a GPT Image model (model; default " +
+    "gpt-image-2). Each image is saved to disk and shown inline; the result gives the file " +
+    "path, applied settings, token usage and cost.",
   inputSchema: z.strictObject({
     prompt: promptField,
     n: z.number().int().min(1).max(10).default(1).describe("How many images, 1-10"),
@@ -74,8 +91,9 @@ export const generateImageSpec = {
 export const editImageSpec = {
   name: "edit_image",
   title: "Edit image",
-  description: "Edit or combine 1-8 reference images (with an optional mask) following a prompt, " +
-    "with gpt-image-2. The result is saved to disk and shown inline.",
+  description: "Edit or combine 1-8 reference images (with an optional mask or markup image) " +
+    "following a prompt, with a GPT Image model (model; default gpt-image-2). The result is " +
+    "saved to disk and shown inline.",
   inputSchema: z.strictObject({
     prompt: promptField,
     ...editInputFields,
@@ -94,7 +112,8 @@ export const startEditSessionSpec = {
   title: "Start edit session",
   description:
     "Begin an iterative edit: a first edit of 1-8 images. Returns session_id and turn 1; " +
-    "continue_edit_session then refines the latest image. Sessions survive a server restart.",
+    "continue_edit_session then refines the latest image. The session keeps its model and " +
+    "settings. Sessions survive a server restart.",
   inputSchema: z.strictObject({
     prompt: promptField,
     ...editInputFields,
@@ -109,13 +128,15 @@ export const continueEditSessionSpec = {
   name: "continue_edit_session",
   title: "Continue edit session",
   description: "Apply another refinement to a session: its latest image becomes the input. " +
-    "Optionally change size, quality or format for this and later turns.",
+    "Optionally change model, size, quality or format for this and later turns.",
   inputSchema: z.strictObject({
     session_id: sessionId,
     prompt: promptField,
     mask: imageSource.optional().describe(
       "PNG mask for this turn, same size as the previous image",
     ),
+    mask_marks: maskMarksField,
+    markup: markupField,
     size: sizeField.optional().describe("New size for this and later turns"),
     quality: qualityField.optional(),
     output_format: formatField.optional(),

@@ -2,6 +2,20 @@
 
 import { Image } from "npm:imagescript@1.3.1";
 import { makePng } from "./png.ts";
+import {
+  type ApiError,
+  checkEditFiles,
+  checkImageRequest,
+  type FakeAccess,
+  gifAnswer,
+  insufficientQuota,
+  modelAnswer,
+  MODERATION_TRIGGER,
+  moderationBlocked,
+  organizationNotVerified,
+  svgAnswer,
+  svgUsage,
+} from "./models.ts";
 import { encodeBase64 } from "../../src/images/codecs/base64.ts";
 
 /** A fault the next matching request answers with. */
@@ -82,6 +96,8 @@ export interface Recorded {
   finishedAt?: number;
   /** Bytes of an `html-error` body the fake made before the client stopped reading. */
   bodyBytesSent?: number;
+  /** Edits: the first image, the mask and the markup image as they came, for the API's checks. */
+  editFiles?: { first?: Uint8Array; mask?: Uint8Array; markup?: Uint8Array };
 }
 
 /** Output image tokens of the published prices ($30 per 1M): [1024x1024, 1536x1024 or 1024x1536]. */
@@ -89,7 +105,14 @@ const OUTPUT_TOKENS: Record<string, [number, number]> = {
   low: [200, 167],
   medium: [1767, 1367],
   high: [7033, 5500],
+  // Not published: the fake's own guess, above high.
+  xhigh: [11253, 8800],
+  max: [21099, 16500],
 };
+
+function apiErrorResponse(error: ApiError): Response {
+  return json(error.body, error.status, error.headers);
+}
 
 function errorBody(
   message: string,
@@ -239,6 +262,11 @@ export class FakeOpenAI {
   readonly uploaded = new Map<string, { filename: string; bytes: number }>();
   /** Delay before answering image requests, in ms (watching for the client going away). */
   delayMs = 0;
+  /**
+   * Wait `delayMs` before sending anything, headers included (as the API does when it answers a
+   * request without streaming), instead of sending headers at once and trickling keep-alive bytes.
+   */
+  delayBeforeHeaders = false;
   /** Answer `/v1/images/edits` for gpt-image-2 with the launch-time 400. */
   rejectModelOnEdits = false;
   /**
@@ -248,6 +276,14 @@ export class FakeOpenAI {
   chunked = false;
   /** Give every answer's images their own pixels (else equal requests get equal bytes). */
   distinctImages = false;
+  /** The project's access grants and extra models (see tests/fake/models.ts). */
+  access: FakeAccess = {};
+  /** Models whose calls and `GET /v1/models/{id}` answer the organization-verification 403. */
+  unverifiedModels = new Set<string>();
+  /** Shutdown dates `GET /v1/models/{id}` announces, by model id. */
+  shutdownDates: Record<string, string> = {};
+  /** Answer image requests with 429 insufficient_quota. */
+  quotaExhausted = false;
   #imageSeq = 0;
   #faults = new Map<Route, Fault[]>();
   #cache = new Map<string, Uint8Array>();
@@ -326,18 +362,15 @@ export class FakeOpenAI {
   /** `GET /v1/models/{id}`: the image and host models this fake serves, else the API's 404. */
   #model(path: string): Response {
     const id = decodeURIComponent(path.slice("/v1/models/".length));
-    if (!["gpt-image-2", "gpt-4.1-mini"].includes(id)) {
-      return json(
-        errorBody(
-          `The model \`${id}\` does not exist or you do not have access to it.`,
-          "invalid_request_error",
-          null,
-          "model_not_found",
-        ),
-        404,
-      );
+    if (id === "gpt-4.1-mini") {
+      return json({ id, object: "model", created: 1761149123, owned_by: "system" });
     }
-    return json({ id, object: "model", created: 1761149123, owned_by: "system" });
+    if (this.unverifiedModels.has(id)) return apiErrorResponse(organizationNotVerified(id));
+    const { status, body } = modelAnswer(id, {
+      shutdownDates: this.shutdownDates,
+      access: this.access,
+    });
+    return json(body, status);
   }
 
   async #route(req: Request, url: URL, record: Recorded): Promise<Response> {
@@ -387,6 +420,12 @@ export class FakeOpenAI {
       for (const [field, value] of form.entries()) {
         if (typeof value === "string") (record.fields[field] ??= []).push(value);
         else {
+          const kind = field === "image" || field === "image[]" ? "first" : field;
+          if (["first", "mask", "markup"].includes(kind)) {
+            record.editFiles ??= {};
+            const key = kind as "first" | "mask" | "markup";
+            record.editFiles[key] ??= new Uint8Array(await value.arrayBuffer());
+          }
           const digest = await crypto.subtle.digest("SHA-256", await value.arrayBuffer());
           record.files.push({
             field,
@@ -418,6 +457,11 @@ export class FakeOpenAI {
         record.finishedAt = performance.now();
       });
     } else if (this.chunked) answer = chunked(answer);
+    if (this.delayMs && this.delayBeforeHeaders) {
+      await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+      record.finishedAt = performance.now();
+      return answer;
+    }
     return this.delayMs ? this.#slowly(record, answer, this.delayMs) : answer;
   }
 
@@ -526,10 +570,13 @@ export class FakeOpenAI {
   }
 
   #settings(source: Record<string, unknown>) {
-    const size = String(source.size ?? "auto") === "auto" ? "1024x1024" : String(source.size);
-    const quality = String(source.quality ?? "auto") === "auto" ? "high" : String(source.quality);
     const format = String(source.output_format ?? "png");
-    return { size, quality, background: "opaque", output_format: format };
+    // GIF frames share one sheet: "auto" draws small frames.
+    const auto = format === "gif" ? "512x512" : "1024x1024";
+    const size = String(source.size ?? "auto") === "auto" ? auto : String(source.size);
+    const quality = String(source.quality ?? "auto") === "auto" ? "high" : String(source.quality);
+    const background = source.background === "transparent" ? "transparent" : "opaque";
+    return { size, quality, background, output_format: format };
   }
 
   #usage(
@@ -557,7 +604,7 @@ export class FakeOpenAI {
   }
 
   async #b64(
-    applied: { size: string; output_format: string },
+    applied: { size: string; output_format: string; frames?: number; delayMs?: number },
     fault: Fault | undefined,
     seed: number,
   ) {
@@ -568,6 +615,17 @@ export class FakeOpenAI {
       return encodeBase64(badPixels(bytes, fault.width ?? w, fault.height ?? h));
     }
     if (fault?.kind === "not-an-image") return encodeBase64(new Uint8Array(fault.bytes).fill(7));
+    if (applied.output_format === "gif" && fault?.kind !== "wrong-format") {
+      return encodeBase64(gifAnswer({
+        size: applied.size,
+        frames: applied.frames,
+        delayMs: applied.delayMs,
+        seed,
+      }));
+    }
+    if (applied.output_format === "svg" && fault?.kind !== "wrong-format") {
+      return encodeBase64(new TextEncoder().encode(svgAnswer({ size: applied.size, seed })));
+    }
     const format = fault?.kind === "wrong-format"
       ? (applied.output_format === "png" ? "jpeg" : "png")
       : applied.output_format;
@@ -597,16 +655,6 @@ export class FakeOpenAI {
         400,
       );
     }
-    if (source.background === "transparent") {
-      return json(
-        errorBody(
-          "Transparent background is not supported for this model.",
-          "invalid_request_error",
-          "background",
-        ),
-        400,
-      );
-    }
     const n = fault?.kind === "extra-images" ? fault.count : Number(source.n ?? 1);
     const inputs =
       record.files?.filter((f) => f.field === "image" || f.field === "image[]").length ?? 0;
@@ -616,8 +664,44 @@ export class FakeOpenAI {
         400,
       );
     }
+    if (this.unverifiedModels.has(model)) return apiErrorResponse(organizationNotVerified(model));
+    // The model's own rules, from the fake's table (never the server's).
+    const refused = checkImageRequest({
+      route: route === "edits" ? "edits" : "generations",
+      fields: source,
+      files: route === "edits"
+        ? {
+          images: inputs,
+          mask: record.editFiles?.mask !== undefined,
+          markup: record.editFiles?.markup !== undefined,
+        }
+        : undefined,
+    }, this.access);
+    if (refused) return apiErrorResponse(refused);
+    if (route === "edits" && record.editFiles?.first) {
+      const files = await checkEditFiles({
+        first: record.editFiles.first,
+        mask: record.editFiles.mask,
+        markup: record.editFiles.markup,
+      });
+      if (files) return apiErrorResponse(files);
+    }
+    if (this.quotaExhausted) return apiErrorResponse(insufficientQuota());
+    if (prompt.includes(MODERATION_TRIGGER)) return apiErrorResponse(moderationBlocked());
     const applied = this.#settings(source);
-    const usage = fault?.kind === "usage" ? RAW_USAGE : this.#usage(prompt, applied, n, inputs);
+    const frames = applied.output_format === "gif" ? Number(source.frame_count ?? 9) : 1;
+    const media = {
+      ...applied,
+      frames,
+      delayMs: source.frame_duration_ms === undefined
+        ? undefined
+        : Number(source.frame_duration_ms),
+    };
+    // A GIF's frames are drawn as images: each is billed like one.
+    const usage = fault?.kind === "usage"
+      ? RAW_USAGE
+      : this.#usage(prompt, applied, n * frames, inputs);
+    const svg = applied.output_format === "svg" ? { svg_usage: svgUsage(prompt) } : {};
     const created = Math.floor(Date.now() / 1000);
     if (fault?.kind === "no-data") return json({ created, ...applied, data: [], usage });
     const images = fault?.kind === "extra-images"
@@ -625,14 +709,19 @@ export class FakeOpenAI {
       : await Promise.all(
         Array.from(
           { length: n },
-          (_, i) =>
-            this.#b64(applied, fault, this.distinctImages ? 1000 + ++this.#imageSeq : i + 1),
+          (_, i) => this.#b64(media, fault, this.distinctImages ? 1000 + ++this.#imageSeq : i + 1),
         ),
       );
     const streamed = source.stream === true || source.stream === "true";
     if (!streamed && fault?.kind !== "extra-images") {
       return rawUsage(
-        json({ created, ...applied, data: images.map((b64_json) => ({ b64_json })), usage }),
+        json({
+          created,
+          ...applied,
+          data: images.map((b64_json) => ({ b64_json })),
+          usage,
+          ...svg,
+        }),
         fault,
       );
     }
