@@ -47,10 +47,9 @@ export function loadJpegJs(): Promise<{ default: typeof import("npm:jpeg-js@0.4.
   return import("npm:jpeg-js@0.4.4");
 }
 
-export {
-  createRemoteJWKSet,
-  errors as joseErrors,
-  type JWTPayload,
-  jwtVerify,
-  type JWTVerifyGetKey,
-} from "npm:jose@6.2.18";
+export type { JWTPayload, JWTVerifyGetKey } from "npm:jose@6.2.18";
+
+/** jose, which checks OAuth access tokens: loaded when HTTP mode first verifies one. */
+export function loadJose(): Promise<typeof import("npm:jose@6.2.18")> {
+  return import("npm:jose@6.2.18");
+}

@@ -34,6 +34,8 @@ Deno.test("start-up imports the MCP SDK statically, the tools' handlers and node
   // A dynamic import() of an npm module gets no V8 code cache from Deno: compiled on every start.
   assert.ok(imports.includes("npm:@modelcontextprotocol/server@2.4.0"), "SDK is static");
   assert.ok(imports.includes("npm:@modelcontextprotocol/server@2.4.0/stdio"), "serveStdio too");
+  // jose is for HTTP mode's OAuth only: a stdio start never needs it.
+  assert.ok(!imports.some((s) => s.startsWith("npm:jose")), "jose loads when a token is checked");
   // node:path and friends cost ~5 ms to load; only tool calls need them.
   assert.deepEqual(imports.filter((s) => s.startsWith("node:")), []);
   // The handlers, the OpenAI client and the image codecs load after the first answer.

@@ -4,13 +4,7 @@
  * issued by it, for this server (RFC 8707 audience), unexpired, with the required scopes.
  */
 
-import {
-  createRemoteJWKSet,
-  joseErrors,
-  type JWTPayload,
-  jwtVerify,
-  type JWTVerifyGetKey,
-} from "../deps.ts";
+import { type JWTPayload, type JWTVerifyGetKey, loadJose } from "../deps.ts";
 import type { OAuthSettings } from "./config.ts";
 import { isLoopbackHost } from "./config.ts";
 
@@ -139,7 +133,9 @@ function scopesOf(payload: JWTPayload): string[] {
   return [];
 }
 
-function rejection(error: unknown, settings: OAuthSettings): Error {
+type JoseErrors = Awaited<ReturnType<typeof loadJose>>["errors"];
+
+function rejection(error: unknown, settings: OAuthSettings, joseErrors: JoseErrors): Error {
   if (error instanceof joseErrors.JWTExpired) {
     const exp = typeof error.payload.exp === "number"
       ? ` at ${new Date(error.payload.exp * 1000).toISOString()}`
@@ -204,7 +200,7 @@ export function createTokenVerifier(
       );
     }
     keys ??= discoverJwksUri(settings.issuer, timeoutMs).then(
-      (url) => createRemoteJWKSet(url, { timeoutDuration: timeoutMs }),
+      async (url) => (await loadJose()).createRemoteJWKSet(url, { timeoutDuration: timeoutMs }),
       (error) => {
         keys = undefined;
         failedAt = Date.now();
@@ -216,9 +212,10 @@ export function createTokenVerifier(
   return {
     async verify(token: string): Promise<VerifiedToken> {
       const getKey = await keySet();
+      const jose = await loadJose();
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, getKey, {
+        ({ payload } = await jose.jwtVerify(token, getKey, {
           issuer: settings.issuer,
           audience: settings.audience,
           algorithms: ALGORITHMS,
@@ -227,7 +224,7 @@ export function createTokenVerifier(
           requiredClaims: ["exp", "sub"],
         }));
       } catch (error) {
-        throw rejection(error, settings);
+        throw rejection(error, settings, jose.errors);
       }
       const scopes = scopesOf(payload);
       const missing = settings.scopes.filter((s) => !scopes.includes(s));
