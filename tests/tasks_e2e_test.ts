@@ -344,15 +344,16 @@ async function pollModern(
   rpc: Parameters<Parameters<typeof withModernWire>[1]>[0],
   taskId: string,
 ): Promise<z.infer<typeof modernTask>> {
-  for (let polls = 0; polls < 400; polls++) {
+  let task: z.infer<typeof modernTask> | undefined;
+  const left = await waitFor(async () => {
     const { result, error } = await rpc("tasks/get", { taskId });
     assert.ok(result, JSON.stringify(error));
     assert.equal(result.resultType, "complete");
-    const task = modernTask.parse(result);
-    if (task.status !== "working") return task;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`task ${taskId} still working after 400 polls`);
+    task = modernTask.parse(result);
+    return task.status !== "working";
+  }, 20_000);
+  assert.ok(left && task, `task ${taskId} still working`);
+  return task;
 }
 
 Deno.test("a 2026 client that declares the tasks extension gets resultType task, and tasks/get carries the result inline once completed", () =>
