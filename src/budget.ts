@@ -8,6 +8,7 @@ import { LockTimeoutError, PROCESS, withFileLock } from "./file_lock.ts";
 import { placeFileAtomic, randomHex, replaceFileAtomic } from "./fs_atomic.ts";
 import type { Logger } from "./log.ts";
 import { ToolError } from "./errors.ts";
+import { describeIssues } from "./record_issues.ts";
 
 /** The ledger's file name in the output root. */
 export const LEDGER_NAME = ".gpt-image-2-ledger.json";
@@ -498,10 +499,7 @@ function parseLedger(text: string): { ledger: LedgerFile } | { detail: string } 
   try {
     const parsed = ledgerSchema.safeParse(JSON.parse(text));
     if (parsed.success) return { ledger: parsed.data };
-    return {
-      detail: parsed.error.issues.slice(0, 3)
-        .map((i) => `${i.path.join(".") || "ledger"}: ${i.message}`).join("; "),
-    };
+    return { detail: describeIssues(parsed.error, "ledger") };
   } catch (error) {
     return { detail: `not JSON: ${(error as Error).message.slice(0, 120)}` };
   }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type LeaseOptions, Ledger, LEDGER_NAME, type LedgerFile } from "./budget.ts";
+import { type LeaseOptions, Ledger, LEDGER_NAME, type LedgerFile, spendRoot } from "./budget.ts";
 import { loadConfig } from "./config.ts";
+import { withFileLock } from "./file_lock.ts";
 import { Logger } from "./log.ts";
 import { ToolError } from "./errors.ts";
 
@@ -386,3 +387,70 @@ Deno.test("the first root ledger counts the per-project ledgers of earlier versi
     await ledger.record(0.1, await ledger.reserve(0.1));
     assert.equal((await fileOf(root)).spent_usd, 0.1);
   }));
+
+Deno.test("the output root is GPT_IMAGE_2_OUTPUT_DIR from the working folder, else the config folder's", () => {
+  const cases: [name: string, env: Record<string, string>, root: string | undefined][] = [
+    ["a relative output folder", { GPT_IMAGE_2_OUTPUT_DIR: "out" }, "/work/out"],
+    ["an absolute output folder", { GPT_IMAGE_2_OUTPUT_DIR: "/srv/img", HOME: "/h" }, "/srv/img"],
+    ["HOME only", { HOME: "/h" }, "/h/.config/gpt-image-2-mcp"],
+    ["XDG_CONFIG_HOME", { HOME: "/h", XDG_CONFIG_HOME: "/x" }, "/x/gpt-image-2-mcp"],
+    ["neither", {}, undefined],
+  ];
+  for (const [name, env, root] of cases) {
+    const config = loadConfig({ env: (n) => env[n], cwd: "/work" });
+    assert.equal(spendRoot(config), root, name);
+  }
+});
+
+Deno.test("GPT_IMAGE_2_MAX_COST_PER_CALL_USD refuses a dearer estimate before the ledger is touched", async (t) => {
+  const cases: [name: string, env: Record<string, string>][] = [
+    ["with no budget", { GPT_IMAGE_2_MAX_COST_PER_CALL_USD: "0.1" }],
+    ["with a budget", { GPT_IMAGE_2_MAX_COST_PER_CALL_USD: "0.1", ...BUDGET_1 }],
+  ];
+  for (const [name, env] of cases) {
+    await t.step(name, () =>
+      withRoot(async (root) => {
+        const { ledger } = ledgerOn(root, env);
+        await assert.rejects(
+          ledger.reserve(0.2),
+          /^ToolError: Refused before any request: the estimated cost \$0\.2000 is above GPT_IMAGE_2_MAX_COST_PER_CALL_USD=0\.1\./,
+        );
+        assert.deepEqual(await names(root), [], "no ledger, no lock file");
+        const held = await ledger.reserve(0.1);
+        assert.equal(held.estimateUsd, 0.1, "an estimate at the cap runs");
+        await held.release();
+      }));
+  }
+});
+
+Deno.test("a ledger locked past the wait refuses a budgeted call and leaves an unbudgeted call uncounted", async (t) => {
+  const cases: [name: string, env: Record<string, string>, budgeted: boolean][] = [
+    ["with GPT_IMAGE_2_BUDGET_USD", BUDGET_1, true],
+    ["with GPT_IMAGE_2_PROJECT_BUDGET_USD", { GPT_IMAGE_2_PROJECT_BUDGET_USD: "1" }, true],
+    ["with no budget", {}, false],
+  ];
+  for (const [name, env, budgeted] of cases) {
+    await t.step(name, () =>
+      withRoot(async (root) => {
+        const { ledger, warnings } = ledgerOn(root, env, { lockTimeoutMs: 50 });
+        const reservation = budgeted ? undefined : await ledger.reserve(0.1);
+        await withFileLock(join(root, ".gpt-image-2-ledger.lock"), async () => {
+          if (budgeted) {
+            await assert.rejects(
+              ledger.reserve(0.1),
+              /^ToolError: Refused before any request: GPT_IMAGE_2_(PROJECT_)?BUDGET_USD=1 is set, but the spend ledger .* is locked: timed out .*\. Try again; if it keeps happening, stop the process that holds the lock\.$/,
+            );
+            return;
+          }
+          const report = await ledger.record(0.1, reservation!);
+          assert.equal(report.spent_usd, undefined, "no total is claimed");
+          assert.match(
+            report.ledger_error!,
+            /is locked: .*this call's \$0\.1000 is not counted in it/,
+          );
+          assert.deepEqual(warnings, [report.ledger_error]);
+        });
+        assert.ok(!(await names(root)).includes(LEDGER_NAME), "nothing was written");
+      }));
+  }
+});

@@ -1,44 +1,48 @@
-/** Bad input over all six tools: the exact error, no request sent, no file written. */
+/** Bad input over all six tools: an error naming the input and its rule, no request sent, no file written. */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makePng } from "./fake/png.ts";
 import { listFiles, textOf, withServer } from "./harness.ts";
 
+/**
+ * `expected` matches the argument's name and the rule's essence (its limit, type or options),
+ * never the validator's own phrasing.
+ */
 type Case = [tool: string, args: Record<string, unknown>, expected: RegExp];
 
 const PNG = "./in.png";
 const ENDED = "edit-1761149123-0badc0de";
 
 const CASES: Case[] = [
-  ["generate_image", {}, /prompt: Invalid input: expected string, received undefined/],
-  ["generate_image", { prompt: 5 }, /prompt: Invalid input: expected string, received number/],
-  ["generate_image", { prompt: "" }, /prompt: Too small: expected string to have >=1 characters/],
+  ["generate_image", {}, /prompt: .*\bstring\b/],
+  ["generate_image", { prompt: 5 }, /prompt: .*\bstring\b/],
+  ["generate_image", { prompt: "" }, /prompt: .*\b1\b/],
   [
     "generate_image",
     { prompt: "x".repeat(32_001) },
-    /prompt: Too big: expected string to have <=32000 characters/,
+    /prompt: .*\b32000\b/,
   ],
-  ["generate_image", { prompt: "x", n: 0 }, /n: Too small: expected number to be >=1/],
-  ["generate_image", { prompt: "x", n: 11 }, /n: Too big: expected number to be <=10/],
-  ["generate_image", { prompt: "x", n: 1.5 }, /n: Invalid input: expected int, received number/],
+  ["generate_image", { prompt: "x", n: 0 }, /\bn: .*\b1\b/],
+  ["generate_image", { prompt: "x", n: 11 }, /\bn: .*\b10\b/],
+  ["generate_image", { prompt: "x", n: 1.5 }, /\bn: .*\bint/],
   [
     "generate_image",
     { prompt: "x", output_format: "jpeg", output_compression: 101 },
-    /output_compression: Too big: expected number to be <=100/,
+    /output_compression: .*\b100\b/,
   ],
   [
     "generate_image",
     { prompt: "x", output_format: "jpeg", output_compression: -1 },
-    /output_compression: Too small: expected number to be >=0/,
+    /output_compression: .*\b0\b/,
   ],
   [
     "generate_image",
     { prompt: "x", output_format: "bmp" },
-    /output_format: Invalid option: expected one of "png"\|"jpeg"\|"webp"\|"gif"\|"svg"/,
+    /output_format: .*"png".*"jpeg".*"webp".*"gif".*"svg"/,
   ],
-  ["generate_image", { prompt: "x", quality: "ultra" }, /quality: Invalid option/],
-  ["generate_image", { prompt: "x", sise: "1024x1024" }, /Unrecognized key: "sise"/],
+  ["generate_image", { prompt: "x", quality: "ultra" }, /quality: .*"low".*"medium".*"high"/],
+  ["generate_image", { prompt: "x", sise: "1024x1024" }, /"sise"/],
   [
     "generate_image",
     { prompt: "x", size: "1024x1023" },
@@ -73,19 +77,19 @@ const CASES: Case[] = [
   [
     "generate_image",
     { prompt: "x", partial_images: 4 },
-    /partial_images: Too big: expected number to be <=3/,
+    /partial_images: .*\b3\b/,
   ],
-  ["generate_image", { prompt: "x", inline: "huge" }, /inline: Invalid option/],
-  ["edit_image", { prompt: "x" }, /images: Invalid input: expected array, received undefined/],
+  ["generate_image", { prompt: "x", inline: "huge" }, /inline: .*"full"/],
+  ["edit_image", { prompt: "x" }, /images: .*\barray\b/],
   [
     "edit_image",
     { prompt: "x", images: "in.png" },
-    /images: Invalid input: expected array, received string/,
+    /images: .*\barray\b/,
   ],
   [
     "edit_image",
     { prompt: "x", images: Array(9).fill(PNG) },
-    /images: Too big: expected array to have <=8 items/,
+    /images: .*\b8\b/,
   ],
   [
     "edit_image",
@@ -107,18 +111,18 @@ const CASES: Case[] = [
     { prompt: "x", images: [PNG], mask: "./small-mask.png" },
     /mask \(\.\/small-mask\.png\): the mask is 512x512 but images\[0\] is 1024x1024; they must match/,
   ],
-  ["edit_image", { prompt: "x", images: [PNG], n: 11 }, /n: Too big/],
+  ["edit_image", { prompt: "x", images: [PNG], n: 11 }, /\bn: .*\b10\b/],
   [
     "start_edit_session",
     { prompt: "x", images: [] },
-    /images: Too small: expected array to have >=1 items/,
+    /images: .*\b1\b/,
   ],
   [
     "start_edit_session",
     { prompt: "x", images: ["./notes.txt"] },
     /images\[0\] \(\.\/notes\.txt\): not a PNG, JPEG or WebP image/,
   ],
-  ["start_edit_session", { prompt: "x", images: [PNG], n: 2 }, /Unrecognized key: "n"/],
+  ["start_edit_session", { prompt: "x", images: [PNG], n: 2 }, /"n"/],
   [
     "start_edit_session",
     { prompt: "x", images: [PNG], background: "transparent" },
@@ -127,7 +131,7 @@ const CASES: Case[] = [
   [
     "continue_edit_session",
     { prompt: "x" },
-    /session_id: Invalid input: expected string, received undefined/,
+    /session_id: .*\bstring\b/,
   ],
   [
     "continue_edit_session",
@@ -153,12 +157,12 @@ const CASES: Case[] = [
   [
     "end_edit_session",
     { session_id: 42 },
-    /session_id: Invalid input: expected string, received number/,
+    /session_id: .*\bstring\b/,
   ],
-  ["list_edit_sessions", { all: true }, /Unrecognized key: "all"/],
+  ["list_edit_sessions", { all: true }, /"all"/],
 ];
 
-Deno.test("bad input to every tool: exact error, no request, no file", () =>
+Deno.test("bad input to every tool: an error naming the input and its rule, no request, no file", () =>
   withServer({}, async (h, fake) => {
     await Deno.writeFile(join(h.cwd, "in.png"), makePng(1024, 1024));
     await Deno.writeFile(join(h.cwd, "small-mask.png"), makePng(512, 512, { alpha: true }));

@@ -102,8 +102,8 @@ Deno.test("bad inputs are refused by the bytes, before anything is uploaded", as
         /images\[0\] \(\.\/notes\.png\): not a PNG, JPEG or WebP image \(it looks like a text file\)/,
       ],
       [{ images: ["./a.png", "./missing.png"] }, /images\[1\] \(\.\/missing\.png\): no such file/],
-      [{ images: Array(9).fill("./a.png") }, /images: Too big: expected array to have <=8 items/],
-      [{ images: [] }, /images: Too small/],
+      [{ images: Array(9).fill("./a.png") }, /images: .*\b8\b/],
+      [{ images: [] }, /images: .*\b1\b/],
       [
         { images: ["./a.png"], mask: "./small-mask.png" },
         /mask \(\.\/small-mask\.png\): the mask is 512x512 but images\[0\] is 1024x1024/,

@@ -236,10 +236,13 @@ export async function listFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Polls `condition` every 20 ms until it holds or `ms` pass; returns whether it held. */
-export async function waitFor(condition: () => boolean, ms = 5000): Promise<boolean> {
+/** Polls `condition` (sync or async) every 20 ms until it holds or `ms` pass; says if it held. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  ms = 5000,
+): Promise<boolean> {
   const deadline = Date.now() + ms;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { FakeOpenAI } from "./fake/api.ts";
+import { FakeOpenAI } from "./fake/api.ts";
 import { DENO_DIR, networkEnv, REPO, serverArgs, waitFor } from "./harness.ts";
 
 export /** The server under the documented flags against `fake`, with `entry` as its main module. */
@@ -63,4 +63,38 @@ function rawWire(child: Deno.ChildProcess) {
       await reading;
     },
   };
+}
+
+/** A server spawned by `withRawServer`, with its wire and surroundings. */
+export interface RawServer {
+  fake: FakeOpenAI;
+  home: string;
+  child: Deno.ChildProcess;
+  wire: ReturnType<typeof rawWire>;
+  /** Everything the server wrote to stderr, once it exited. */
+  stderr: Promise<string>;
+}
+
+/**
+ * Starts a fake API and a raw server on a fresh HOME, runs `body`, and always closes the wire,
+ * waits for the exit and removes what it made.
+ */
+export async function withRawServer(
+  body: (server: RawServer) => Promise<void>,
+  options: { prefix?: string; env?: Record<string, string> } = {},
+): Promise<void> {
+  const fake = FakeOpenAI.start();
+  const home = await Deno.makeTempDir({ prefix: options.prefix ?? "gi2-raw-" });
+  const child = spawnRaw(fake, home, { env: options.env });
+  const stderr = new Response(child.stderr).text();
+  const wire = rawWire(child);
+  try {
+    await body({ fake, home, child, wire, stderr });
+  } finally {
+    await wire.close();
+    await child.status;
+    await stderr;
+    await fake.close();
+    await Deno.remove(home, { recursive: true });
+  }
 }

@@ -10,7 +10,7 @@ import { z } from "../src/zod.ts";
 import { FakeOpenAI } from "./fake/api.ts";
 import { type Harness, launchFor, listFiles, startServer, textOf, waitFor } from "./harness.ts";
 import { type CallToolResult, ClientV1, StdioClientTransportV1 } from "./mcp_client.ts";
-import { rawWire, spawnRaw } from "./raw_wire.ts";
+import { withRawServer } from "./raw_wire.ts";
 
 const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
 const RELATED_TASK = "io.modelcontextprotocol/related-task";
@@ -306,37 +306,26 @@ async function withModernWire(
     fake: FakeOpenAI,
   ) => Promise<void>,
 ): Promise<void> {
-  const fake = FakeOpenAI.start();
-  const home = await Deno.makeTempDir({ prefix: "gi2-tasks-" });
-  const child = spawnRaw(fake, home);
-  const stderr = new Response(child.stderr).text();
-  const wire = rawWire(child);
-  let id = 0;
-  const envelope = {
-    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-    "io.modelcontextprotocol/clientInfo": { name: "raw-2026", version: "1" },
-    "io.modelcontextprotocol/clientCapabilities": options.extension
-      ? { extensions: { [TASKS_EXTENSION]: {} } }
-      : {},
-  };
-  const rpc = async (method: string, params: Record<string, unknown>) => {
-    const request = { jsonrpc: "2.0", id: ++id, method, params: { ...params, _meta: envelope } };
-    await wire.write(JSON.stringify(request));
-    return await wire.answer(request.id);
-  };
-  try {
+  await withRawServer(async ({ fake, wire }) => {
+    let id = 0;
+    const envelope = {
+      "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+      "io.modelcontextprotocol/clientInfo": { name: "raw-2026", version: "1" },
+      "io.modelcontextprotocol/clientCapabilities": options.extension
+        ? { extensions: { [TASKS_EXTENSION]: {} } }
+        : {},
+    };
+    const rpc = async (method: string, params: Record<string, unknown>) => {
+      const request = { jsonrpc: "2.0", id: ++id, method, params: { ...params, _meta: envelope } };
+      await wire.write(JSON.stringify(request));
+      return await wire.answer(request.id);
+    };
     const discovered = await rpc("server/discover", {});
     assert.ok(discovered.result, JSON.stringify(discovered));
     const capabilities = discovered.result.capabilities as { extensions?: object };
     assert.deepEqual(capabilities.extensions, { [TASKS_EXTENSION]: {} });
     await body(rpc, fake);
-  } finally {
-    await wire.close();
-    await child.status;
-    await stderr;
-    await fake.close();
-    await Deno.remove(home, { recursive: true });
-  }
+  }, { prefix: "gi2-tasks-" });
 }
 
 /** Polls a 2026 task until it leaves `working`. */
@@ -344,15 +333,16 @@ async function pollModern(
   rpc: Parameters<Parameters<typeof withModernWire>[1]>[0],
   taskId: string,
 ): Promise<z.infer<typeof modernTask>> {
-  for (let polls = 0; polls < 400; polls++) {
+  let task: z.infer<typeof modernTask> | undefined;
+  const left = await waitFor(async () => {
     const { result, error } = await rpc("tasks/get", { taskId });
     assert.ok(result, JSON.stringify(error));
     assert.equal(result.resultType, "complete");
-    const task = modernTask.parse(result);
-    if (task.status !== "working") return task;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`task ${taskId} still working after 400 polls`);
+    task = modernTask.parse(result);
+    return task.status !== "working";
+  }, 20_000);
+  assert.ok(left && task, `task ${taskId} still working`);
+  return task;
 }
 
 Deno.test("a 2026 client that declares the tasks extension gets resultType task, and tasks/get carries the result inline once completed", () =>

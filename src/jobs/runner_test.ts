@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ToolError } from "../errors.ts";
 import { Logger } from "../log.ts";
 import type { CallToolResult } from "../deps.ts";
 import type { CallContext } from "../tools/tool.ts";
@@ -228,4 +229,89 @@ Deno.test("jobs expire a TTL after they end, and are then not found", () =>
     await assert.rejects(() => b.get(id), /Job job-.* does not exist or has expired/);
     assert.equal(await store.read(id), undefined, "removed when found expired");
     assert.equal(await store.readResult(id), undefined);
+  }));
+
+Deno.test("a task has its record before startTask resolves: another process reads it running, then its result", () =>
+  withRunners(async (a, b) => {
+    const call = controlled();
+    const view = await a.startTask({ tool: "edit_image", run: call.run });
+    assert.deepEqual([view.tool, view.status], ["edit_image", "running"]);
+    assert.equal((await b.get(view.id)).view.status, "running");
+    call.finish(done("task"));
+    const { view: ended, result } = await b.get(view.id, { waitMs: 5_000 });
+    assert.equal(ended.status, "completed");
+    assert.deepEqual(result, done("task"));
+  }));
+
+Deno.test("list shows every job on the folder, newest first, this process's and another's alike", () =>
+  withRunners(async (a, b) => {
+    const first = controlled();
+    const second = controlled();
+    const older = await a.startTask({ tool: "generate_image", run: first.run });
+    const newer = await b.startTask({ tool: "edit_image", run: second.run });
+    first.finish(done("older"));
+    await a.settled();
+    for (const runner of [a, b]) {
+      const listed = await runner.list();
+      assert.deepEqual(
+        listed.map((v) => [v.id, v.tool, v.status]),
+        [[newer.id, "edit_image", "running"], [older.id, "generate_image", "completed"]],
+      );
+    }
+    second.finish(done("newer"));
+  }));
+
+Deno.test("a job whose record cannot be written is answered by its own process only, without inline images", async () => {
+  const file = await Deno.makeTempFile({ prefix: "gi2-jobrunner-not-a-folder-" });
+  const warnings: string[] = [];
+  const logged = new Logger({ debug: false, secrets: [] });
+  logged.attach((level, data) => {
+    if (level === "warning") warnings.push(data);
+  });
+  // The output root is a file: no `.jobs` folder can be made below it.
+  const store = new JobStore({ root: () => file, ttlMs: 60_000, log: logged });
+  const runner = new JobRunner({ store, log: logged, progressIntervalMs: 5_000, pollMs: 20 });
+  try {
+    const call = controlled();
+    const answer = await runner.call(plainCall(call.run));
+    const { id } = answer.structuredContent as unknown as JobView;
+    assert.match(warnings.join("\n"), /its record cannot be written .* only this server process/);
+    call.finish({
+      ...done(),
+      content: [...done().content, { type: "image", data: "AAAA", mimeType: "image/png" }],
+    });
+    const { view, result } = await runner.get(id, { waitMs: 5_000 });
+    assert.equal(view.status, "completed");
+    assert.deepEqual(result?.content.map((c) => c.type), ["text", "text"]);
+    assert.match(
+      JSON.stringify(result?.content),
+      /the inline image was not kept \(this server could not write the job's record\)/,
+    );
+  } finally {
+    await runner.settled();
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("a call whose request was cancelled before it started runs under an aborted signal", () =>
+  withRunners(async (a) => {
+    const request = new AbortController();
+    request.abort();
+    const answer = await a.call(plainCall(
+      ({ signal }) => Promise.resolve(done(signal.aborted ? "aborted" : "ran")),
+      { signal: request.signal },
+    ));
+    assert.deepEqual(answer, done("aborted"));
+  }));
+
+Deno.test("a ToolError thrown by a call is its error result, word for word", () =>
+  withRunners(async (a) => {
+    const answer = await a.call(plainCall(
+      () => Promise.reject(new ToolError("images[0] (./a.txt): not a PNG, JPEG or WebP image")),
+      { detachAfterMs: 0 },
+    ));
+    assert.deepEqual(answer, {
+      content: [{ type: "text", text: "images[0] (./a.txt): not a PNG, JPEG or WebP image" }],
+      isError: true,
+    });
   }));

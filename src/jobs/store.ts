@@ -14,6 +14,7 @@ import { writeAll } from "../bytes.ts";
 import type { Logger } from "../log.ts";
 import type { CallToolResult } from "../deps.ts";
 import { ToolError } from "../errors.ts";
+import { describeIssues } from "../record_issues.ts";
 import { RunLocks } from "./run_lock.ts";
 
 const ID_PATTERN = /^job-\d{1,13}-[0-9a-f]{32}$/;
@@ -77,10 +78,6 @@ export interface JobStoreOptions {
   /** How long a record is kept after it was last updated (`GPT_IMAGE_2_SESSION_TTL_MS`). */
   ttlMs: number;
   log: Logger;
-}
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join(".") || "record"}: ${i.message}`).join("; ");
 }
 
 async function removeIfThere(path: string): Promise<void> {
@@ -160,7 +157,7 @@ export class JobStore {
     if (!parsed.success || parsed.data.id !== id) {
       throw new ToolError(
         `Job ${id}: its record ${path} is not a job record (${
-          parsed.success ? `it names ${parsed.data.id}` : describeIssues(parsed.error)
+          parsed.success ? `it names ${parsed.data.id}` : describeIssues(parsed.error, "record")
         }).`,
       );
     }
@@ -236,7 +233,9 @@ export class JobStore {
     const parsed = storedResultSchema.safeParse(data);
     if (!parsed.success) {
       throw new ToolError(
-        `Job ${id}: its result ${path} is not a tool result (${describeIssues(parsed.error)}).`,
+        `Job ${id}: its result ${path} is not a tool result (${
+          describeIssues(parsed.error, "record")
+        }).`,
       );
     }
     return parsed.data;

@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import { vetWritePathSync } from "../sandbox.ts";
 import { ToolError } from "../errors.ts";
 import { BACKGROUNDS, COMPLEXITIES, OUTPUT_FORMATS, QUALITIES } from "../models.ts";
+import { describeIssues } from "../record_issues.ts";
 
 const ID_PATTERN = /^edit-\d{1,13}-[0-9a-f]{8}$/;
 
@@ -159,8 +160,7 @@ export class SessionStore {
       if (parsed.success && parsed.data.id === id) return parsed.data;
       detail = parsed.success
         ? `it holds session ${parsed.data.id}`
-        : parsed.error.issues.slice(0, 3)
-          .map((i) => `${i.path.join(".") || "record"}: ${i.message}`).join("; ");
+        : describeIssues(parsed.error, "record");
     } catch (error) {
       detail = `not JSON: ${(error as Error).message.slice(0, 120)}`;
     }

@@ -185,3 +185,66 @@ Deno.test("ending and expiry remove the record and its lock file", () =>
     assert.equal(ended.id, ID);
     assert.deepEqual([...Deno.readDirSync(store.dir)], []);
   }));
+
+Deno.test("a session id of the wrong form is refused before any file is touched, naming the form", async () =>
+  await withRoot(async (root) => {
+    const { store } = storeOn(root);
+    const bad = [
+      "",
+      "nope",
+      "../../etc/passwd",
+      "edit-1-0000000",
+      "edit-1-0000000G",
+      "EDIT-1-00000000",
+    ];
+    for (const id of bad) {
+      await assert.rejects(
+        store.withLock(id, () => Promise.resolve()),
+        (e) =>
+          e instanceof ToolError &&
+          e.message.includes(`session_id "${id}" is not a session id`) &&
+          e.message.includes("expected edit-<seconds>-<8 hex digits>"),
+        id,
+      );
+      await assert.rejects(store.get(id), ToolError, id);
+    }
+    assert.deepEqual([...Deno.readDirSync(root)], [], "no folder was made");
+  }));
+
+Deno.test("get names why there is no live session: none was ever saved, or it idled past the TTL", async (t) => {
+  const cases: [name: string, ttl: string, idleMs: number, message: RegExp][] = [
+    ["no record", "60000", -1, /^Session .* does not exist or has ended\. Start a new one/],
+    [
+      "idle 2 s of 1.5 s",
+      "1500",
+      2_000,
+      /expired after 1\.5 s idle \(GPT_IMAGE_2_SESSION_TTL_MS\)/,
+    ],
+    ["idle 31 min of 30 min", "1800000", 1_860_000, /expired after 30 min idle/],
+    ["idle 25 h of 24 h", "86400000", 90_000_000, /expired after 24 h idle/],
+  ];
+  for (const [name, ttl, idleMs, message] of cases) {
+    await t.step(name, () =>
+      withRoot(async (root) => {
+        const { store } = storeOn(root, { GPT_IMAGE_2_SESSION_TTL_MS: ttl });
+        if (idleMs >= 0) {
+          await store.save(record(ID, { updated: new Date(Date.now() - idleMs).toISOString() }));
+        }
+        await assert.rejects(
+          store.get(ID),
+          (e) => e instanceof ToolError && message.test(e.message),
+        );
+        if (idleMs >= 0) {
+          assert.deepEqual([...Deno.readDirSync(store.dir)], [], "an expired record is removed");
+        }
+      }));
+  }
+});
+
+Deno.test("a session idle for less than its TTL is returned as saved", () =>
+  withRoot(async (root) => {
+    const { store } = storeOn(root, { GPT_IMAGE_2_SESSION_TTL_MS: "60000" });
+    const saved = record(ID, { updated: new Date(Date.now() - 59_000).toISOString() });
+    await store.save(saved);
+    assert.deepEqual(await store.get(ID), saved);
+  }));
