@@ -311,10 +311,9 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
     // The request's progress token stays valid for the task's lifetime (2025 wire only: the
     // 2026 extension carries progress in the task's status message instead).
     const token = era === "legacy" ? ctx.mcpReq._meta?.progressToken : undefined;
-    let taskId = "";
     const send = token === undefined
       ? undefined
-      : (progress: number, message: string) =>
+      : (taskId: string) => (progress: number, message: string) =>
         server.server.notification({
           method: "notifications/progress",
           params: { progressToken: token, progress, message, _meta: relatedTask(taskId) },
@@ -324,7 +323,7 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
       send,
       run: (call) => runHandler(tool, args, { ...call, log }),
     });
-    taskId = view.id;
+    const taskId = view.id;
     log.info(`${spec.name} runs as task ${taskId}`);
     if (era === "legacy") {
       notifyWhenEnded(server.server, { runner: toolbox.jobs, taskId, ttlMs: taskTtlMs });

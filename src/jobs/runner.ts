@@ -12,6 +12,7 @@ import type { Logger } from "../log.ts";
 import type { CallToolResult } from "../deps.ts";
 import { ToolError } from "../errors.ts";
 import { errorResult, Job, type StartOptions } from "./job.ts";
+import type { ProgressSender } from "../tools/progress.ts";
 import type { JobRecord, JobStore, Owner } from "./store.ts";
 import { settlesWithin, sleep } from "./wait.ts";
 
@@ -121,8 +122,8 @@ export class JobRunner {
   }
 
   /** Starts a call as a job of this process, without a record (see `record`). */
-  start(options: StartOptions): Job {
-    return new Job(this.#store.newId(), {
+  start(options: StartOptions, id = this.#store.newId()): Job {
+    return new Job(id, {
       ...options,
       log: this.options.log,
       progressIntervalMs: this.options.progressIntervalMs,
@@ -169,8 +170,14 @@ export class JobRunner {
    * request is answered at once), and has its record before this resolves, so the task can be
    * read from then on.
    */
-  async startTask(options: Omit<StartOptions, "signal">): Promise<JobView> {
-    const job = this.start(options);
+  async startTask(
+    options: Omit<StartOptions, "signal" | "send"> & {
+      /** The task's progress channel, given its id (its notifications name the task). */
+      send?: (taskId: string) => ProgressSender;
+    },
+  ): Promise<JobView> {
+    const id = this.#store.newId();
+    const job = this.start({ ...options, send: options.send?.(id) }, id);
     await this.record(job);
     return this.#localView(job);
   }
