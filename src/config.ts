@@ -54,13 +54,24 @@ export class ConfigError extends Error {}
 /**
  * V8 settings every documented launch passes (`--v8-flags=...`); the server works without them.
  * `--optimize-for-size` keeps the heap close to what is live, collects more often and shrinks the
- * young generation to 1 MB. That also frees what V8 barely counts: each edit's upload copies
- * (Blob parts, fetch's copy of the body) piled up until some later collection, 95 -> 193 MB over
- * 30 edits, 115-124 MB with it; the benchmark's peak 128-132 -> 119-122 MB. Cost: edit overhead
- * ~+14 ms, other calls ~+1 ms or less. (It replaced `--max-semi-space-size=4`, which it
- * overrides: 227-235 -> 184-188 MB back then against V8's default young generation.)
+ * young generation, which also frees what V8 barely counts: each edit's upload copies (Blob parts,
+ * fetch's copy of the body) that otherwise pile up until some later collection. Its measured
+ * effect and cost are in docs/performance.md.
  */
 export const V8_FLAGS = ["--optimize-for-size"] as const;
+
+/** Every variable the HTTP mode (`serve --http`) reads, for a scoped `--allow-env`. */
+export const HTTP_ENV_VARS = [
+  "GPT_IMAGE_2_HTTP_HOST",
+  "GPT_IMAGE_2_HTTP_PORT",
+  "GPT_IMAGE_2_HTTP_TOKEN",
+  "GPT_IMAGE_2_HTTP_ALLOWED_HOSTS",
+  "GPT_IMAGE_2_HTTP_MAX_BODY_BYTES",
+  "GPT_IMAGE_2_OAUTH_ISSUER",
+  "GPT_IMAGE_2_OAUTH_AUDIENCE",
+  "GPT_IMAGE_2_OAUTH_SCOPE",
+  "GPT_IMAGE_2_PRINCIPAL_BUDGET_USD",
+] as const;
 
 /** Every variable the server reads: the list for a scoped `--allow-env`. */
 export const ENV_VARS = [
@@ -89,15 +100,7 @@ export const ENV_VARS = [
   "GPT_IMAGE_2_DETACH_AFTER_S",
   "GPT_IMAGE_2_ALLOW_HTTP_INPUTS",
   "GPT_IMAGE_2_INPUT_HOST_ALLOWLIST",
-  "GPT_IMAGE_2_HTTP_HOST",
-  "GPT_IMAGE_2_HTTP_PORT",
-  "GPT_IMAGE_2_HTTP_TOKEN",
-  "GPT_IMAGE_2_HTTP_ALLOWED_HOSTS",
-  "GPT_IMAGE_2_HTTP_MAX_BODY_BYTES",
-  "GPT_IMAGE_2_OAUTH_ISSUER",
-  "GPT_IMAGE_2_OAUTH_AUDIENCE",
-  "GPT_IMAGE_2_OAUTH_SCOPE",
-  "GPT_IMAGE_2_PRINCIPAL_BUDGET_USD",
+  ...HTTP_ENV_VARS,
   "HOME",
   "USERPROFILE",
   "XDG_CONFIG_HOME",

@@ -1,19 +1,8 @@
 /** The settings of `serve --http`, read from the environment (and the command line's flags). */
 
-import { ConfigError } from "../config.ts";
+import { ConfigError, HTTP_ENV_VARS } from "../config.ts";
 
-/** Every variable the HTTP mode reads, for a scoped `--allow-env`. */
-export const HTTP_ENV_VARS = [
-  "GPT_IMAGE_2_HTTP_HOST",
-  "GPT_IMAGE_2_HTTP_PORT",
-  "GPT_IMAGE_2_HTTP_TOKEN",
-  "GPT_IMAGE_2_HTTP_ALLOWED_HOSTS",
-  "GPT_IMAGE_2_HTTP_MAX_BODY_BYTES",
-  "GPT_IMAGE_2_OAUTH_ISSUER",
-  "GPT_IMAGE_2_OAUTH_AUDIENCE",
-  "GPT_IMAGE_2_OAUTH_SCOPE",
-  "GPT_IMAGE_2_PRINCIPAL_BUDGET_USD",
-] as const;
+export { HTTP_ENV_VARS };
 
 /** The name of one variable the HTTP mode reads. */
 export type HttpEnvName = typeof HTTP_ENV_VARS[number];

@@ -1,7 +1,7 @@
 /** Iterative edit sessions: start, continue (previous output becomes the input), end, list. */
 
 import type { CallToolResult, z } from "../deps.ts";
-import type { SessionRecord } from "../sessions/store.ts";
+import type { SessionRecord, SessionSettings } from "../sessions/store.ts";
 import {
   checkEdit,
   type EditInputs,
@@ -38,6 +38,29 @@ function summaryOf(r: SessionRecord): z.infer<typeof sessionSummarySchema> {
     last_image: r.last_image,
     output_dir: r.output_dir,
   };
+}
+
+/** The settings a session keeps between turns (`continue_edit_session` may change each). */
+const SETTING_KEYS = [
+  "model",
+  "size",
+  "quality",
+  "output_format",
+  "background",
+  "output_compression",
+  "moderation",
+  "complexity",
+  "frame_count",
+  "frame_duration_ms",
+] as const satisfies readonly (keyof SessionSettings)[];
+
+/** The settings a call gives for its session (none where it gives none). */
+function keptSettings(args: Partial<SessionSettings>): Partial<SessionSettings> {
+  const kept: Partial<SessionSettings> = {};
+  for (const key of SETTING_KEYS) {
+    if (args[key] !== undefined) Object.assign(kept, { [key]: args[key] });
+  }
+  return kept;
 }
 
 /** The four session tools. */
@@ -97,16 +120,11 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
             output_dir: outputDir,
             filename_prefix: args.filename_prefix,
             settings: {
+              ...keptSettings(args),
               model: settings.model,
               size: args.size,
               quality: args.quality,
               output_format: args.output_format,
-              background: args.background,
-              output_compression: args.output_compression,
-              moderation: args.moderation,
-              complexity: args.complexity,
-              frame_count: args.frame_count,
-              frame_duration_ms: args.frame_duration_ms,
             },
           },
           args,
@@ -124,23 +142,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
         await ctx.api.ready();
         return await ctx.sessions.withLock(args.session_id, async () => {
           const previous = await ctx.sessions.get(args.session_id);
-          const settings = {
-            ...previous.settings,
-            ...Object.fromEntries(
-              Object.entries({
-                model: args.model,
-                size: args.size,
-                quality: args.quality,
-                output_format: args.output_format,
-                background: args.background,
-                output_compression: args.output_compression,
-                moderation: args.moderation,
-                complexity: args.complexity,
-                frame_count: args.frame_count,
-                frame_duration_ms: args.frame_duration_ms,
-              }).filter(([, v]) => v !== undefined),
-            ),
-          } as SessionRecord["settings"];
+          const settings: SessionSettings = { ...previous.settings, ...keptSettings(args) };
           const turnArgs = { ...args, ...settings };
           const { settings: request, notes } = editSettings(ctx, turnArgs, 1);
           const sources = {
