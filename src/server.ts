@@ -19,6 +19,7 @@ import {
 } from "./deps.ts";
 import { ToolError } from "./errors.ts";
 import { Logger, type LogLevel } from "./log.ts";
+import { registerViewer } from "./app/register.ts";
 import type { Toolbox } from "./tools/mod.ts";
 import { listedOutputSchema, TOOL_SPECS } from "./tools/specs.ts";
 import type { CallContext, ToolDefinition, ToolSpec } from "./tools/tool.ts";
@@ -175,8 +176,10 @@ export function serve(options: ServerOptions): Serving {
         inputSchema: listedSchema(spec.inputSchema),
         ...(outputSchemaOf(spec) ? { outputSchema: listedSchema(outputSchemaOf(spec)!) } : {}),
         ...(spec.annotations ? { annotations: spec.annotations } : {}),
+        ...(spec._meta ? { _meta: spec._meta } : {}),
       }, (args, ctx) => track(runCall(spec, args, ctx)));
     }
+    registerViewer(server);
     if (era === "legacy") {
       server.server.oninitialized = () => {
         // Lines that belong to no call reach a 2025 client as session logs, from now on: before

@@ -18,6 +18,7 @@ import {
 } from "./image_args.ts";
 import { imageResultSchema, sessionImageResultSchema } from "./result_schema.ts";
 import type { ToolSpec } from "./tool.ts";
+import { VIEWER_TOOL_META } from "../app/meta.ts";
 
 /** The hints of a tool that writes image files and calls the API. */
 export const WRITES_IMAGES = { readOnlyHint: false, destructiveHint: false, openWorldHint: true };
@@ -68,6 +69,7 @@ export const generateImageSpec = {
   }).superRefine(compressionRefinement),
   outputSchema: imageResultSchema,
   annotations: WRITES_IMAGES,
+  _meta: VIEWER_TOOL_META,
 } satisfies ToolSpec;
 
 /** `edit_image`: one to eight reference images (and an optional mask) to new images. */
@@ -86,6 +88,7 @@ export const editImageSpec = {
   }).superRefine(compressionRefinement),
   outputSchema: imageResultSchema,
   annotations: WRITES_IMAGES,
+  _meta: VIEWER_TOOL_META,
 } satisfies ToolSpec;
 
 /** `start_edit_session`: the first edit of an iterative session. */
@@ -102,6 +105,7 @@ export const startEditSessionSpec = {
   }).superRefine(compressionRefinement),
   outputSchema: sessionImageResultSchema,
   annotations: WRITES_IMAGES,
+  _meta: VIEWER_TOOL_META,
 } satisfies ToolSpec;
 
 /** `continue_edit_session`: another turn on a session's latest image. */
@@ -123,6 +127,7 @@ export const continueEditSessionSpec = {
   }).superRefine(compressionRefinement),
   outputSchema: sessionImageResultSchema,
   annotations: WRITES_IMAGES,
+  _meta: VIEWER_TOOL_META,
 } satisfies ToolSpec;
 
 /** `end_edit_session`. */
@@ -180,6 +185,7 @@ export const getImageJobSpec = {
     ),
   }),
   annotations: { readOnlyHint: true, openWorldHint: false },
+  _meta: VIEWER_TOOL_META,
 } satisfies ToolSpec;
 
 /** `cancel_image_job`: aborts a detached call. */
