@@ -74,7 +74,15 @@ export interface Recorded {
   authorization: string | null;
   json?: Record<string, unknown>;
   fields?: Record<string, string[]>;
-  files?: { field: string; name: string; type: string; size: number; sha256: string }[];
+  files?: {
+    field: string;
+    name: string;
+    type: string;
+    size: number;
+    sha256: string;
+    /** The file's bytes, kept when `keepUploads` is set. */
+    bytes?: Uint8Array;
+  }[];
   /** Set when the client closed the connection before a slow answer was complete. */
   aborted: boolean;
   /** `performance.now()` when the request arrived and when its answer was ready. */
@@ -248,6 +256,8 @@ export class FakeOpenAI {
   chunked = false;
   /** Give every answer's images their own pixels (else equal requests get equal bytes). */
   distinctImages = false;
+  /** Keep the bytes of multipart files in `requests` (a test that inspects a mask sets it). */
+  keepUploads = false;
   #imageSeq = 0;
   #faults = new Map<Route, Fault[]>();
   #cache = new Map<string, Uint8Array>();
@@ -387,8 +397,10 @@ export class FakeOpenAI {
       for (const [field, value] of form.entries()) {
         if (typeof value === "string") (record.fields[field] ??= []).push(value);
         else {
-          const digest = await crypto.subtle.digest("SHA-256", await value.arrayBuffer());
+          const data = await value.arrayBuffer();
+          const digest = await crypto.subtle.digest("SHA-256", data);
           record.files.push({
+            ...(this.keepUploads ? { bytes: new Uint8Array(data) } : {}),
             field,
             name: value.name,
             type: value.type,
