@@ -19,7 +19,8 @@ import {
 } from "./deps.ts";
 import { ToolError } from "./errors.ts";
 import { Logger, type LogLevel } from "./log.ts";
-import { registerViewer } from "./app/register.ts";
+import { registerImageResources } from "./resources.ts";
+import { viewerResource } from "./app/register.ts";
 import type { Toolbox } from "./tools/mod.ts";
 import { listedOutputSchema, TOOL_SPECS } from "./tools/specs.ts";
 import type { CallContext, ToolDefinition, ToolSpec } from "./tools/tool.ts";
@@ -179,7 +180,14 @@ export function serve(options: ServerOptions): Serving {
         ...(spec._meta ? { _meta: spec._meta } : {}),
       }, (args, ctx) => track(runCall(spec, args, ctx)));
     }
-    registerViewer(server);
+    registerImageResources(server, {
+      images: () =>
+        config instanceof ConfigError
+          ? Promise.reject(new ToolError(configProblem(config)))
+          : tools(config).then((t) => t.images),
+      notifyChanges: era === "legacy",
+      fixed: [viewerResource()],
+    });
     if (era === "legacy") {
       server.server.oninitialized = () => {
         // Lines that belong to no call reach a 2025 client as session logs, from now on: before

@@ -2,7 +2,6 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { decodeBase64 } from "../src/images/codecs/base64.ts";
 import { makePreview } from "../src/images/preview.ts";
 import { sniffImage } from "../src/images/codecs/sniff.ts";
@@ -162,7 +161,7 @@ Deno.test("resource links point at the saved files; inline modes full and none",
     }[];
     assert.equal(links.length, 2);
     for (const [i, link] of links.entries()) {
-      const bytes = await Deno.readFile(fileURLToPath(link.uri));
+      const bytes = await Deno.readFile(structured(full).images[i].file_path);
       assert.equal(bytes.length, link.size);
       assert.equal(link.mimeType, "image/png");
       assert.equal(link.name, structured(full).images[i].filename);

@@ -6,7 +6,6 @@
 
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { echoKey, FakeOpenAI, type Fault, type KeyEcho } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
 import {
@@ -26,8 +25,10 @@ function structured(result: CallToolResult): ImageJobResult {
   return result.structuredContent as ImageJobResult;
 }
 
+/** The saved files the result's resource links stand for. */
 function links(result: CallToolResult): string[] {
-  return result.content.flatMap((c) => c.type === "resource_link" ? [fileURLToPath(c.uri)] : []);
+  const linked = result.content.filter((c) => c.type === "resource_link").length;
+  return structured(result).images.slice(0, linked).map((f) => f.file_path);
 }
 
 /** Image files (no ledger, no session records) below `root`. */

@@ -31,7 +31,11 @@ export async function prepareEdit(
 ): Promise<{ outputDir: string; inputs: { images: LoadedImage[]; mask?: LoadedImage } }> {
   const outputDir = await prepareImageCall(ctx, args.output_dir);
   call.progress.stage("Reading input images");
-  const inputs = await loadEditInputs(args, { config: ctx.config, signal: call.signal });
+  const inputs = await loadEditInputs(args, {
+    config: ctx.config,
+    signal: call.signal,
+    images: ctx.images,
+  });
   call.progress.stage(`Uploading ${inputs.images.length + (inputs.mask ? 1 : 0)} input file(s)`);
   return { outputDir, inputs };
 }

@@ -282,6 +282,7 @@ export async function runImageJob(
     for (const file of saved) {
       call.log.info(`saved ${file.file_path} (${megabytes(file.size_bytes)})`);
     }
+    ctx.images.changed();
     call.log.info(
       `cost: ${usd(cost)} (${basis}); spent ${
         spend.spent_usd === undefined ? "unknown" : usd(spend.spent_usd)
@@ -349,7 +350,8 @@ export async function runImageJob(
         })),
         ...saved.map((f) => ({
           type: "resource_link" as const,
-          uri: pathToFileURL(f.file_path).href,
+          // image:// when resources/read serves it; a file outside the store keeps its path.
+          uri: ctx.images.uriOf(f.file_path) ?? pathToFileURL(f.file_path).href,
           name: f.filename,
           mimeType: f.mime_type,
           size: f.size_bytes,

@@ -22,6 +22,7 @@ import { JobStore } from "../jobs/store.ts";
 import { jobTools, type PlainCall, runPlainCall } from "./jobs.ts";
 import type { ToolContext, ToolDefinition } from "./tool.ts";
 import type { CallToolResult } from "../deps.ts";
+import { type ImageStore, localImageStore } from "../images/storage/image_store.ts";
 
 /** The tools by name, each with its handler, and the jobs of calls that outlive a client. */
 export interface Toolbox {
@@ -30,6 +31,8 @@ export interface Toolbox {
   runCall(tool: ToolDefinition, call: PlainCall): Promise<CallToolResult>;
   /** The jobs of detached calls. */
   jobs: JobRunner;
+  /** The saved images (the output root's), as resources. */
+  images: ImageStore;
 }
 
 /** Says once, when the tools load, that the default output folder is outside the write scope. */
@@ -70,6 +73,7 @@ export async function createToolbox(
     log,
   );
   const api = new Api(config, log);
+  const images = localImageStore(outputRoot);
   const ctx: ToolContext = {
     config,
     log,
@@ -85,6 +89,7 @@ export async function createToolbox(
       legacy: () => config.outputDirOverride ? undefined : defaultOutputBase(config),
     }),
     sessions: new SessionStore(config, outputRoot, log),
+    images,
     project,
   };
   const jobs = new JobRunner({
@@ -102,5 +107,6 @@ export async function createToolbox(
     byName: new Map(tools.map((t) => [t.name, t])),
     runCall: (tool, call) => runPlainCall({ config, runner: jobs }, tool, call),
     jobs,
+    images,
   };
 }

@@ -136,7 +136,7 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
           });
           const inputs = await loadEditInputs(
             { images: [previous.last_image], mask: args.mask },
-            { config: ctx.config, signal: call.signal },
+            { config: ctx.config, signal: call.signal, images: ctx.images },
           );
           const prefix = args.filename_prefix ?? previous.filename_prefix;
           return turn({

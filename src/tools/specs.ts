@@ -23,10 +23,11 @@ import { VIEWER_TOOL_META } from "../app/meta.ts";
 /** The hints of a tool that writes image files and calls the API. */
 export const WRITES_IMAGES = { readOnlyHint: false, destructiveHint: false, openWorldHint: true };
 
-/** An image source: path, file:// URL, https:// URL or data URL. */
+/** An image source: path, file:// URL, https:// URL, image:// URI or data URL. */
 export const imageSource = z.string().min(1).max(70_000_000)
   .describe(
-    "Absolute or relative path, file:// URL, https:// URL, or data:image/...;base64, URL " +
+    "Absolute or relative path, file:// URL, https:// URL, image:// URI of a saved image " +
+      "(as results link them), or data:image/...;base64, URL " +
       "(a whole request stays under 16 MB, so large images go as paths or URLs)",
   );
 

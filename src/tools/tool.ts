@@ -7,6 +7,7 @@ import type { Api } from "../openai/api.ts";
 import type { EditRouter } from "../openai/edit_route.ts";
 import type { Ledger } from "../budget.ts";
 import type { SessionStore } from "../sessions/store.ts";
+import type { ImageStore } from "../images/storage/image_store.ts";
 import type { Progress } from "./progress.ts";
 
 /** Long-lived services a tool handler may use, built once per server. */
@@ -17,6 +18,8 @@ export interface ToolContext {
   router: EditRouter;
   ledger: Ledger;
   sessions: SessionStore;
+  /** The saved images, as `image://` resources and inputs. */
+  images: ImageStore;
   /** The per-project part of the default output folder (see `defaultProject`). */
   project: string;
 }

@@ -10,6 +10,8 @@ import { MAX_INPUTS } from "./limits.ts";
 import { tryDecodeBase64 } from "../codecs/base64.ts";
 import { expandHome } from "../storage/output.ts";
 import { fetchRemote } from "./remote.ts";
+import type { ImageStore } from "../storage/image_store.ts";
+import { IMAGE_URI_PREFIX } from "../storage/library.ts";
 import { describeBytes, type ImageInfo, sniffImage } from "../codecs/sniff.ts";
 
 export const MAX_INPUT_BYTES = 50 * 1024 * 1024;
@@ -72,16 +74,48 @@ async function fromFile(
   return await Deno.readFile(path);
 }
 
+/** An `image://` input: a saved image of this caller, read through the store. */
+async function fromStore(
+  uri: string,
+  label: string,
+  options: { maxBytes: number; images?: ImageStore },
+): Promise<Uint8Array> {
+  if (!options.images) throw new ToolError(`${label}: image:// URIs are not served here.`);
+  let bytes: Uint8Array;
+  try {
+    ({ bytes } = await options.images.readUri(uri, { label }));
+  } catch (error) {
+    if (!(error instanceof ToolError) || error.message.startsWith(label)) throw error;
+    throw new ToolError(`${label}: ${error.message}`);
+  }
+  if (bytes.length > options.maxBytes) {
+    throw new ToolError(
+      `${label}: the image is ${bytes.length} bytes, over the ${options.maxBytes}-byte limit.`,
+    );
+  }
+  return bytes;
+}
+
+/** Options of `loadImage` and `loadEditInputs`. */
+export interface LoadOptions {
+  config: Config;
+  signal?: AbortSignal;
+  /** The caller's saved images, which `image://` inputs name. */
+  images?: ImageStore;
+}
+
 /** Loads one input from any supported source and checks that it is a PNG, JPEG or WebP image. */
 export async function loadImage(
   source: string,
-  options: { label: string; maxBytes: number; config: Config; signal?: AbortSignal },
+  options: LoadOptions & { label: string; maxBytes: number },
 ): Promise<LoadedImage> {
   const label = `${options.label} (${describeSource(source)})`;
   const home = options.config.homeDir;
   let bytes: Uint8Array;
   if (/^data:/i.test(source)) bytes = fromDataUrl(source, label, options.maxBytes);
-  else if (/^https?:\/\//i.test(source)) {
+  else if (source.toLowerCase().startsWith(IMAGE_URI_PREFIX)) {
+    bytes = await fromStore(source, label, options);
+  } else if (/^https?:\/\//i.test(source)) {
     bytes = await fetchRemote(source, { ...options, label });
   } else if (/^file:/i.test(source)) {
     let path: string;
@@ -93,7 +127,7 @@ export async function loadImage(
     bytes = await fromFile(path, label, { maxBytes: options.maxBytes, home });
   } else if (/^[a-z][a-z0-9+.-]+:\/\//i.test(source)) {
     throw new ToolError(
-      `${label}: unsupported scheme; use a path, file://, https:// or a data: URL.`,
+      `${label}: unsupported scheme; use a path, file://, https://, image:// or a data: URL.`,
     );
   } else {
     const path = resolve(options.config.cwd, expandHome(source, home));
@@ -109,7 +143,7 @@ export async function loadImage(
 /** Loads the images and the optional mask of one edit, enforcing count, type, size and mask rules. */
 export async function loadEditInputs(
   sources: { images: readonly string[]; mask?: string },
-  options: { config: Config; signal?: AbortSignal },
+  options: LoadOptions,
 ): Promise<{ images: LoadedImage[]; mask?: LoadedImage }> {
   if (sources.images.length < 1 || sources.images.length > MAX_INPUTS) {
     throw new ToolError(`images: give 1 to ${MAX_INPUTS} images, got ${sources.images.length}.`);
