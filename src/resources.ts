@@ -31,10 +31,12 @@ export interface ImageResourcesOptions {
   fixed?: FixedResource[];
 }
 
-/** A resource at one fixed URI, listed first on the first page and read by its own function. */
+/**
+ * A resource at one fixed URI, read by its own function. `resources/list` keeps to the images:
+ * a client finds these where they are named (a tool's `_meta.ui.resourceUri`).
+ */
 export interface FixedResource {
-  /** What `resources/list` shows of it. */
-  listed: { uri: string; name: string; title?: string; description?: string; mimeType: string };
+  uri: string;
   /** Its contents, built on the first read. */
   read: () => Promise<{ contents: { uri: string; mimeType: string; text: string }[] }>;
 }
@@ -79,10 +81,7 @@ export function registerImageResources(server: McpServer, options: ImageResource
       const store = await options.images();
       const page = await store.list({ cursor: request.params?.cursor });
       return {
-        resources: [
-          ...(request.params?.cursor ? [] : fixed.map((f) => f.listed)),
-          ...page.images.map(described),
-        ],
+        resources: page.images.map(described),
         ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
       };
     } catch (error) {
@@ -91,7 +90,7 @@ export function registerImageResources(server: McpServer, options: ImageResource
   });
   server.server.setRequestHandler("resources/read", async (request) => {
     const { uri } = request.params;
-    const own = fixed.find((f) => f.listed.uri === uri);
+    const own = fixed.find((f) => f.uri === uri);
     if (own) return await own.read();
     try {
       const store = await options.images();

@@ -9,17 +9,10 @@
 import type { FixedResource } from "../resources.ts";
 import { VIEWER_MIME_TYPE, VIEWER_URI } from "./meta.ts";
 
-/** The viewer's resource: listed by `resources/list`, its HTML served by `resources/read`. */
+/** The viewer's resource: `resources/read` of its URI gives the HTML, in the app profile. */
 export function viewerResource(): FixedResource {
   return {
-    listed: {
-      uri: VIEWER_URI,
-      name: "gpt-image-2 viewer",
-      title: "Image viewer and mask painter",
-      description: "Shows this server's images at full resolution, compares edit turns, and " +
-        "paints the area to edit (an MCP App).",
-      mimeType: VIEWER_MIME_TYPE,
-    },
+    uri: VIEWER_URI,
     read: async () => {
       // A literal specifier: `deno compile` embeds the module, `deno run` from a URL fetches it.
       const { VIEWER_HTML } = await import("./viewer_html.ts");

@@ -19,6 +19,7 @@ import {
 import { imageResultSchema, sessionImageResultSchema } from "./result_schema.ts";
 import type { ToolSpec } from "./tool.ts";
 import { VIEWER_TOOL_META } from "../app/meta.ts";
+import { sessionImagesSpec } from "../app/tool_spec.ts";
 
 /** The hints of a tool that writes image files and calls the API. */
 export const WRITES_IMAGES = { readOnlyHint: false, destructiveHint: false, openWorldHint: true };
@@ -209,6 +210,7 @@ export const TOOL_SPECS: readonly ToolSpec[] = [
   listEditSessionsSpec,
   getImageJobSpec,
   cancelImageJobSpec,
+  sessionImagesSpec,
 ];
 
 /** Whether a tool's plain calls may detach: the ones that call the API, which take minutes. */

@@ -32,8 +32,6 @@ interface Item extends ViewImage {
 
 /** Longest wait of one `get_image_job` call while an edit runs as a job. */
 const JOB_WAIT_S = 50;
-/** Pages of `resources/list` read when looking for a session's earlier turns. */
-const SESSION_PAGES = 10;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -113,32 +111,26 @@ function sortFilmstrip(): void {
   });
 }
 
-/** Finds a session's earlier turns among the saved images and adds them to the filmstrip. */
+/** Adds every turn of a session to the filmstrip, through the viewer's own tool. */
 async function addSessionTurns(sessionId: string): Promise<void> {
-  const pattern = new RegExp(`session-${sessionId.replace(/[^\w-]/g, "")}-turn(\\d+)`);
-  let cursor: string | undefined;
-  const found: ViewImage[] = [];
   try {
-    for (let page = 0; page < SESSION_PAGES; page++) {
-      const list = await app.listServerResources(cursor ? { cursor } : {});
-      for (const r of list.resources) {
-        const match = pattern.exec(r.name) ?? pattern.exec(r.uri);
-        if (!match || !r.uri.startsWith("image://")) continue;
-        found.push({
-          uri: r.uri,
-          name: r.name,
-          mimeType: r.mimeType ?? "image/png",
-          sessionId,
-          turn: Number(match[1]),
-        });
-      }
-      cursor = list.nextCursor;
-      if (!cursor) break;
-    }
+    const result = await app.callServerTool({
+      name: "get_session_images",
+      arguments: { session_id: sessionId },
+    });
+    const turns = (result.structuredContent?.turns ?? []) as Array<Record<string, unknown>>;
+    if (result.isError || !turns.length) return;
+    addItems(turns.map((t) => ({
+      uri: t.uri as string | undefined,
+      name: String(t.name),
+      mimeType: String(t.mime_type),
+      filePath: String(t.file_path),
+      sessionId,
+      turn: Number(t.turn),
+    })));
   } catch {
-    return; // a host without resources/list: the filmstrip keeps what the calls returned
+    // The filmstrip keeps what the calls returned.
   }
-  if (found.length) addItems(found);
 }
 
 // ---- showing ----------------------------------------------------------------------------
