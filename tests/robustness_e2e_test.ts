@@ -40,7 +40,7 @@ Deno.test("16 parallel calls give 16 distinct complete files; tools/list answers
     const t0 = performance.now();
     const { tools } = await h.client.listTools();
     const listMs = performance.now() - t0;
-    assert.equal(tools.length, 8);
+    assert.equal(tools.length, 9);
     assert.ok(listMs < 1000, `tools/list took ${listMs} ms while 16 calls were in flight`);
     const results = await Promise.all(calls);
     const paths = results.flatMap((r) => {
@@ -317,7 +317,7 @@ Deno.test("a bad configuration value leaves the server up: it lists the tools, a
   const h = await startServer({ fake, env });
   try {
     const { tools } = await h.client.listTools();
-    assert.equal(tools.length, 8);
+    assert.equal(tools.length, 9);
     const rule = 'GPT_IMAGE_2_INLINE must be one of preview, full, none, got "banana".';
     const calls: [string, Record<string, unknown>][] = [
       ["generate_image", { prompt: "x" }],
