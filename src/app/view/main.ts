@@ -212,7 +212,7 @@ function renderFilmstrip(): void {
     img.alt = item.name;
     if (item.dataUrl) img.src = item.dataUrl;
     const label = document.createElement("span");
-    label.textContent = item.turn ? `turn ${item.turn}` : item.name;
+    label.textContent = item.turn ? `turn ${item.turn}` : item.facts?.prompt ?? item.name;
     button.append(img, label);
     button.onclick = () => {
       if (comparing && current && item !== current) {
