@@ -118,7 +118,8 @@ async function addSessionTurns(sessionId: string): Promise<void> {
       name: "get_session_images",
       arguments: { session_id: sessionId },
     });
-    const turns = (result.structuredContent?.turns ?? []) as Array<Record<string, unknown>>;
+    const structured = result.structuredContent as { turns?: Array<Record<string, unknown>> };
+    const turns = structured?.turns ?? [];
     if (result.isError || !turns.length) return;
     addItems(turns.map((t) => ({
       uri: t.uri as string | undefined,
