@@ -38,6 +38,11 @@ export interface Config {
   allowHttpInputs: boolean;
   /** Hosts (`host` or `host:port`) exempt from the private-address rule for remote inputs. */
   inputHostAllowlist: string[];
+  /**
+   * HTTP mode: the caller's own folder. Output folders and input paths must lie inside it (a
+   * remote caller names its images by `image://`, never by a path on this machine).
+   */
+  confinedRoot?: string;
   /** Home and per-user config directory, from the environment (no `--allow-sys`). */
   homeDir?: string;
   configDir?: string;
@@ -84,6 +89,15 @@ export const ENV_VARS = [
   "GPT_IMAGE_2_DETACH_AFTER_S",
   "GPT_IMAGE_2_ALLOW_HTTP_INPUTS",
   "GPT_IMAGE_2_INPUT_HOST_ALLOWLIST",
+  "GPT_IMAGE_2_HTTP_HOST",
+  "GPT_IMAGE_2_HTTP_PORT",
+  "GPT_IMAGE_2_HTTP_TOKEN",
+  "GPT_IMAGE_2_HTTP_ALLOWED_HOSTS",
+  "GPT_IMAGE_2_HTTP_MAX_BODY_BYTES",
+  "GPT_IMAGE_2_OAUTH_ISSUER",
+  "GPT_IMAGE_2_OAUTH_AUDIENCE",
+  "GPT_IMAGE_2_OAUTH_SCOPE",
+  "GPT_IMAGE_2_PRINCIPAL_BUDGET_USD",
   "HOME",
   "USERPROFILE",
   "XDG_CONFIG_HOME",

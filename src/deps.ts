@@ -8,11 +8,14 @@
 
 export { z } from "./zod.ts";
 export {
+  type AuthInfo,
   type CallToolResult,
   type ContentBlock,
+  createMcpHandler,
   type JSONRPCErrorResponse,
   type JSONRPCMessage,
   type LoggingLevel,
+  type McpRequestContext,
   McpServer,
   ProtocolError,
   ProtocolErrorCode,

@@ -84,7 +84,86 @@ export async function runServer(options: { transport?: Transport } = {}): Promis
   await serving.done;
 }
 
-/** Runs the command line: `--help`, `--version`, `doctor`, or the stdio server. */
+/** The flags of `serve`: `--http`, `--host H`, `--port P` (or `--host=H`, `--port=P`). */
+export function parseServeArgs(
+  args: readonly string[],
+): { http: boolean; host?: string; port?: string } | string {
+  const out: { http: boolean; host?: string; port?: string } = { http: false };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--http") {
+      out.http = true;
+      continue;
+    }
+    const match = /^--(host|port)(?:=(.*))?$/.exec(arg);
+    if (!match) return `serve: unknown option "${arg}".`;
+    const value = match[2] ?? args[++i];
+    if (value === undefined || value === "") return `serve: --${match[1]} needs a value.`;
+    out[match[1] as "host" | "port"] = value;
+  }
+  if (!out.http && (out.host !== undefined || out.port !== undefined)) {
+    return "serve: --host and --port go with --http.";
+  }
+  return out;
+}
+
+/** Serves MCP over Streamable HTTP until SIGINT or SIGTERM; non-zero when it cannot start. */
+export async function runHttpServer(flags: { host?: string; port?: string }): Promise<number> {
+  const config = readConfig();
+  const broken = config instanceof ConfigError;
+  const { loadHttpConfig } = await import("./http/config.ts");
+  let http;
+  try {
+    http = loadHttpConfig(readEnv, flags);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`gpt-image-2-mcp: cannot start the HTTP server: ${error.message}`);
+    return 1;
+  }
+  const log = new Logger({
+    debug: !broken && config.debug,
+    secrets: [broken ? readEnv("OPENAI_API_KEY") : config.apiKey, http.token],
+  });
+  installGlobalHandlers(log);
+  const { serveHttp } = await import("./http/serve.ts");
+  let serving;
+  try {
+    serving = serveHttp({ config, http, log, version: VERSION });
+  } catch (error) {
+    console.error(
+      `gpt-image-2-mcp: cannot listen on ${http.host}:${http.port}: ${(error as Error).message}`,
+    );
+    return 1;
+  }
+  const auth = http.oauth
+    ? `OAuth (issuer ${http.oauth.issuer})${http.token ? " or the static token" : ""}`
+    : http.token
+    ? "the static token"
+    : "no authentication (loopback only)";
+  log.notice(`gpt-image-2-mcp ${VERSION} serving MCP at ${serving.url}; ${auth}`);
+  if (broken) {
+    log.error(
+      `configuration error: ${config.message} Every tool call answers with this until it is fixed.`,
+    );
+  } else {
+    if (!config.apiKey) {
+      log.warning("OPENAI_API_KEY is not set: tools will answer with an error until it is.");
+    }
+    warnAboutNetwork(config, log);
+  }
+  const stop = () => serving.shutdown();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(signal, stop);
+    } catch {
+      // Not every platform has every signal.
+    }
+  }
+  await serving.finished;
+  return 0;
+}
+
+/** Runs the command line: `--help`, `--version`, `doctor`, `serve`, or the stdio server. */
 export async function main(args: readonly string[]): Promise<number> {
   const [command] = args;
   if (command === "--help" || command === "-h" || command === "help") {
@@ -98,6 +177,16 @@ export async function main(args: readonly string[]): Promise<number> {
   if (command === "doctor") {
     const { runDoctor } = await import("./cli.ts");
     return await runDoctor({ cwd: Deno.cwd(), version: VERSION, args: args.slice(1) });
+  }
+  if (command === "serve") {
+    const flags = parseServeArgs(args.slice(1));
+    if (typeof flags === "string") {
+      console.error(`${flags} Run with --help for usage.`);
+      return 2;
+    }
+    if (flags.http) return await runHttpServer(flags);
+    await runServer();
+    return 0;
   }
   if (command !== undefined) {
     console.error(`Unknown argument "${command}". Run with --help for usage.`);

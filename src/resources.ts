@@ -15,7 +15,8 @@ import {
 } from "./deps.ts";
 import { encodeBase64 } from "./images/codecs/base64.ts";
 import type { ImageStore } from "./images/storage/image_store.ts";
-import { IMAGE_URI_TEMPLATE, ImageNotFound, type LibraryImage } from "./images/storage/library.ts";
+import type { LibraryImage } from "./images/storage/library.ts";
+import { IMAGE_URI_TEMPLATE } from "./images/storage/image_uri.ts";
 import { ToolError } from "./errors.ts";
 
 /** Options of `registerImageResources`. */
@@ -54,7 +55,10 @@ function described(image: LibraryImage) {
 
 /** A store's error as the protocol error it is: unknown image, or a URI that breaks a rule. */
 function protocolError(error: unknown, uri: string): Error {
-  if (error instanceof ImageNotFound) return new ResourceNotFoundError(uri);
+  // By name: the library (and node:path with it) loads with the tools, not at start.
+  if (error instanceof ToolError && error.name === "ImageNotFound") {
+    return new ResourceNotFoundError(uri);
+  }
   if (error instanceof ToolError) {
     return new ProtocolError(ProtocolErrorCode.InvalidParams, error.message, { uri });
   }

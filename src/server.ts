@@ -25,12 +25,40 @@ import type { Toolbox } from "./tools/mod.ts";
 import { listedOutputSchema, TOOL_SPECS } from "./tools/specs.ts";
 import type { CallContext, ToolDefinition, ToolSpec } from "./tools/tool.ts";
 
-/** What `serve` needs. */
-export interface ServerOptions {
+/** What `createServerFactory` needs. */
+export interface FactoryOptions {
   /** The configuration, or why it could not be read: then every tool call answers with that. */
   config: Config | ConfigError;
   log: Logger;
   version: string;
+}
+
+/**
+ * Whose calls a server instance serves: `key` names the caller (its toolbox, output folder,
+ * sessions, jobs and ledger line are its own), `config` is the configuration its tools run under.
+ */
+export interface CallerScope {
+  key: string;
+  config: Config;
+  /** Extra services for the toolbox (HTTP mode: the shared ledger root and the caller's line). */
+  toolbox?: { ledgerRoot?: string; project?: string };
+}
+
+/** Builds server instances that share toolboxes and the calls in flight. */
+export interface ServerFactory {
+  /** A fresh server for one connection (stdio) or one request (HTTP), serving `scope`. */
+  create(
+    era: "legacy" | "modern",
+    options?: { scope?: CallerScope; perRequest?: boolean },
+  ): McpServer;
+  /** The toolbox of `scope`, built on first use. */
+  toolbox(scope: CallerScope): Promise<Toolbox>;
+  /** The tool calls now running. */
+  inflight: Set<Promise<unknown>>;
+}
+
+/** What `serve` needs. */
+export interface ServerOptions extends FactoryOptions {
   /** The connection's wire: this process's stdio in production. */
   transport: Transport;
   /** How long calls still running when the client leaves get to wind down (default 5 s). */
@@ -82,17 +110,29 @@ function configProblem(error: ConfigError): string {
     "in your MCP client configuration, then restart the server.";
 }
 
-/** Serves MCP on `options.transport` until the client goes away. */
-export function serve(options: ServerOptions): Serving {
-  const { config, log } = options;
-  let toolbox: Promise<Toolbox> | undefined;
-  const tools = (settings: Config) =>
-    toolbox ??= import("./tools/mod.ts").then((m) => m.createToolbox({ config: settings, log }));
-  const preload = () => {
-    if (config instanceof ConfigError) return;
-    tools(config).catch((error) => log.error(`could not load the tools: ${error}`));
+/** The server factory over `options.config`: one toolbox per caller scope. */
+export function createServerFactory(options: FactoryOptions): ServerFactory {
+  const { log } = options;
+  const toolboxes = new Map<string, Promise<Toolbox>>();
+  const tools = (scope: CallerScope) => {
+    let toolbox = toolboxes.get(scope.key);
+    if (!toolbox) {
+      toolbox = import("./tools/mod.ts").then((m) =>
+        m.createToolbox({ config: scope.config, log, ...scope.toolbox })
+      );
+      toolboxes.set(scope.key, toolbox);
+    }
+    return toolbox;
+  };
+  const defaultScope = options.config instanceof ConfigError
+    ? undefined
+    : { key: "", config: options.config };
+  const preload = (scope = defaultScope) => {
+    if (!scope) return;
+    tools(scope).catch((error) => log.error(`could not load the tools: ${error}`));
   };
   const inflight = new Set<Promise<unknown>>();
+  const config = options.config;
   const detachAfterMs = config instanceof ConfigError ? 0 : config.detachAfterMs;
   const outputSchemaOf = (spec: ToolSpec) => listedOutputSchema(spec, detachAfterMs);
 
@@ -126,8 +166,14 @@ export function serve(options: ServerOptions): Serving {
     }
   }
 
-  async function runCall(spec: ToolSpec, args: z.output<z.ZodObject>, ctx: ServerContext) {
+  async function runCall(
+    spec: ToolSpec,
+    args: z.output<z.ZodObject>,
+    ctx: ServerContext,
+    scope: CallerScope | undefined,
+  ) {
     if (config instanceof ConfigError) return errorResult(log.redact(configProblem(config)));
+    if (!scope) throw new Error("a call without a caller scope");
     const token = ctx.mcpReq._meta?.progressToken;
     const send = token === undefined
       ? undefined
@@ -142,7 +188,7 @@ export function serve(options: ServerOptions): Serving {
       ctx.mcpReq.log(level, data, "gpt-image-2-mcp").catch(() => {});
     });
     try {
-      const toolbox = await tools(config);
+      const toolbox = await tools(scope);
       const tool = toolbox.byName.get(spec.name);
       if (!tool) throw new Error(`no handler is registered for ${spec.name}`);
       // A long call of an image tool answers with a job and goes on (src/tools/jobs.ts).
@@ -165,7 +211,11 @@ export function serve(options: ServerOptions): Serving {
     return call;
   }
 
-  function createServer(era: "legacy" | "modern"): McpServer {
+  function createServer(
+    era: "legacy" | "modern",
+    serverOptions: { scope?: CallerScope; perRequest?: boolean } = {},
+  ): McpServer {
+    const scope = serverOptions.scope ?? defaultScope;
     const server = new McpServer(
       { name: "gpt-image-2-mcp", version: options.version },
       { capabilities: { tools: { listChanged: false }, logging: {} } },
@@ -178,17 +228,20 @@ export function serve(options: ServerOptions): Serving {
         ...(outputSchemaOf(spec) ? { outputSchema: listedSchema(outputSchemaOf(spec)!) } : {}),
         ...(spec.annotations ? { annotations: spec.annotations } : {}),
         ...(spec._meta ? { _meta: spec._meta } : {}),
-      }, (args, ctx) => track(runCall(spec, args, ctx)));
+      }, (args, ctx) => track(runCall(spec, args, ctx, scope)));
     }
     registerImageResources(server, {
       images: () =>
         config instanceof ConfigError
           ? Promise.reject(new ToolError(configProblem(config)))
-          : tools(config).then((t) => t.images),
-      notifyChanges: era === "legacy",
+          : tools(scope!).then((t) => t.images),
+      notifyChanges: era === "legacy" && !serverOptions.perRequest,
       fixed: [viewerResource()],
     });
-    if (era === "legacy") {
+    if (serverOptions.perRequest) {
+      // One request's instance: session logs and the preload belong to lasting connections.
+      preload(scope);
+    } else if (era === "legacy") {
       server.server.oninitialized = () => {
         // Lines that belong to no call reach a 2025 client as session logs, from now on: before
         // `initialized` it has had no chance to choose a level. A 2026 client takes logs only
@@ -204,8 +257,15 @@ export function serve(options: ServerOptions): Serving {
     return server;
   }
 
+  return { create: createServer, toolbox: tools, inflight };
+}
+
+/** Serves MCP on `options.transport` until the client goes away. */
+export function serve(options: ServerOptions): Serving {
+  const { log } = options;
+  const { create, inflight } = createServerFactory(options);
   const { transport } = options;
-  serveStdio(({ era }) => createServer(era), {
+  serveStdio(({ era }) => create(era), {
     transport,
     onerror: (error) => log.debug(`protocol: ${error.message}`),
   });

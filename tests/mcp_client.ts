@@ -10,6 +10,7 @@ export {
   Client,
   LOG_LEVEL_META_KEY,
   type LoggingMessageNotification,
+  StreamableHTTPClientTransport,
 } from "npm:@modelcontextprotocol/client@2.4.0";
 export { StdioClientTransport } from "npm:@modelcontextprotocol/client@2.4.0/stdio";
 export { Client as ClientV1 } from "npm:@modelcontextprotocol/sdk@1.32.2/client";

@@ -60,11 +60,22 @@ function sweepStaleTempFiles(root: string | undefined, log: Logger): void {
   }).catch((error) => log.debug(`could not sweep ${root}: ${error}`));
 }
 
-/** Builds the services and the tools for one server. */
-export async function createToolbox(
-  options: { config: Config; log: Logger },
-): Promise<Toolbox> {
-  const { config, log } = options;
+/** Options of `createToolbox`. */
+export interface ToolboxOptions {
+  config: Config;
+  log: Logger;
+  /**
+   * The folder of the spend ledger, when it is not the output root's (HTTP mode: every
+   * principal's folder lies below it, and each principal is a line of its own).
+   */
+  ledgerRoot?: string;
+  /** The ledger line of this toolbox's spending (HTTP mode: the principal). */
+  project?: string;
+}
+
+/** Builds the services and the tools for one server (or one principal of an HTTP server). */
+export async function createToolbox(options: ToolboxOptions): Promise<Toolbox> {
+  const { config, log, ledgerRoot } = options;
   const project = await defaultProject(config);
   let root: string | undefined;
   const outputRoot = () => (root ??= defaultOutputDir(config, project));
@@ -85,9 +96,9 @@ export async function createToolbox(
     ledger: new Ledger({
       config,
       log,
-      project: project || await projectFolderName(config.cwd),
-      root: () => spendRoot(config),
-      legacy: () => config.outputDirOverride ? undefined : defaultOutputBase(config),
+      project: options.project ?? (project || await projectFolderName(config.cwd)),
+      root: () => ledgerRoot ?? spendRoot(config),
+      legacy: () => ledgerRoot || config.outputDirOverride ? undefined : defaultOutputBase(config),
     }),
     sessions: new SessionStore(config, outputRoot, log),
     images,

@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../../config.ts";
 import { readScopeProblem } from "../../permissions.ts";
-import { vetReadPath } from "../../sandbox.ts";
+import { isInside, realPathOf, vetReadPath } from "../../sandbox.ts";
 import { ToolError } from "../../errors.ts";
 import { MAX_INPUTS } from "./limits.ts";
 import { tryDecodeBase64 } from "../codecs/base64.ts";
@@ -47,11 +47,26 @@ function fromDataUrl(source: string, label: string, maxBytes: number): Uint8Arra
   return bytes;
 }
 
+/** Whether `path` lies inside `root` once links are followed (a missing root holds nothing). */
+function insideRoot(path: string, root: string): boolean {
+  try {
+    return isInside(realPathOf(path), realPathOf(root));
+  } catch {
+    return false;
+  }
+}
+
 async function fromFile(
   path: string,
   label: string,
-  options: { maxBytes: number; home?: string },
+  options: { maxBytes: number; home?: string; confinedRoot?: string },
 ): Promise<Uint8Array> {
+  if (options.confinedRoot !== undefined && !insideRoot(path, options.confinedRoot)) {
+    throw new ToolError(
+      `${label}: over HTTP an input is an image:// URI of your saved images, an https:// URL ` +
+        `or a data: URL; paths on the server are not accepted.`,
+    );
+  }
   const permission = readScopeProblem(path);
   if (permission) throw new ToolError(`${label}: ${permission}`);
   let stat: Deno.FileInfo;
@@ -111,6 +126,7 @@ export async function loadImage(
 ): Promise<LoadedImage> {
   const label = `${options.label} (${describeSource(source)})`;
   const home = options.config.homeDir;
+  const confinedRoot = options.config.confinedRoot;
   let bytes: Uint8Array;
   if (/^data:/i.test(source)) bytes = fromDataUrl(source, label, options.maxBytes);
   else if (source.toLowerCase().startsWith(IMAGE_URI_PREFIX)) {
@@ -124,14 +140,14 @@ export async function loadImage(
     } catch {
       throw new ToolError(`${label}: not a valid file:// URL.`);
     }
-    bytes = await fromFile(path, label, { maxBytes: options.maxBytes, home });
+    bytes = await fromFile(path, label, { maxBytes: options.maxBytes, home, confinedRoot });
   } else if (/^[a-z][a-z0-9+.-]+:\/\//i.test(source)) {
     throw new ToolError(
       `${label}: unsupported scheme; use a path, file://, https://, image:// or a data: URL.`,
     );
   } else {
     const path = resolve(options.config.cwd, expandHome(source, home));
-    bytes = await fromFile(path, label, { maxBytes: options.maxBytes, home });
+    bytes = await fromFile(path, label, { maxBytes: options.maxBytes, home, confinedRoot });
   }
   const info = sniffImage(bytes);
   if (!info) {

@@ -10,11 +10,8 @@ import { isInside, realPathOf } from "../../sandbox.ts";
 import { ToolError } from "../../errors.ts";
 import { sniffImage } from "../codecs/sniff.ts";
 
-/** The scheme of the URIs `resources/read` serves: `image://{id}`. */
-export const IMAGE_URI_PREFIX = "image://";
-
-/** The resource template clients expand with an id. */
-export const IMAGE_URI_TEMPLATE = "image://{id}";
+import { IMAGE_URI_PREFIX } from "./image_uri.ts";
+export { IMAGE_URI_PREFIX, IMAGE_URI_TEMPLATE } from "./image_uri.ts";
 
 /** The MIME type of each image file extension the library shows. */
 const MIME_BY_EXTENSION: Record<string, string> = {

@@ -2,7 +2,7 @@
 
 import { basename, dirname, join, resolve } from "node:path";
 import type { Config } from "../../config.ts";
-import { vetWritePathSync } from "../../sandbox.ts";
+import { isInside, vetWritePathSync } from "../../sandbox.ts";
 import { ToolError } from "../../errors.ts";
 import { describeFsError, randomHex } from "../../fs_atomic.ts";
 import { imageSize, placeImage, type ReceivedImage } from "./received.ts";
@@ -80,6 +80,15 @@ export function resolveOutputDir(
     : config.outputDirOverride
     ? "GPT_IMAGE_2_OUTPUT_DIR"
     : "the default output folder";
+  if (
+    options.outputDir && config.confinedRoot !== undefined &&
+    !isInside(resolve(dir), resolve(config.confinedRoot))
+  ) {
+    throw new ToolError(
+      `output_dir: over HTTP images go to your own folder on the server; leave output_dir ` +
+        `out, or name a folder inside it.`,
+    );
+  }
   vetWritePathSync(dir, { label, home: config.homeDir });
   return dir;
 }
