@@ -24,10 +24,11 @@ export interface ImageResourcesOptions {
   /** The store of the caller this server instance serves (loaded on first use). */
   images: () => Promise<ImageStore>;
   /**
-   * Sends `notifications/resources/list_changed` on this server after each save, for as long
-   * as it is connected (a connection that lasts: stdio). Per-request instances leave it off.
+   * Subscribes to the caller's saves (returning the function that stops it): then this server
+   * sends `notifications/resources/list_changed` after each one while it is connected (a
+   * connection that lasts: stdio). Per-request instances leave it out.
    */
-  notifyChanges?: boolean;
+  watch?: (listener: () => void) => () => void;
   /** Resources at fixed URIs served beside the images (the MCP App viewer's `ui://` page). */
   fixed?: FixedResource[];
 }
@@ -104,16 +105,14 @@ export function registerImageResources(server: McpServer, options: ImageResource
       throw protocolError(error, uri);
     }
   });
-  if (options.notifyChanges) {
-    options.images().then((store) => {
-      const stop = store.onChange(() => {
-        if (server.isConnected()) server.server.sendResourceListChanged().catch(() => {});
-      });
-      const onclose = server.server.onclose;
-      server.server.onclose = () => {
-        stop();
-        onclose?.();
-      };
-    }).catch(() => {}); // no store, no saves to tell of
+  if (options.watch) {
+    const stop = options.watch(() => {
+      if (server.isConnected()) server.server.sendResourceListChanged().catch(() => {});
+    });
+    const onclose = server.server.onclose;
+    server.server.onclose = () => {
+      stop();
+      onclose?.();
+    };
   }
 }

@@ -53,6 +53,8 @@ export interface ServerFactory {
   ): McpServer;
   /** The toolbox of `scope`, built on first use. */
   toolbox(scope: CallerScope): Promise<Toolbox>;
+  /** Calls `listener` after each save of `scope`'s images; returns the function that stops it. */
+  watchImages(scope: CallerScope, listener: () => void): () => void;
   /** The tool calls now running. */
   inflight: Set<Promise<unknown>>;
 }
@@ -114,15 +116,25 @@ function configProblem(error: ConfigError): string {
 export function createServerFactory(options: FactoryOptions): ServerFactory {
   const { log } = options;
   const toolboxes = new Map<string, Promise<Toolbox>>();
+  /** Who hears of each scope's saves (servers that send list_changed), toolbox loaded or not. */
+  const watchers = new Map<string, Set<() => void>>();
   const tools = (scope: CallerScope) => {
     let toolbox = toolboxes.get(scope.key);
     if (!toolbox) {
-      toolbox = import("./tools/mod.ts").then((m) =>
-        m.createToolbox({ config: scope.config, log, ...scope.toolbox })
-      );
+      toolbox = import("./tools/mod.ts").then(async (m) => {
+        const built = await m.createToolbox({ config: scope.config, log, ...scope.toolbox });
+        built.images.onChange(() => watchers.get(scope.key)?.forEach((listener) => listener()));
+        return built;
+      });
       toolboxes.set(scope.key, toolbox);
     }
     return toolbox;
+  };
+  const watchImages = (scope: CallerScope, listener: () => void) => {
+    let set = watchers.get(scope.key);
+    if (!set) watchers.set(scope.key, set = new Set());
+    set.add(listener);
+    return () => void set.delete(listener);
   };
   const defaultScope = options.config instanceof ConfigError
     ? undefined
@@ -235,7 +247,9 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
         config instanceof ConfigError
           ? Promise.reject(new ToolError(configProblem(config)))
           : tools(scope!).then((t) => t.images),
-      notifyChanges: era === "legacy" && !serverOptions.perRequest,
+      watch: era === "legacy" && !serverOptions.perRequest && scope
+        ? (listener) => watchImages(scope, listener)
+        : undefined,
       fixed: [viewerResource()],
     });
     if (serverOptions.perRequest) {
@@ -257,7 +271,7 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
     return server;
   }
 
-  return { create: createServer, toolbox: tools, inflight };
+  return { create: createServer, toolbox: tools, watchImages, inflight };
 }
 
 /** Serves MCP on `options.transport` until the client goes away. */

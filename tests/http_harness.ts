@@ -42,6 +42,8 @@ export interface HttpHarness {
   /** The output root: `$HOME/.config/gpt-image-2-mcp`. */
   configRoot: string;
   stderr: () => string;
+  /** The server's process id (for reading its memory use). */
+  pid: number;
   /** A v2 client connected with `token` (or none), pinned to an era when asked. */
   connect(options?: { token?: string; protocol?: "2026-07-28" }): Promise<Client>;
   close(): Promise<void>;
@@ -119,6 +121,7 @@ export async function startHttpServer(options: HttpHarnessOptions): Promise<Http
     home,
     configRoot,
     stderr: () => stderr,
+    pid: child.pid,
     async connect(connectOptions = {}) {
       const transport = new StreamableHTTPClientTransport(new URL(at), {
         requestInit: connectOptions.token

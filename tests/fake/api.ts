@@ -247,6 +247,11 @@ export class FakeOpenAI {
   readonly uploaded = new Map<string, { filename: string; bytes: number }>();
   /** Delay before answering image requests, in ms (watching for the client going away). */
   delayMs = 0;
+  /**
+   * Wait `delayMs` before sending anything, headers included (as the API does when it answers a
+   * request without streaming), instead of sending headers at once and trickling keep-alive bytes.
+   */
+  delayBeforeHeaders = false;
   /** Answer `/v1/images/edits` for gpt-image-2 with the launch-time 400. */
   rejectModelOnEdits = false;
   /**
@@ -430,6 +435,11 @@ export class FakeOpenAI {
         record.finishedAt = performance.now();
       });
     } else if (this.chunked) answer = chunked(answer);
+    if (this.delayMs && this.delayBeforeHeaders) {
+      await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+      record.finishedAt = performance.now();
+      return answer;
+    }
     return this.delayMs ? this.#slowly(record, answer, this.delayMs) : answer;
   }
 
