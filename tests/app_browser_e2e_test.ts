@@ -165,9 +165,10 @@ Deno.test({
 
     // 3. Edit the area: the view calls edit_image through the host, with the mask.
     await frame.fill("#prompt", "put a red boat in the water");
+    fake.delayMs = 1500; // the edit lasts long enough for its progress to be seen
     await frame.click("#edit");
-    await frame.waitForFunction(() => document.querySelector("#progress:not([hidden])") !== null)
-      .catch(() => {}); // the edit may end before the progress bar is seen
+    await frame.waitForFunction(() => document.querySelector("#progress:not([hidden])") !== null);
+    assert.match(await frame.textContent("#status") ?? "", /edit_image/);
     await page.screenshot({ path: join(SCREENSHOTS, "3-editing.png") });
     await frame.waitForFunction(
       () => document.querySelectorAll("#filmstrip button").length === 2,
