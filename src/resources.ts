@@ -29,6 +29,18 @@ export interface ImageResourcesOptions {
    * connection that lasts: stdio). Per-request instances leave it out.
    */
   watch?: (listener: () => void) => () => void;
+  /** Resources at fixed URIs served beside the images (the MCP App viewer's `ui://` page). */
+  fixed?: FixedResource[];
+}
+
+/**
+ * A resource at one fixed URI, read by its own function. `resources/list` keeps to the images:
+ * a client finds these where they are named (a tool's `_meta.ui.resourceUri`).
+ */
+export interface FixedResource {
+  uri: string;
+  /** Its contents, built on the first read. */
+  read: () => Promise<{ contents: { uri: string; mimeType: string; text: string }[] }>;
 }
 
 function described(image: LibraryImage) {
@@ -68,6 +80,7 @@ export function registerImageResources(server: McpServer, options: ImageResource
     () => ({ contents: [] }),
   );
   // The SDK's own handlers neither page nor see ids with a `/`: these replace them.
+  const fixed = options.fixed ?? [];
   server.server.setRequestHandler("resources/list", async (request) => {
     try {
       const store = await options.images();
@@ -82,6 +95,8 @@ export function registerImageResources(server: McpServer, options: ImageResource
   });
   server.server.setRequestHandler("resources/read", async (request) => {
     const { uri } = request.params;
+    const own = fixed.find((f) => f.uri === uri);
+    if (own) return await own.read();
     try {
       const store = await options.images();
       const { image, bytes } = await store.readUri(uri);

@@ -22,6 +22,7 @@ import {
 import { ToolError } from "./errors.ts";
 import { Logger, type LogLevel } from "./log.ts";
 import { registerImageResources } from "./resources.ts";
+import { viewerResource } from "./app/register.ts";
 import type { Toolbox } from "./tools/mod.ts";
 import { detaches, listedOutputSchema, TOOL_SPECS } from "./tools/specs.ts";
 import {
@@ -145,6 +146,7 @@ interface ListedTool {
   outputSchema?: Record<string, unknown>;
   annotations?: ToolAnnotations;
   execution?: { taskSupport: "optional" };
+  _meta?: Record<string, unknown>;
 }
 
 /** A tool as `tools/list` gives it to a client of `era`, with its JSON Schemas. */
@@ -158,6 +160,7 @@ function listedTool(spec: ToolSpec, era: Era, outputSchema: z.ZodType | undefine
     inputSchema: json(spec.inputSchema, "input"),
     ...(outputSchema ? { outputSchema: json(outputSchema, "output") } : {}),
     ...(spec.annotations ? { annotations: spec.annotations } : {}),
+    ...(spec._meta ? { _meta: spec._meta } : {}),
     // The 2025 wire's tasks utility; on the 2026 wire the server decides per call.
     ...(era === "legacy" && detaches(spec)
       ? { execution: { taskSupport: "optional" as const } }
@@ -428,6 +431,7 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
       watch: era === "legacy" && !serverOptions.perRequest && scope
         ? (listener) => watchImages(scope, listener)
         : undefined,
+      fixed: [viewerResource()],
     });
     if (serverOptions.perRequest) {
       // One request's instance: session logs and the preload belong to lasting connections.

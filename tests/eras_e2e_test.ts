@@ -36,6 +36,7 @@ const TOOLS = [
   "end_edit_session",
   "generate_image",
   "get_image_job",
+  "get_session_images",
   "list_edit_sessions",
   "start_edit_session",
 ];
@@ -229,7 +230,7 @@ Deno.test("initialize at 2024-11-05, 2025-06-18 and 2025-11-25 is answered at th
       const byId = (id: number) => messages.find((m) => m.id === id) as { result: never };
       const init = byId(1).result as { protocolVersion: string };
       assert.equal(init.protocolVersion, version);
-      assert.equal((byId(2).result as { tools: unknown[] }).tools.length, 8, version);
+      assert.equal((byId(2).result as { tools: unknown[] }).tools.length, 9, version);
       const call = byId(3).result as { isError?: boolean; structuredContent: { images: [] } };
       assert.equal(call.isError, undefined, version);
       assert.equal(call.structuredContent.images.length, 1, version);

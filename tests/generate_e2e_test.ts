@@ -7,7 +7,7 @@ import { listFiles, startServer, textOf, withServer } from "./harness.ts";
 import { sniffImage } from "../src/images/codecs/sniff.ts";
 import type { ImageJobResult as ImageResult } from "../src/tools/image_job.ts";
 
-Deno.test("lists eight tools without an API key, and a call without one names the variable", async () => {
+Deno.test("lists nine tools without an API key, and a call without one names the variable", async () => {
   const fake = FakeOpenAI.start();
   const h = await startServer({ env: {}, allowNet: [fake.host] });
   try {
@@ -19,6 +19,7 @@ Deno.test("lists eight tools without an API key, and a call without one names th
       "end_edit_session",
       "generate_image",
       "get_image_job",
+      "get_session_images",
       "list_edit_sessions",
       "start_edit_session",
     ]);

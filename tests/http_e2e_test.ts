@@ -115,6 +115,12 @@ Deno.test("http: v2's client calls every tool over Streamable HTTP; image:// lin
       const sessionId = structured(started).session_id as string;
       const next = await run("continue_edit_session", { session_id: sessionId, prompt: "more" });
       assert.equal(next.isError, undefined, textOf(next));
+      // The viewer's own tool: the session's turns, as the links of its two results.
+      const turns = await run("get_session_images", { session_id: sessionId });
+      assert.deepEqual(
+        (structured(turns).turns as { uri: string }[]).map((t) => t.uri),
+        [linkUris(started)[0], linkUris(next)[0]],
+      );
       const sessions = await run("list_edit_sessions", {});
       assert.match(textOf(sessions), new RegExp(sessionId));
       const ended = await run("end_edit_session", { session_id: sessionId });

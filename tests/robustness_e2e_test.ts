@@ -43,7 +43,7 @@ Deno.test("16 parallel calls give 16 distinct complete files; tools/list answers
       "the calls reached the API",
     );
     const { tools } = await h.client.listTools();
-    assert.equal(tools.length, 8);
+    assert.equal(tools.length, 9);
     assert.equal(settled, 0, "tools/list answered while the 16 calls were in flight");
     const results = await Promise.all(calls);
     const paths = results.flatMap((r) => {
@@ -293,7 +293,7 @@ Deno.test("a bad configuration value leaves the server up: it lists the tools, a
   const h = await startServer({ fake, env });
   try {
     const { tools } = await h.client.listTools();
-    assert.equal(tools.length, 8);
+    assert.equal(tools.length, 9);
     const rule = 'GPT_IMAGE_2_INLINE must be one of preview, full, none, got "banana".';
     const calls: [string, Record<string, unknown>][] = [
       ["generate_image", { prompt: "x" }],

@@ -195,7 +195,10 @@ Deno.test("deno run <url>/src/main.ts works with no local deno.json, importing o
     command: { command: Deno.execPath(), args },
   });
   try {
-    assert.equal((await h.client.listTools()).tools.length, 8);
+    assert.equal((await h.client.listTools()).tools.length, 9);
+    // The viewer's page comes from the same address, as a module like the others.
+    const viewer = await h.client.readResource({ uri: "ui://gpt-image-2/viewer" });
+    assert.match((viewer.contents[0] as { text: string }).text, /^<!doctype html>/i);
     const result = await h.call("generate_image", {
       prompt: "from a URL",
       quality: "low",
@@ -249,7 +252,8 @@ if (!binary.path) {
 }
 
 Deno.test({
-  name: "the compiled binary: eight tools, a real image, a session across restarts, clear errors",
+  name:
+    "the compiled binary: nine tools, the viewer, a real image, a session across restarts, clear errors",
   ignore: !binary.path,
   fn: async () => {
     const fake = FakeOpenAI.start();
@@ -258,7 +262,10 @@ Deno.test({
     const command = { command: binary.path!, args: [] };
     try {
       let h = await startServer({ fake, cwd, command, env: { HOME: home } });
-      assert.equal((await h.client.listTools()).tools.length, 8);
+      assert.equal((await h.client.listTools()).tools.length, 9);
+      // The viewer's page is embedded in the binary.
+      const viewer = await h.client.readResource({ uri: "ui://gpt-image-2/viewer" });
+      assert.match((viewer.contents[0] as { text: string }).text, /^<!doctype html>/i);
       assert.match(
         textOf(await h.call("generate_image", { prompt: "x", size: "1000x1000" })),
         /multiples of 16/,

@@ -17,6 +17,7 @@ import { SessionStore } from "../sessions/store.ts";
 import { editImageTool } from "./edit.ts";
 import { generateImageTool } from "./generate.ts";
 import { sessionTools } from "./sessions.ts";
+import { sessionImagesTool } from "../app/session_images.ts";
 import { JobRunner } from "../jobs/runner.ts";
 import { JobStore } from "../jobs/store.ts";
 import { jobTools, type PlainCall, runPlainCall } from "./jobs.ts";
@@ -113,6 +114,7 @@ export async function createToolbox(options: ToolboxOptions): Promise<Toolbox> {
     editImageTool(ctx),
     ...sessionTools(ctx),
     ...jobTools({ config, runner: jobs }),
+    sessionImagesTool(ctx),
   ];
   return {
     byName: new Map(tools.map((t) => [t.name, t])),

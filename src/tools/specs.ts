@@ -18,6 +18,8 @@ import {
 } from "./image_args.ts";
 import { imageResultSchema, sessionImageResultSchema } from "./result_schema.ts";
 import type { ToolSpec } from "./tool.ts";
+import { VIEWER_TOOL_META } from "../app/meta.ts";
+import { sessionImagesSpec } from "../app/tool_spec.ts";
 
 /** The hints of a tool that writes image files and calls the API. */
 export const WRITES_IMAGES = { readOnlyHint: false, destructiveHint: false, openWorldHint: true };
@@ -85,6 +87,7 @@ export const generateImageSpec = {
   }).superRefine(compressionRefinement),
   outputSchema: imageResultSchema,
   annotations: WRITES_IMAGES,
+  _meta: VIEWER_TOOL_META,
 } satisfies ToolSpec;
 
 /** `edit_image`: one to eight reference images (and an optional mask) to new images. */
@@ -104,6 +107,7 @@ export const editImageSpec = {
   }).superRefine(compressionRefinement),
   outputSchema: imageResultSchema,
   annotations: WRITES_IMAGES,
+  _meta: VIEWER_TOOL_META,
 } satisfies ToolSpec;
 
 /** `start_edit_session`: the first edit of an iterative session. */
@@ -121,6 +125,7 @@ export const startEditSessionSpec = {
   }).superRefine(compressionRefinement),
   outputSchema: sessionImageResultSchema,
   annotations: WRITES_IMAGES,
+  _meta: VIEWER_TOOL_META,
 } satisfies ToolSpec;
 
 /** `continue_edit_session`: another turn on a session's latest image. */
@@ -144,6 +149,7 @@ export const continueEditSessionSpec = {
   }).superRefine(compressionRefinement),
   outputSchema: sessionImageResultSchema,
   annotations: WRITES_IMAGES,
+  _meta: VIEWER_TOOL_META,
 } satisfies ToolSpec;
 
 /** `end_edit_session`. */
@@ -201,6 +207,7 @@ export const getImageJobSpec = {
     ),
   }),
   annotations: { readOnlyHint: true, openWorldHint: false },
+  _meta: VIEWER_TOOL_META,
 } satisfies ToolSpec;
 
 /** `cancel_image_job`: aborts a detached call. */
@@ -223,6 +230,7 @@ export const TOOL_SPECS: readonly ToolSpec[] = [
   listEditSessionsSpec,
   getImageJobSpec,
   cancelImageJobSpec,
+  sessionImagesSpec,
 ];
 
 /** Whether a tool's plain calls may detach: the ones that call the API, which take minutes. */

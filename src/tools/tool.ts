@@ -40,6 +40,8 @@ export interface ToolSpec<I extends z.ZodObject = z.ZodObject> {
   inputSchema: I;
   outputSchema?: z.ZodObject;
   annotations?: ToolAnnotations;
+  /** Extensions' metadata, e.g. the MCP Apps viewer that shows the tool's results. */
+  _meta?: Record<string, unknown>;
 }
 
 /** One MCP tool: its spec and the handler of its calls, given arguments its schema accepted. */

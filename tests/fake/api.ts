@@ -88,7 +88,15 @@ export interface Recorded {
   authorization: string | null;
   json?: Record<string, unknown>;
   fields?: Record<string, string[]>;
-  files?: { field: string; name: string; type: string; size: number; sha256: string }[];
+  files?: {
+    field: string;
+    name: string;
+    type: string;
+    size: number;
+    sha256: string;
+    /** The file's bytes, kept when `keepUploads` is set. */
+    bytes?: Uint8Array;
+  }[];
   /** Set when the client closed the connection before a slow answer was complete. */
   aborted: boolean;
   /** `performance.now()` when the request arrived and when its answer was ready. */
@@ -284,6 +292,8 @@ export class FakeOpenAI {
   shutdownDates: Record<string, string> = {};
   /** Answer image requests with 429 insufficient_quota. */
   quotaExhausted = false;
+  /** Keep the bytes of multipart files in `requests` (a test that inspects a mask sets it). */
+  keepUploads = false;
   #imageSeq = 0;
   #faults = new Map<Route, Fault[]>();
   #cache = new Map<string, Uint8Array>();
@@ -420,14 +430,16 @@ export class FakeOpenAI {
       for (const [field, value] of form.entries()) {
         if (typeof value === "string") (record.fields[field] ??= []).push(value);
         else {
+          const data = await value.arrayBuffer();
           const kind = field === "image" || field === "image[]" ? "first" : field;
           if (["first", "mask", "markup"].includes(kind)) {
             record.editFiles ??= {};
             const key = kind as "first" | "mask" | "markup";
-            record.editFiles[key] ??= new Uint8Array(await value.arrayBuffer());
+            record.editFiles[key] ??= new Uint8Array(data);
           }
-          const digest = await crypto.subtle.digest("SHA-256", await value.arrayBuffer());
+          const digest = await crypto.subtle.digest("SHA-256", data);
           record.files.push({
+            ...(this.keepUploads ? { bytes: new Uint8Array(data) } : {}),
             field,
             name: value.name,
             type: value.type,

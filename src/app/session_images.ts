@@ -1,0 +1,54 @@
+/** The handler of `get_session_images`: a session's turns, found by their file names. */
+
+import { join } from "node:path";
+import { textResult, type ToolContext, type ToolDefinition } from "../tools/tool.ts";
+import { defineTool } from "../tools/tool.ts";
+import { sessionImagesSpec } from "./tool_spec.ts";
+
+const MIME_BY_EXTENSION: Record<string, string> = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  webp: "image/webp",
+};
+
+/**
+ * The turn a file name holds for session `id`: `session-<id>-turn<N>[-suffix].<ext>`, not a
+ * partial image. Undefined for any other file.
+ */
+export function turnOfFile(name: string, id: string): number | undefined {
+  const stem = `session-${id}-turn`;
+  if (!name.startsWith(stem) || /-partial\d/.test(name)) return undefined;
+  const match = /^(\d+)(?:-[\w.-]*)?\.(png|jpe?g|webp)$/.exec(name.slice(stem.length));
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The `get_session_images` tool. */
+export function sessionImagesTool(ctx: ToolContext): ToolDefinition {
+  return defineTool({
+    ...sessionImagesSpec,
+    handler: async (args) => {
+      const record = await ctx.sessions.get(args.session_id);
+      const turns = [];
+      for await (const entry of Deno.readDir(record.output_dir)) {
+        const turn = entry.isFile ? turnOfFile(entry.name, record.id) : undefined;
+        if (turn === undefined) continue;
+        const path = join(record.output_dir, entry.name);
+        const uri = ctx.images.uriOf(path);
+        turns.push({
+          turn,
+          name: entry.name,
+          file_path: path,
+          mime_type: MIME_BY_EXTENSION[entry.name.split(".").pop()!.toLowerCase()],
+          ...(uri ? { uri } : {}),
+        });
+      }
+      turns.sort((a, b) => a.turn - b.turn || a.name.localeCompare(b.name));
+      return textResult(
+        `Session ${record.id}: ${turns.length} image(s)\n` +
+          turns.map((t) => `turn ${t.turn}: ${t.uri ?? t.file_path}`).join("\n"),
+        { session_id: record.id, turns },
+      );
+    },
+  });
+}

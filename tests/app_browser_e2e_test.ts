@@ -1,0 +1,234 @@
+/// <reference lib="dom" />
+/**
+ * The viewer in a real browser: headless Chromium opens a test host page that embeds the
+ * viewer through ext-apps' app-bridge, connected to the real server (stdio, against the fake
+ * API). The test generates an image, sees it at full resolution, paints a rectangle, asks for
+ * an edit of that area, and checks the mask the API received and the filmstrip. Screenshots of
+ * each state go to dist/screenshots/.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { chromium, type Frame, type Page } from "npm:playwright-core@1.57.0";
+import { decode } from "npm:fast-png@8.0.0";
+import { REPO, startServer } from "./harness.ts";
+import { FakeOpenAI } from "./fake/api.ts";
+
+const SCREENSHOTS = join(REPO, "dist", "screenshots");
+
+/** The Chromium to drive: `CHROMIUM_BIN`, else the first browser found on PATH. */
+function findChromium(): string | undefined {
+  const named = Deno.env.get("CHROMIUM_BIN");
+  if (named) return named;
+  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter(Boolean);
+  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
+    for (const dir of dirs) {
+      try {
+        if (Deno.statSync(join(dir, name)).isFile) return join(dir, name);
+      } catch {
+        // not here
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The host page: the bundled `tests/app/host.ts` inline. */
+async function hostPage(): Promise<string> {
+  const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      `--config=${join(REPO, "deno.json")}`,
+      "--platform=browser",
+      "--format=esm",
+      join(REPO, "tests", "app", "host.ts"),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(success, `bundling the host page: ${new TextDecoder().decode(stderr)}`);
+  const script = new TextDecoder().decode(stdout).replaceAll("</script", "<\\/script");
+  return `<!doctype html><html><head><meta charset="utf-8"><title>test host</title></head>` +
+    `<body style="margin:0"><script type="module">${script}</script></body></html>`;
+}
+
+/** The viewer's frame, once the host page has created it. */
+async function viewFrame(page: Page): Promise<Frame> {
+  const handle = await page.waitForSelector("#view");
+  const frame = await handle.contentFrame();
+  assert.ok(frame, "the viewer's iframe has a frame");
+  return frame;
+}
+
+const chromiumPath = findChromium();
+if (!chromiumPath) {
+  console.error(
+    "app_browser_e2e_test: no Chromium found (set CHROMIUM_BIN, or apt-get install chromium); " +
+      "the viewer was not tested in a browser",
+  );
+}
+
+Deno.test({
+  name: "viewer: full-resolution image, a painted rectangle becomes the edit's mask, the result " +
+    "joins the filmstrip",
+  ignore: !chromiumPath,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const fake = FakeOpenAI.start();
+  fake.keepUploads = true;
+  fake.distinctImages = true;
+  const h = await startServer({ fake });
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+  const problems: string[] = [];
+  try {
+    await Deno.mkdir(SCREENSHOTS, { recursive: true });
+    const args = { prompt: "a lighthouse at dusk", size: "1024x1024", quality: "low" };
+    const generated = await h.call("generate_image", args);
+    assert.ok(!generated.isError, JSON.stringify(generated.content).slice(0, 500));
+    const { tools } = await h.client.listTools();
+    const tool = tools.find((t) => t.name === "generate_image");
+
+    const page = await browser.newPage({ viewport: { width: 1020, height: 700 } });
+    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push(`console: ${m.text()}`);
+    });
+    // The bridge's requests reach the real server through this test's MCP client.
+    await page.exposeFunction("mcp", async (method: string, params: Record<string, unknown>) => {
+      switch (method) {
+        case "tools/call":
+          return await h.call(params.name as string, params.arguments as Record<string, unknown>);
+        case "resources/read":
+          return await h.client.readResource(params as { uri: string });
+        case "resources/list":
+          return await h.client.listResources(params as { cursor?: string });
+        default:
+          throw new Error(`the test host does not forward ${method}`);
+      }
+    });
+    await page.setContent(await hostPage());
+    // Serialised by hand: the result's type is too deep for playwright's argument types.
+    const call = JSON.stringify({ tool, arguments: args, result: generated });
+    await page.evaluate(
+      (json: string) =>
+        (globalThis as unknown as { openView: (c: unknown) => Promise<void> }).openView(
+          JSON.parse(json),
+        ),
+      call,
+    );
+    const frame = await viewFrame(page);
+
+    // 1. The image at full resolution: the resource's pixels, not the inline preview.
+    await frame.waitForFunction(
+      () => {
+        const img = document.getElementById("image") as HTMLImageElement | null;
+        return img?.complete && img.naturalWidth > 0;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    const shown = await frame.$eval("#image", (img) => ({
+      width: (img as HTMLImageElement).naturalWidth,
+      height: (img as HTMLImageElement).naturalHeight,
+      src: (img as HTMLImageElement).src.slice(0, 22),
+    }));
+    assert.deepEqual(shown, { width: 1024, height: 1024, src: "data:image/png;base64," });
+    const info = await frame.textContent("#info");
+    assert.match(info ?? "", /1024 × 1024/);
+    assert.doesNotMatch(info ?? "", /inline preview/);
+    assert.match(info ?? "", /a lighthouse at dusk/);
+    await page.screenshot({ path: join(SCREENSHOTS, "1-generated.png") });
+
+    // 2. Paint a rectangle, in image pixels (200,300)-(600,700).
+    const rect = { x0: 200, y0: 300, x1: 600, y1: 700 };
+    await frame.click('#painter [data-tool="rect"]');
+    const box = await (await frame.$("#image"))!.boundingBox();
+    assert.ok(box, "the image has a box on the page");
+    const at = (
+      x: number,
+      y: number,
+    ) => [box.x + x * box.width / 1024, box.y + y * box.height / 1024];
+    const [sx, sy] = at(rect.x0, rect.y0);
+    const [ex, ey] = at(rect.x1, rect.y1);
+    await page.mouse.move(sx, sy);
+    await page.mouse.down();
+    await page.mouse.move((sx + ex) / 2, (sy + ey) / 2, { steps: 4 });
+    await page.mouse.move(ex, ey, { steps: 4 });
+    await page.mouse.up();
+    assert.equal(await frame.textContent("#edit"), "Edit this area");
+    await page.screenshot({ path: join(SCREENSHOTS, "2-painted.png") });
+
+    // 3. Edit the area: the view calls edit_image through the host, with the mask.
+    await frame.fill("#prompt", "put a red boat in the water");
+    fake.delayMs = 1500; // the edit lasts long enough for its progress to be seen
+    await frame.click("#edit");
+    await frame.waitForFunction(() => document.querySelector("#progress:not([hidden])") !== null);
+    assert.match(await frame.textContent("#status") ?? "", /edit_image/);
+    await page.screenshot({ path: join(SCREENSHOTS, "3-editing.png") });
+    await frame.waitForFunction(
+      () => document.querySelectorAll("#filmstrip button").length === 2,
+      undefined,
+      { timeout: 60_000 },
+    );
+    await frame.waitForFunction(() => /done/.test(document.getElementById("status")!.textContent!));
+
+    const edits = fake.calls("edits");
+    assert.equal(edits.length, 1, "one edit request");
+    assert.equal(edits[0].fields?.prompt?.[0], "put a red boat in the water");
+    const maskFile = edits[0].files?.find((f) => f.field === "mask");
+    assert.ok(maskFile?.bytes, "the edit carried a mask file");
+    const mask = decode(maskFile.bytes);
+    assert.equal(mask.width, 1024);
+    assert.equal(mask.height, 1024);
+    assert.equal(mask.channels, 4, "the mask has an alpha channel");
+    // Transparent inside the rectangle, opaque outside it (a few pixels of slack at its edges
+    // for the mapping of mouse positions to image pixels).
+    const slack = 4;
+    let wrongInside = 0;
+    let wrongOutside = 0;
+    for (let y = 0; y < mask.height; y++) {
+      for (let x = 0; x < mask.width; x++) {
+        const alpha = mask.data[(y * mask.width + x) * 4 + 3];
+        const inside = x >= rect.x0 + slack && x < rect.x1 - slack && y >= rect.y0 + slack &&
+          y < rect.y1 - slack;
+        const outside = x < rect.x0 - slack || x >= rect.x1 + slack || y < rect.y0 - slack ||
+          y >= rect.y1 + slack;
+        if (inside && alpha !== 0) wrongInside++;
+        if (outside && alpha !== 255) wrongOutside++;
+      }
+    }
+    assert.equal(wrongInside, 0, "every pixel inside the rectangle is transparent");
+    assert.equal(wrongOutside, 0, "every pixel outside the rectangle is opaque");
+
+    // 4. The new image is shown and selected in the filmstrip.
+    const strip = await frame.$$eval("#filmstrip button", (buttons) =>
+      buttons.map((b) => ({
+        current: b.classList.contains("current"),
+        src: (b.querySelector("img") as HTMLImageElement).src.slice(0, 22),
+      })));
+    assert.deepEqual(strip.map((s) => s.current), [false, true]);
+    assert.ok(strip.every((s) => s.src.startsWith("data:image/")));
+    assert.match(await frame.textContent("#info") ?? "", /put a red boat in the water/);
+    await page.screenshot({ path: join(SCREENSHOTS, "4-edited.png") });
+
+    // 5. Side by side: the original and the edit.
+    await frame.click("#compare-btn");
+    await frame.click("#filmstrip button:first-child");
+    const compared = await frame.$$eval(
+      "#compare img",
+      (imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth),
+    );
+    assert.deepEqual(compared, [1024, 1024]);
+    await page.screenshot({ path: join(SCREENSHOTS, "5-compare.png") });
+    assert.deepEqual(problems.filter((p) => !/Content Security Policy|eval/.test(p)), []);
+  } finally {
+    await browser.close();
+    await h.close();
+    await fake.close();
+  }
+});
