@@ -2,13 +2,20 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { FakeOpenAI } from "./fake/api.ts";
 import { DENO_DIR, networkEnv, REPO } from "./harness.ts";
 import { listFiles, textOf, withServer } from "./harness.ts";
 
 const MAIN = join(REPO, "src", "main.ts");
 
 async function doctor(
-  options: { args?: string[]; env?: Record<string, string>; write?: string; cwd: string },
+  options: {
+    args?: string[];
+    env?: Record<string, string>;
+    write?: string;
+    cwd: string;
+    net?: string;
+  },
 ) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -16,7 +23,7 @@ async function doctor(
       "--no-prompt",
       "--allow-env",
       "--allow-read",
-      "--allow-net=api.openai.com",
+      `--allow-net=${options.net ?? "api.openai.com"}`,
       ...(options.write ? [`--allow-write=${options.write}`] : []),
       MAIN,
       "doctor",
@@ -97,4 +104,63 @@ Deno.test("a call whose default folder is GPT_IMAGE_2_OUTPUT_DIR blames that var
     assert.equal(fake.requests.length, 0);
   });
   await Deno.remove(outside, { recursive: true });
+});
+
+Deno.test("doctor --online asks the API about GPT_IMAGE_2_MODEL: a fix for each refusal, a warning for a near shutdown", async () => {
+  const fake = FakeOpenAI.start();
+  const soon = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+  fake.unverifiedModels.add("gpt-image-2.5-flare");
+  fake.shutdownDates["gpt-image-2.5-sunburst"] = soon;
+  const cases: { model: string; key?: string; code: number; line: RegExp }[] = [
+    {
+      model: "gpt-image-2",
+      code: 0,
+      line: /ok {4}the API answers and this key can use gpt-image-2/,
+    },
+    {
+      model: "gpt-image-2.5-flare",
+      code: 1,
+      line:
+        /FAIL {2}the API refused access to gpt-image-2\.5-flare \(403\)\n {6}fix: .*Organization Verification/,
+    },
+    {
+      model: "gpt-image-9-nonexistent",
+      code: 1,
+      line:
+        /FAIL {2}the API does not offer gpt-image-9-nonexistent to this key \(404\)\n {6}fix: check GPT_IMAGE_2_MODEL/,
+    },
+    {
+      model: "gpt-image-2",
+      key: "sk-wrong-key-0000000000",
+      code: 1,
+      line: /FAIL {2}the API refused the key \(401\)\n {6}fix: check OPENAI_API_KEY/,
+    },
+    {
+      model: "gpt-image-2.5-sunburst",
+      code: 0,
+      line: new RegExp(`gpt-image-2\\.5-sunburst .*${soon}`),
+    },
+  ];
+  try {
+    for (const { model, key, code, line } of cases) {
+      const home = await Deno.makeTempDir();
+      const out = await doctor({
+        args: ["--online"],
+        cwd: home,
+        write: home,
+        net: fake.host,
+        env: {
+          OPENAI_API_KEY: key ?? fake.apiKey,
+          OPENAI_BASE_URL: fake.baseURL,
+          GPT_IMAGE_2_MODEL: model,
+        },
+      });
+      assert.match(out.stdout, line, `${model}: ${out.stdout}`);
+      assert.equal(out.code, code, `${model}: ${out.stdout}`);
+      assert.ok(!out.stdout.includes(fake.apiKey), "the key never shows");
+      await Deno.remove(home, { recursive: true });
+    }
+  } finally {
+    await fake.close();
+  }
 });

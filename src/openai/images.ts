@@ -204,6 +204,8 @@ export function generateImages(
 ): Promise<ApiImages> {
   const payload = body(settings);
   return api.call("images.generate", (client, signal) => {
+    // The SDK's request types (openai 7.57) predate xhigh/max, GIF/SVG, frames, complexity and
+    // markup: the body holds fields they do not name, checked against the model table instead.
     const request = client.images.generate(payload as never, { signal });
     return collect(request, settings.partialImages > 0, options);
   }, options);
@@ -229,7 +231,7 @@ export function editImagesDirect(
         image: files,
         ...(mask ? { mask } : {}),
         ...(markup ? { markup } : {}),
-      } as never,
+      } as never, // see generateImages: fields the SDK's types do not name
       { signal },
     );
     return collect(request, settings.partialImages > 0, options);

@@ -102,6 +102,7 @@ export async function editImagesViaResponses(
       "responses.create",
       async (client, signal) =>
         fromResponse(
+          // The image tool's newer fields are unknown to the SDK's types (see openai/images.ts).
           await client.responses.create(request as never, { signal }).asResponse(),
           // Every result is read, to pair each with its output item; the first is kept.
           { key: "result", receiver: everyImage(options.receiver) },
