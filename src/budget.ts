@@ -190,13 +190,18 @@ export class Ledger {
       const { problem, fix } = this.#explain(error);
       const variable = this.config.budgetUsd !== undefined
         ? `GPT_IMAGE_2_BUDGET_USD=${this.config.budgetUsd}`
-        : `GPT_IMAGE_2_PROJECT_BUDGET_USD=${this.config.projectBudgetUsd}`;
+        : `${this.#projectBudgetVariable}=${this.config.projectBudgetUsd}`;
       throw new ToolError(
         `Refused before any request: ${variable} is set, but the spend ledger ` +
           `${this.path ? `${this.path} ` : ""}${problem}. ${fix}`,
       );
     }
     return this.#reservation(id, estimate, true);
+  }
+
+  /** The variable the per-project (over HTTP, per-principal) budget came from. */
+  get #projectBudgetVariable(): string {
+    return this.config.projectBudgetVariable ?? "GPT_IMAGE_2_PROJECT_BUDGET_USD";
   }
 
   /** Throws the refusal when `estimate` would cross a budget, counting every call in flight. */
@@ -220,7 +225,11 @@ export class Ledger {
     if (spent + projectHeld + estimate > projectBudget + 1e-9) {
       throw new ToolError(
         `Refused before any request: the estimated cost ${usd(estimate)} would cross ` +
-          `GPT_IMAGE_2_PROJECT_BUDGET_USD=${projectBudget} for project ${this.project} ` +
+          `${this.#projectBudgetVariable}=${projectBudget} for ${
+            this.config.projectBudgetVariable === "GPT_IMAGE_2_PRINCIPAL_BUDGET_USD"
+              ? ""
+              : "project "
+          }${this.project} ` +
           `(spent ${usd(spent)}${projectHeld ? `, ${usd(projectHeld)} in flight` : ""}, ` +
           `remaining ${usd(Math.max(0, projectBudget - spent - projectHeld))}). ` +
           `Raise the budget or reset the project's entry in the ledger at ${this.path}.`,

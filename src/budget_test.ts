@@ -10,9 +10,19 @@ import { ToolError } from "./errors.ts";
 function ledgerOn(
   root: string,
   env: Record<string, string> = {},
-  options: LeaseOptions & { project?: string; legacy?: () => string | undefined } = {},
+  options: LeaseOptions & {
+    project?: string;
+    legacy?: () => string | undefined;
+    principalBudgetUsd?: number;
+  } = {},
 ): { ledger: Ledger; warnings: string[] } {
-  const config = loadConfig({ env: (name) => env[name], cwd: root });
+  const loaded = loadConfig({ env: (name) => env[name], cwd: root });
+  // HTTP mode puts each principal's budget where a project's goes (src/http/serve.ts).
+  const config = options.principalBudgetUsd === undefined ? loaded : {
+    ...loaded,
+    projectBudgetUsd: options.principalBudgetUsd,
+    projectBudgetVariable: "GPT_IMAGE_2_PRINCIPAL_BUDGET_USD" as const,
+  };
   const log = new Logger({ debug: false, secrets: [] });
   const warnings: string[] = [];
   log.attach((level, data) => {
@@ -97,6 +107,18 @@ Deno.test(
       });
     }),
 );
+
+Deno.test("over HTTP, a principal's budget refusal names GPT_IMAGE_2_PRINCIPAL_BUDGET_USD and the principal", () =>
+  withRoot(async (root) => {
+    const alice = ledgerOn(root, {}, { project: "principal alice", principalBudgetUsd: 0.5 });
+    await alice.ledger.record(0.4, await alice.ledger.reserve(0.4));
+    await assert.rejects(
+      alice.ledger.reserve(0.2),
+      /would cross GPT_IMAGE_2_PRINCIPAL_BUDGET_USD=0\.5 for principal alice \(spent \$0\.4000, remaining \$0\.1000\)/,
+    );
+    const bob = ledgerOn(root, {}, { project: "principal bob", principalBudgetUsd: 0.5 });
+    await bob.ledger.record(0.4, await bob.ledger.reserve(0.4)); // one caller's spend is not another's
+  }));
 
 Deno.test(
   "a project budget caps one project's share while the total budget caps them all",

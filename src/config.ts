@@ -28,6 +28,8 @@ export interface Config {
   budgetUsd?: number;
   /** A budget for this project's share of the output root's spend, on top of `budgetUsd`. */
   projectBudgetUsd?: number;
+  /** The variable `projectBudgetUsd` came from, as refusals name it (HTTP mode: the principal's). */
+  projectBudgetVariable?: "GPT_IMAGE_2_PROJECT_BUDGET_USD" | "GPT_IMAGE_2_PRINCIPAL_BUDGET_USD";
   maxRetries: number;
   retryBaseMs: number;
   timeoutMs: number;

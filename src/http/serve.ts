@@ -68,6 +68,7 @@ export function principalScope(
       outputDirOverride: root,
       confinedRoot: root,
       projectBudgetUsd: http.principalBudgetUsd,
+      projectBudgetVariable: "GPT_IMAGE_2_PRINCIPAL_BUDGET_USD",
     },
     toolbox: { ledgerRoot: base, project: `principal ${principal.id}` },
   };
