@@ -90,26 +90,8 @@ export const outputFields = {
 /** The prompt, at most 32,000 characters. */
 export const promptField = z.string().min(1).max(32_000).describe("What to draw or change");
 
-/** The parsed shared arguments. */
-export interface OutputArgs {
-  prompt: string;
-  size: string;
-  quality: Quality;
-  background?: "auto" | "opaque" | "transparent";
-  output_format: OutputFormat;
-  output_compression?: number;
-  moderation?: "auto" | "low";
-  output_dir?: string;
-  filename_prefix?: string;
-  user?: string;
-  safety_identifier?: string;
-  partial_images?: number;
-  inline?: InlineMode;
-  model?: string;
-  complexity?: "low" | "medium" | "high";
-  frame_count?: number;
-  frame_duration_ms?: number;
-}
+/** The parsed shared arguments, as the tools' schemas give them. */
+export type OutputArgs = z.output<z.ZodObject<typeof outputFields>> & { prompt: string };
 
 /** Cross-field rule: compression only means something for lossy formats. */
 export function compressionRefinement(
