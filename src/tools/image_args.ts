@@ -1,7 +1,7 @@
 /** Arguments shared by every image tool, with the rules the API would otherwise enforce too late. */
 
 import { z } from "../deps.ts";
-import type { Config, InlineMode } from "../config.ts";
+import type { Config } from "../config.ts";
 import { sizeProblem } from "../images/size.ts";
 import type { ImageSettings } from "../openai/images.ts";
 import {
@@ -10,9 +10,7 @@ import {
   describeModels,
   modelIds,
   modelSchema,
-  type OutputFormat,
   outputFormatSchema,
-  type Quality,
   qualitySchema,
 } from "../models.ts";
 
