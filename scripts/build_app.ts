@@ -27,6 +27,8 @@ async function bundle(): Promise<string> {
       "bundle",
       "--quiet",
       `--config=${join(REPO, "deno.json")}`,
+      // The view's packages (ext-apps) are not the server's: they stay out of deno.lock.
+      `--lock=${join(REPO, "tests", "deno.lock")}`,
       "--platform=browser",
       "--format=esm",
       "--minify",
