@@ -40,6 +40,7 @@ async function hostPage(): Promise<string> {
       "bundle",
       "--quiet",
       `--config=${join(REPO, "deno.json")}`,
+      `--lock=${join(REPO, "tests", "deno.lock")}`,
       "--platform=browser",
       "--format=esm",
       join(REPO, "tests", "app", "host.ts"),
