@@ -337,3 +337,51 @@ Deno.test("http: OAuth: metadata, 401 with resource_metadata, wrong audience ref
     await as.close();
   }
 });
+
+Deno.test("http: OAuth: a token from the authorization server that has expired is refused with 401, saying so", async () => {
+  const port = freePort();
+  const audience = `http://127.0.0.1:${port}/mcp`;
+  const as = await startOAuthServer({
+    clients: ["alice"],
+    resources: { [audience]: { scopes: ["images"], ttlSeconds: 1 } },
+  });
+  try {
+    await withFake((fake) =>
+      withHttpServer({
+        fake,
+        port,
+        allowNet: [as.host],
+        env: {
+          GPT_IMAGE_2_OAUTH_ISSUER: as.issuer,
+          GPT_IMAGE_2_OAUTH_AUDIENCE: audience,
+          GPT_IMAGE_2_OAUTH_SCOPE: "images",
+        },
+      }, async () => {
+        const token = await as.token({ client: "alice", resource: audience, scope: "images" });
+        const ping = async () => {
+          const answer = await fetch(`http://127.0.0.1:${port}/mcp`, {
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${token}`,
+              accept: "application/json, text/event-stream",
+              "content-type": "application/json",
+            },
+            body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+          });
+          const body = await answer.text();
+          return { status: answer.status, body, challenge: answer.headers.get("www-authenticate") };
+        };
+        const fresh = await ping();
+        assert.notEqual(fresh.status, 401, `a fresh token is accepted: ${fresh.body}`);
+        // Past its 1 s lifetime and the server's 30 s clock tolerance: it cannot still be valid.
+        await new Promise((resolve) => setTimeout(resolve, 32_000));
+        const stale = await ping();
+        assert.equal(stale.status, 401, stale.body);
+        assert.match(stale.challenge ?? "", /error="invalid_token"/);
+        assert.match(`${stale.challenge} ${stale.body}`, /expired/);
+      })
+    );
+  } finally {
+    await as.close();
+  }
+});
