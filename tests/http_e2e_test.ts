@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { TOOL_SPECS } from "../src/tools/specs.ts";
 import { FakeOpenAI } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
-import { textOf } from "./harness.ts";
+import { textOf, waitFor } from "./harness.ts";
 import { freePort, startHttpServer, withHttpServer } from "./http_harness.ts";
 import { startOAuthServer } from "./fixtures/oauth_server.ts";
 import type { CallToolResult, Client } from "./mcp_client.ts";
@@ -330,6 +330,32 @@ Deno.test("http: OAuth: metadata, 401 with resource_metadata, wrong audience ref
         assert.equal(own.isError, undefined, textOf(own));
         for (const request of fake.requests) {
           assert.equal(request.authorization, `Bearer ${fake.apiKey}`, "only the API key");
+        }
+
+        // A save tells its own principal's listening clients, and nobody else's.
+        const listening = async (client: "alice" | "bob") => {
+          const c = await h.connect({
+            token: await as.token({ client, resource: audience, scope: "images" }),
+            protocol: "2026-07-28",
+          });
+          const heard: string[] = [];
+          c.setNotificationHandler("notifications/resources/list_changed", () => {
+            heard.push("list_changed");
+          });
+          const subscription = await c.listen({ resourcesListChanged: true });
+          return { c, heard, subscription };
+        };
+        const [aliceEars, bobEars] = [await listening("alice"), await listening("bob")];
+        const saved = await call(alice, "generate_image", {
+          prompt: "alice again",
+          quality: "low",
+        });
+        assert.equal(saved.isError, undefined, textOf(saved));
+        assert.ok(await waitFor(() => aliceEars.heard.length > 0), "alice hears of her save");
+        assert.deepEqual(bobEars.heard, [], "bob hears nothing of alice's save");
+        for (const ears of [aliceEars, bobEars]) {
+          await ears.subscription.close();
+          await ears.c.close();
         }
       })
     );

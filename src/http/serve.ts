@@ -129,26 +129,30 @@ export function serveHttp(options: HttpServeOptions): HttpServing {
     if (!scope) scopes.set(principal.id, scope = principalScope(config, http, principal));
     return scope;
   };
-  const watched = new Set<string>();
-  const handler = createMcpHandler(
-    (ctx: McpRequestContext) => {
-      const principal = ctx.authInfo?.extra?.principal as Principal | undefined;
-      const scope = principal ? scopeOf(principal) : undefined;
-      if (scope && !watched.has(scope.key)) {
-        // A save tells the listening 2026 clients that the list changed.
-        watched.add(scope.key);
-        factory.toolbox(scope).then((t) =>
-          t.images.onChange(() => handler.notify.resourcesChanged())
-        )
-          .catch(() => {});
-      }
-      return factory.create(ctx.era, { scope, perRequest: true });
-    },
-    {
-      maxRequestBodySize: http.maxBodyBytes,
-      onerror: (error) => log.debug(`http: ${error.message}`),
-    },
-  );
+  /**
+   * One MCP handler per principal: each has its own event bus, so a save's list_changed reaches
+   * only that principal's listening clients (the SDK's bus sends to every open subscription).
+   */
+  const handlers = new Map<string, ReturnType<typeof createMcpHandler>>();
+  const handlerFor = (principal: Principal) => {
+    let handler = handlers.get(principal.id);
+    if (handler) return handler;
+    const scope = scopeOf(principal);
+    const created = createMcpHandler(
+      (ctx: McpRequestContext) => factory.create(ctx.era, { scope, perRequest: true }),
+      {
+        maxRequestBodySize: http.maxBodyBytes,
+        onerror: (error) => log.debug(`http: ${error.message}`),
+      },
+    );
+    handlers.set(principal.id, handler = created);
+    if (scope) {
+      // A save tells this principal's listening 2026 clients that the list changed.
+      factory.toolbox(scope).then((t) => t.images.onChange(() => created.notify.resourcesChanged()))
+        .catch(() => {});
+    }
+    return handler;
+  };
 
   async function handle(incoming: Request): Promise<Response> {
     const guarded = checkHeaders(incoming, policy);
@@ -171,7 +175,7 @@ export function serveHttp(options: HttpServeOptions): HttpServing {
       scopes: principal.scopes,
       extra: { principal },
     };
-    return wrap(await handler.fetch(request, { authInfo }));
+    return wrap(await handlerFor(principal).fetch(request, { authInfo }));
   }
 
   let policy = guardPolicy(http, { port: http.port });
@@ -199,7 +203,7 @@ export function serveHttp(options: HttpServeOptions): HttpServing {
     finished: server.finished,
     async shutdown() {
       controller.abort();
-      await handler.close();
+      await Promise.all([...handlers.values()].map((h) => h.close()));
       await server.finished;
       if (factory.inflight.size === 0) return;
       let timer: ReturnType<typeof setTimeout> | undefined;
