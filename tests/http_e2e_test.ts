@@ -99,7 +99,13 @@ Deno.test("http: v2's client calls every tool over Streamable HTTP; image:// lin
       assert.equal(generated.isError, undefined, textOf(generated));
       const [uri] = linkUris(generated);
       assert.match(uri, /^image:\/\//);
+      // A remote caller has no access to the server's disk: the text names the image by its URI.
+      assert.match(
+        textOf(generated),
+        new RegExp(`^Saved: ${uri.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} `, "m"),
+      );
       const file = (structured(generated).images as { file_path: string }[])[0].file_path;
+      assert.ok(!textOf(generated).includes(file), "the server's path is not in the text");
       assert.ok(file.startsWith(`${h.configRoot}/principals/local/`), file);
       assert.equal(sha256(await readBytes(client, uri)), sha256(await Deno.readFile(file)));
       const listed = await client.request({ method: "resources/list", params: {} });

@@ -221,6 +221,11 @@ export interface ImageOutcome {
    * serves it, the file's `file://` URL when it was saved outside the store.
    */
   uris: string[];
+  /**
+   * How the summary names each saved image: its path, or over HTTP (a confined root) its URI,
+   * since a remote caller has no access to the server's disk.
+   */
+  locations: string[];
 }
 
 /**
@@ -390,12 +395,14 @@ export async function runImageJob(
       warnings,
       ...job.extra,
     };
+    const uris = saved.map((f) => ctx.images.uriOf(f.file_path) ?? pathToFileURL(f.file_path).href);
     return {
       result,
       inline: inline.images,
       embedded,
       dimensions: sources.map(({ info }) => ({ width: info.width, height: info.height })),
-      uris: saved.map((f) => ctx.images.uriOf(f.file_path) ?? pathToFileURL(f.file_path).href),
+      uris,
+      locations: ctx.config.confinedRoot ? uris : saved.map((f) => f.file_path),
     };
   } catch (error) {
     await partials.removeAll();
@@ -435,7 +442,7 @@ export function renderImageResult(job: ImageJob, outcome: ImageOutcome): CallToo
   };
 }
 
-function summary(job: ImageJob, { result, dimensions }: ImageOutcome): string {
+function summary(job: ImageJob, { result, dimensions, locations }: ImageOutcome): string {
   const a = result.applied;
   const u = result.usage;
   const lines = [
@@ -443,7 +450,7 @@ function summary(job: ImageJob, { result, dimensions }: ImageOutcome): string {
       result.route ? ` (route: ${result.route})` : ""
     }.`,
     ...result.images.map((f, i) =>
-      `Saved: ${f.file_path} (${megabytes(f.size_bytes)}, ${dimensions[i].width}x${
+      `Saved: ${locations[i]} (${megabytes(f.size_bytes)}, ${dimensions[i].width}x${
         dimensions[i].height
       } ${f.mime_type})`
     ),
