@@ -20,19 +20,24 @@ const TEMPLATE = join(REPO, "src", "app", "view", "template.html");
 export const OUTPUT = join(REPO, "src", "app", "viewer_html.ts");
 const MARKER = "/*VIEW_SCRIPT*/";
 
-/** The bundled view script, minified, for browsers. */
-async function bundle(): Promise<string> {
+/**
+ * `entry` bundled into one ES module for browsers. The view's packages (ext-apps) are not the
+ * server's: they are resolved against the tests' lockfile and stay out of deno.lock.
+ */
+export async function bundleForBrowser(
+  entry: string,
+  options: { minify?: boolean } = {},
+): Promise<string> {
   const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: [
       "bundle",
       "--quiet",
       `--config=${join(REPO, "deno.json")}`,
-      // The view's packages (ext-apps) are not the server's: they stay out of deno.lock.
       `--lock=${join(REPO, "tests", "deno.lock")}`,
       "--platform=browser",
       "--format=esm",
-      "--minify",
-      ENTRY,
+      ...(options.minify ? ["--minify"] : []),
+      entry,
     ],
     stdout: "piped",
     stderr: "piped",
@@ -43,7 +48,10 @@ async function bundle(): Promise<string> {
 
 /** The viewer's HTML: the template with the bundled script inlined. */
 export async function buildViewerHtml(): Promise<string> {
-  const [template, script] = await Promise.all([Deno.readTextFile(TEMPLATE), bundle()]);
+  const [template, script] = await Promise.all([
+    Deno.readTextFile(TEMPLATE),
+    bundleForBrowser(ENTRY, { minify: true }),
+  ]);
   if (!template.includes(MARKER)) throw new Error(`${TEMPLATE} has no ${MARKER}`);
   // Nothing inside an inline script may close it early.
   const safe = script.replaceAll("</script", "<\\/script").replaceAll("<!--", "<\\!--");

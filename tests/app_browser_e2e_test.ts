@@ -7,6 +7,7 @@
  * each state go to dist/screenshots/.
  */
 
+import { bundleForBrowser } from "../scripts/build_app.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { chromium, type Frame, type Page } from "npm:playwright-core@1.57.0";
@@ -35,21 +36,8 @@ function findChromium(): string | undefined {
 
 /** The host page: the bundled `tests/app/host.ts` inline. */
 async function hostPage(): Promise<string> {
-  const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      `--config=${join(REPO, "deno.json")}`,
-      `--lock=${join(REPO, "tests", "deno.lock")}`,
-      "--platform=browser",
-      "--format=esm",
-      join(REPO, "tests", "app", "host.ts"),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(success, `bundling the host page: ${new TextDecoder().decode(stderr)}`);
-  const script = new TextDecoder().decode(stdout).replaceAll("</script", "<\\/script");
+  const bundled = await bundleForBrowser(join(REPO, "tests", "app", "host.ts"));
+  const script = bundled.replaceAll("</script", "<\\/script");
   return `<!doctype html><html><head><meta charset="utf-8"><title>test host</title></head>` +
     `<body style="margin:0"><script type="module">${script}</script></body></html>`;
 }

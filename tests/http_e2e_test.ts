@@ -6,8 +6,8 @@ import { TOOL_SPECS } from "../src/tools/specs.ts";
 import { FakeOpenAI } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
 import { textOf, waitFor } from "./harness.ts";
-import { freePort, startHttpServer, withHttpServer } from "./http_harness.ts";
-import { startOAuthServer } from "./fixtures/oauth_server.ts";
+import { freePort, type HttpHarness, startHttpServer, withHttpServer } from "./http_harness.ts";
+import { type OAuthServer, startOAuthServer } from "./fixtures/oauth_server.ts";
 import type { CallToolResult, Client } from "./mcp_client.ts";
 
 const TOKEN = "static-token-0123456789abcdef0123456789";
@@ -261,13 +261,27 @@ Deno.test("http: data: URLs keep working as uploads", () =>
     })
   ));
 
-Deno.test("http: OAuth: metadata, 401 with resource_metadata, wrong audience refused, real tokens accepted, and principals kept apart", async () => {
+/**
+ * An authorization server on loopback and `serve --http` trusting it, whose audience is its own
+ * `/mcp` URL on a free port: the scope `images` required, `ttlSeconds` the tokens' lifetime.
+ */
+async function withOAuth(
+  options: { clients: string[]; ttlSeconds?: number },
+  body: (
+    h: HttpHarness,
+    setup: { as: OAuthServer; fake: FakeOpenAI; port: number; audience: string; other: string },
+  ) => Promise<void>,
+): Promise<void> {
   const port = freePort();
   const audience = `http://127.0.0.1:${port}/mcp`;
   const other = `http://127.0.0.1:${port}/other`;
+  const spec = {
+    scopes: ["images"],
+    ...(options.ttlSeconds ? { ttlSeconds: options.ttlSeconds } : {}),
+  };
   const as = await startOAuthServer({
-    clients: ["alice", "bob"],
-    resources: { [audience]: { scopes: ["images"] }, [other]: { scopes: ["images"] } },
+    clients: options.clients,
+    resources: { [audience]: spec, [other]: { scopes: ["images"] } },
   });
   try {
     await withFake((fake) =>
@@ -280,140 +294,121 @@ Deno.test("http: OAuth: metadata, 401 with resource_metadata, wrong audience ref
           GPT_IMAGE_2_OAUTH_AUDIENCE: audience,
           GPT_IMAGE_2_OAUTH_SCOPE: "images",
         },
-      }, async (h) => {
-        const metadata = await (await fetch(
-          `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`,
-        )).json();
-        assert.equal(metadata.resource, audience);
-        assert.deepEqual(metadata.authorization_servers, [as.issuer]);
-
-        const wrongAudience = await as.token({ client: "alice", resource: other, scope: "images" });
-        for (const [name, token] of [["none", undefined], ["wrong audience", wrongAudience]]) {
-          const answer = await rawPost(port, "/mcp", {
-            host: `127.0.0.1:${port}`,
-            ...(token ? { authorization: `Bearer ${token}` } : {}),
-          }, JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }));
-          assert.equal(answer.status, 401, `${name}: ${answer.body}`);
-        }
-        const challenge = await fetch(h.url, { method: "POST", body: "{}" });
-        await challenge.body?.cancel();
-        assert.match(
-          challenge.headers.get("www-authenticate") ?? "",
-          /^Bearer resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp"/,
-        );
-
-        const alice = await h.connect({
-          token: await as.token({ client: "alice", resource: audience, scope: "images" }),
-        });
-        const bob = await h.connect({
-          token: await as.token({ client: "bob", resource: audience, scope: "images" }),
-        });
-        const made = await call(alice, "start_edit_session", {
-          prompt: "alice's",
-          images: [`data:image/png;base64,${btoa(String.fromCharCode(...makePng(32, 32)))}`],
-        });
-        assert.equal(made.isError, undefined, textOf(made));
-        const [uri] = linkUris(made);
-        const sessionId = structured(made).session_id as string;
-        assert.equal((await readBytes(alice, uri)).length > 0, true);
-
-        // Bob sees nothing of Alice's: not her images, not her sessions.
-        const listed = await bob.request({ method: "resources/list", params: {} });
-        assert.deepEqual(listed.resources, []);
-        await assert.rejects(bob.readResource({ uri }));
-        const edit = await call(bob, "edit_image", { prompt: "steal", images: [uri] });
-        assert.equal(edit.isError, true);
-        const next = await call(bob, "continue_edit_session", {
-          session_id: sessionId,
-          prompt: "steal",
-        });
-        assert.equal(next.isError, true);
-        assert.match(textOf(await call(bob, "list_edit_sessions", {})), /No open edit sessions/);
-        const own = await call(alice, "continue_edit_session", {
-          session_id: sessionId,
-          prompt: "mine",
-        });
-        assert.equal(own.isError, undefined, textOf(own));
-        for (const request of fake.requests) {
-          assert.equal(request.authorization, `Bearer ${fake.apiKey}`, "only the API key");
-        }
-
-        // A save tells its own principal's listening clients, and nobody else's.
-        const listening = async (client: "alice" | "bob") => {
-          const c = await h.connect({
-            token: await as.token({ client, resource: audience, scope: "images" }),
-            protocol: "2026-07-28",
-          });
-          const heard: string[] = [];
-          c.setNotificationHandler("notifications/resources/list_changed", () => {
-            heard.push("list_changed");
-          });
-          const subscription = await c.listen({ resourcesListChanged: true });
-          return { c, heard, subscription };
-        };
-        const [aliceEars, bobEars] = [await listening("alice"), await listening("bob")];
-        const saved = await call(alice, "generate_image", {
-          prompt: "alice again",
-          quality: "low",
-        });
-        assert.equal(saved.isError, undefined, textOf(saved));
-        assert.ok(await waitFor(() => aliceEars.heard.length > 0), "alice hears of her save");
-        assert.deepEqual(bobEars.heard, [], "bob hears nothing of alice's save");
-        for (const ears of [aliceEars, bobEars]) {
-          await ears.subscription.close();
-          await ears.c.close();
-        }
-      })
+      }, (h) => body(h, { as, fake, port, audience, other }))
     );
   } finally {
     await as.close();
   }
-});
+}
 
-Deno.test("http: OAuth: a token from the authorization server that has expired is refused with 401, saying so", async () => {
-  const port = freePort();
-  const audience = `http://127.0.0.1:${port}/mcp`;
-  const as = await startOAuthServer({
-    clients: ["alice"],
-    resources: { [audience]: { scopes: ["images"], ttlSeconds: 1 } },
-  });
-  try {
-    await withFake((fake) =>
-      withHttpServer({
-        fake,
-        port,
-        allowNet: [as.host],
-        env: {
-          GPT_IMAGE_2_OAUTH_ISSUER: as.issuer,
-          GPT_IMAGE_2_OAUTH_AUDIENCE: audience,
-          GPT_IMAGE_2_OAUTH_SCOPE: "images",
+Deno.test("http: OAuth: metadata, 401 with resource_metadata, wrong audience refused, real tokens accepted, and principals kept apart", () =>
+  withOAuth({ clients: ["alice", "bob"] }, async (h, { as, fake, port, audience, other }) => {
+    const metadata = await (await fetch(
+      `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`,
+    )).json();
+    assert.equal(metadata.resource, audience);
+    assert.deepEqual(metadata.authorization_servers, [as.issuer]);
+
+    const wrongAudience = await as.token({ client: "alice", resource: other, scope: "images" });
+    for (const [name, token] of [["none", undefined], ["wrong audience", wrongAudience]]) {
+      const answer = await rawPost(port, "/mcp", {
+        host: `127.0.0.1:${port}`,
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      }, JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }));
+      assert.equal(answer.status, 401, `${name}: ${answer.body}`);
+    }
+    const challenge = await fetch(h.url, { method: "POST", body: "{}" });
+    await challenge.body?.cancel();
+    assert.match(
+      challenge.headers.get("www-authenticate") ?? "",
+      /^Bearer resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp"/,
+    );
+
+    const alice = await h.connect({
+      token: await as.token({ client: "alice", resource: audience, scope: "images" }),
+    });
+    const bob = await h.connect({
+      token: await as.token({ client: "bob", resource: audience, scope: "images" }),
+    });
+    const made = await call(alice, "start_edit_session", {
+      prompt: "alice's",
+      images: [`data:image/png;base64,${btoa(String.fromCharCode(...makePng(32, 32)))}`],
+    });
+    assert.equal(made.isError, undefined, textOf(made));
+    const [uri] = linkUris(made);
+    const sessionId = structured(made).session_id as string;
+    assert.equal((await readBytes(alice, uri)).length > 0, true);
+
+    // Bob sees nothing of Alice's: not her images, not her sessions.
+    const listed = await bob.request({ method: "resources/list", params: {} });
+    assert.deepEqual(listed.resources, []);
+    await assert.rejects(bob.readResource({ uri }));
+    const edit = await call(bob, "edit_image", { prompt: "steal", images: [uri] });
+    assert.equal(edit.isError, true);
+    const next = await call(bob, "continue_edit_session", {
+      session_id: sessionId,
+      prompt: "steal",
+    });
+    assert.equal(next.isError, true);
+    assert.match(textOf(await call(bob, "list_edit_sessions", {})), /No open edit sessions/);
+    const own = await call(alice, "continue_edit_session", {
+      session_id: sessionId,
+      prompt: "mine",
+    });
+    assert.equal(own.isError, undefined, textOf(own));
+    for (const request of fake.requests) {
+      assert.equal(request.authorization, `Bearer ${fake.apiKey}`, "only the API key");
+    }
+
+    // A save tells its own principal's listening clients, and nobody else's.
+    const listening = async (client: "alice" | "bob") => {
+      const c = await h.connect({
+        token: await as.token({ client, resource: audience, scope: "images" }),
+        protocol: "2026-07-28",
+      });
+      const heard: string[] = [];
+      c.setNotificationHandler("notifications/resources/list_changed", () => {
+        heard.push("list_changed");
+      });
+      const subscription = await c.listen({ resourcesListChanged: true });
+      return { c, heard, subscription };
+    };
+    const [aliceEars, bobEars] = [await listening("alice"), await listening("bob")];
+    const saved = await call(alice, "generate_image", {
+      prompt: "alice again",
+      quality: "low",
+    });
+    assert.equal(saved.isError, undefined, textOf(saved));
+    assert.ok(await waitFor(() => aliceEars.heard.length > 0), "alice hears of her save");
+    assert.deepEqual(bobEars.heard, [], "bob hears nothing of alice's save");
+    for (const ears of [aliceEars, bobEars]) {
+      await ears.subscription.close();
+      await ears.c.close();
+    }
+  }));
+
+Deno.test("http: OAuth: a token from the authorization server that has expired is refused with 401, saying so", () =>
+  withOAuth({ clients: ["alice"], ttlSeconds: 1 }, async (_h, { as, port, audience }) => {
+    const token = await as.token({ client: "alice", resource: audience, scope: "images" });
+    const ping = async () => {
+      const answer = await fetch(`http://127.0.0.1:${port}/mcp`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: "application/json, text/event-stream",
+          "content-type": "application/json",
         },
-      }, async () => {
-        const token = await as.token({ client: "alice", resource: audience, scope: "images" });
-        const ping = async () => {
-          const answer = await fetch(`http://127.0.0.1:${port}/mcp`, {
-            method: "POST",
-            headers: {
-              authorization: `Bearer ${token}`,
-              accept: "application/json, text/event-stream",
-              "content-type": "application/json",
-            },
-            body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
-          });
-          const body = await answer.text();
-          return { status: answer.status, body, challenge: answer.headers.get("www-authenticate") };
-        };
-        const fresh = await ping();
-        assert.notEqual(fresh.status, 401, `a fresh token is accepted: ${fresh.body}`);
-        // Past its 1 s lifetime and the server's 30 s clock tolerance: it cannot still be valid.
-        await new Promise((resolve) => setTimeout(resolve, 32_000));
-        const stale = await ping();
-        assert.equal(stale.status, 401, stale.body);
-        assert.match(stale.challenge ?? "", /error="invalid_token"/);
-        assert.match(`${stale.challenge} ${stale.body}`, /expired/);
-      })
-    );
-  } finally {
-    await as.close();
-  }
-});
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+      });
+      const body = await answer.text();
+      return { status: answer.status, body, challenge: answer.headers.get("www-authenticate") };
+    };
+    const fresh = await ping();
+    assert.notEqual(fresh.status, 401, `a fresh token is accepted: ${fresh.body}`);
+    // Past its 1 s lifetime and the server's 30 s clock tolerance: it cannot still be valid.
+    await new Promise((resolve) => setTimeout(resolve, 32_000));
+    const stale = await ping();
+    assert.equal(stale.status, 401, stale.body);
+    assert.match(stale.challenge ?? "", /error="invalid_token"/);
+    assert.match(`${stale.challenge} ${stale.body}`, /expired/);
+  }));
