@@ -316,7 +316,11 @@ export class JobRunner {
   /** The job as things stand: from this process while it holds the job, else from its record. */
   async #peek(id: string): Promise<JobOutcome> {
     const local = this.#jobs.get(id);
-    if (local) return { view: this.#localView(local), result: local.ending?.result };
+    // A job that ended and stored its result is read from its record: between storing it and
+    // leaving this process's list, the job holds no result of its own.
+    if (local && (!local.ending || local.ending.result || !local.recorded)) {
+      return { view: this.#localView(local), result: local.ending?.result };
+    }
     const read = await this.#store.read(id);
     let judged = read && await this.#judge(read);
     const over = judged && (judged.record.status !== "running" || judged.lost !== undefined);

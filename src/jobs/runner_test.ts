@@ -315,3 +315,26 @@ Deno.test("a ToolError thrown by a call is its error result, word for word", () 
       isError: true,
     });
   }));
+
+Deno.test("a finished task read while its process lets go of it still gives its result", () =>
+  withRunners(async (a) => {
+    const call = controlled();
+    const view = await a.startTask({ tool: "generate_image", run: call.run });
+    await call.started;
+    call.finish(done("kept"));
+    // Every read from the moment the job ends (one per turn of the event loop, while the
+    // process stores the result and lets go of the job): none may lack the result.
+    const settled = a.settled().then(() => true);
+    let ended = 0;
+    while (!(await Promise.race([settled, Promise.resolve(false)]))) {
+      const outcome = await a.get(view.id);
+      if (outcome.view.status !== "running") {
+        ended++;
+        assert.equal(outcome.view.status, "completed");
+        assert.ok(outcome.result, `read ${ended} after the end: completed, with its result`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    const after = await a.get(view.id);
+    assert.ok(after.result, "and once it is only a record, from the record");
+  }));
