@@ -208,7 +208,20 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
   const inflight = new Set<Promise<unknown>>();
   const config = options.config;
   const detachAfterMs = config instanceof ConfigError ? 0 : config.detachAfterMs;
-  const outputSchemaOf = (spec: ToolSpec) => listedOutputSchema(spec, detachAfterMs);
+  // Built once: a detaching tool's listed schema is a union, checked against every answer.
+  const outputSchemas = new Map(
+    TOOL_SPECS.map((spec) => [spec.name, listedOutputSchema(spec, detachAfterMs)]),
+  );
+  const outputSchemaOf = (spec: ToolSpec) => outputSchemas.get(spec.name);
+
+  /** The toolbox serving `scope`, and the handler of `spec` in it. */
+  async function handlerOf(spec: ToolSpec, scope: CallerScope | undefined) {
+    if (!scope) throw new Error("a call without a caller scope");
+    const toolbox = await tools(scope);
+    const tool = toolbox.byName.get(spec.name);
+    if (!tool) throw new Error(`no handler is registered for ${spec.name}`);
+    return { toolbox, tool };
+  }
 
   /** Runs one handler; a tool error becomes an error result, never a protocol error. */
   async function runHandler(
@@ -247,8 +260,6 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
     scope: CallerScope | undefined,
     floor: LogFloor,
   ) {
-    if (config instanceof ConfigError) return errorResult(log.redact(configProblem(config)));
-    if (!scope) throw new Error("a call without a caller scope");
     const token = ctx.mcpReq._meta?.progressToken;
     const send = token === undefined
       ? undefined
@@ -263,9 +274,7 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
       if (floor.allows(level)) ctx.mcpReq.log(level, data, "gpt-image-2-mcp").catch(() => {});
     });
     try {
-      const toolbox = await tools(scope);
-      const tool = toolbox.byName.get(spec.name);
-      if (!tool) throw new Error(`no handler is registered for ${spec.name}`);
+      const { toolbox, tool } = await handlerOf(spec, scope);
       // A long call of an image tool answers with a job and goes on (src/tools/jobs.ts).
       return await toolbox.runCall(tool, {
         signal: ctx.mcpReq.signal,
@@ -306,11 +315,7 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
     ctx: ServerContext,
     scope: CallerScope | undefined,
   ) {
-    if (config instanceof ConfigError) return errorResult(log.redact(configProblem(config)));
-    if (!scope) throw new Error("a call without a caller scope");
-    const toolbox = await tools(scope);
-    const tool = toolbox.byName.get(spec.name);
-    if (!tool) throw new Error(`no handler is registered for ${spec.name}`);
+    const { toolbox, tool } = await handlerOf(spec, scope);
     // The request's progress token stays valid for the task's lifetime (2025 wire only: the
     // 2026 extension carries progress in the task's status message instead).
     const token = era === "legacy" ? ctx.mcpReq._meta?.progressToken : undefined;
@@ -357,6 +362,7 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
           describeIssues(parsed.error.issues),
       );
     }
+    if (config instanceof ConfigError) return errorResult(log.redact(configProblem(config)));
     if (detaches(spec) && asksForTask(era, params, ctx)) {
       return await startTask(server, era, spec, parsed.data, ctx, scope);
     }
