@@ -9,13 +9,20 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeOpenAI } from "./fake/api.ts";
 import { makePng } from "./fake/png.ts";
-import { type CallOptions, DENO_DIR, launchFor, startServer, textOf, waitFor } from "./harness.ts";
+import {
+  type CallOptions,
+  DENO_DIR,
+  launchFor,
+  startServer,
+  textOf,
+  v1Transport,
+  waitFor,
+} from "./harness.ts";
 import {
   CallToolResultSchemaV1,
   ClientV1,
   LOG_LEVEL_META_KEY,
   LoggingMessageNotificationSchemaV1,
-  StdioClientTransportV1,
 } from "./mcp_client.ts";
 
 /** What the tests need of a connected client, whichever SDK it comes from. */
@@ -136,13 +143,7 @@ Deno.test("a 2025-11-25 client (initialize) lists and calls every tool, with pro
 Deno.test("the v1 SDK client (1.32.2) lists and calls every tool, with progress, cancellation and logs", async () => {
   const fake = FakeOpenAI.start();
   const launch = await launchFor({ fake });
-  const transport = new StdioClientTransportV1({
-    command: launch.command,
-    args: launch.args,
-    env: launch.env,
-    cwd: launch.cwd,
-    stderr: "pipe",
-  });
+  const transport = v1Transport(launch);
   const client = new ClientV1({ name: "v1-client", version: "1.0.0" });
   const logs: { level: string; data: unknown }[] = [];
   client.setNotificationHandler(LoggingMessageNotificationSchemaV1, (n) => {

@@ -6,6 +6,7 @@ import {
   type ClientCapabilities,
   type LoggingMessageNotification,
   StdioClientTransport,
+  StdioClientTransportV1,
 } from "./mcp_client.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -165,6 +166,12 @@ export async function launchFor(options: HarnessOptions = {}): Promise<ServerLau
       if (!options.cwd) await Deno.remove(cwd, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** A stdio transport of the v1 SDK's client (many clients in the field still ship it) to `launch`. */
+export function v1Transport(launch: ServerLaunch): StdioClientTransportV1 {
+  const { command, args, env, cwd } = launch;
+  return new StdioClientTransportV1({ command, args, env, cwd, stderr: "pipe" });
 }
 
 /** Starts the server and connects an MCP client to it over stdio. */

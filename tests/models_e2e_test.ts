@@ -245,18 +245,21 @@ Deno.test("markup edits on gpt-image-2.5; markup with a mask, or on gpt-image-2,
   });
 });
 
+/** A model the server's table does not list, which the fake's project may use. */
+const UNLISTED_MODEL_ACCESS = {
+  extraModels: {
+    "gpt-image-3-preview": {
+      qualities: ["low", "medium", "high", "auto"],
+      transparent: false,
+      markup: false,
+      formats: ["png", "jpeg", "webp"],
+    },
+  },
+};
+
 Deno.test("an unknown model id goes through with gpt-image-2's rules and a warning; the API decides", async () => {
   await withServer({ env: FAST }, async (h, fake) => {
-    fake.access = {
-      extraModels: {
-        "gpt-image-3-preview": {
-          qualities: ["low", "medium", "high", "auto"],
-          transparent: false,
-          markup: false,
-          formats: ["png", "jpeg", "webp"],
-        },
-      },
-    };
+    fake.access = UNLISTED_MODEL_ACCESS;
     const result = await ok(h, "generate_image", {
       prompt: "A kite",
       model: "gpt-image-3-preview",
@@ -293,16 +296,7 @@ Deno.test("an unknown price never lets a budget pass: it is estimated at the dea
         size: "1024x1024",
       }, /above GPT_IMAGE_2_MAX_COST_PER_CALL_USD=0\.5/);
       assert.match(text, /The estimate is an upper bound, since a price is unknown/);
-      fake.access = {
-        extraModels: {
-          "gpt-image-3-preview": {
-            qualities: ["low", "medium", "high", "auto"],
-            transparent: false,
-            markup: false,
-            formats: ["png", "jpeg", "webp"],
-          },
-        },
-      };
+      fake.access = UNLISTED_MODEL_ACCESS;
       await refused(h, "generate_image", {
         prompt: "A kite",
         model: "gpt-image-3-preview",

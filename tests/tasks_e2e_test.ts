@@ -8,8 +8,16 @@
 import assert from "node:assert/strict";
 import { z } from "../src/zod.ts";
 import { FakeOpenAI } from "./fake/api.ts";
-import { type Harness, launchFor, listFiles, startServer, textOf, waitFor } from "./harness.ts";
-import { type CallToolResult, ClientV1, StdioClientTransportV1 } from "./mcp_client.ts";
+import {
+  type Harness,
+  launchFor,
+  listFiles,
+  startServer,
+  textOf,
+  v1Transport,
+  waitFor,
+} from "./harness.ts";
+import { type CallToolResult, ClientV1 } from "./mcp_client.ts";
 import { withRawServer } from "./raw_wire.ts";
 
 const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
@@ -169,13 +177,7 @@ Deno.test("v1's client runs an image call as a task on its own (callToolStream):
   const fake = FakeOpenAI.start();
   fake.delayMs = 1_000;
   const launch = await launchFor({ fake });
-  const transport = new StdioClientTransportV1({
-    command: launch.command,
-    args: launch.args,
-    env: launch.env,
-    cwd: launch.cwd,
-    stderr: "pipe",
-  });
+  const transport = v1Transport(launch);
   const client = new ClientV1({ name: "v1-tasks", version: "1.0.0" });
   try {
     await client.connect(transport);
