@@ -199,6 +199,17 @@ Deno.test("masks as people draw them: mask_marks converts a black-and-white mask
     // The fake checked the upload on its own: a PNG with an alpha channel of the image's size.
     const mask = fake.calls("edits")[0].files!.find((f) => f.field === "mask")!;
     assert.equal(mask.type, "image/png");
+
+    // A session turn converts it too, and says so once.
+    const started = await ok(h, "start_edit_session", { prompt: "Start", images: ["photo.png"] });
+    const turn = await ok(h, "continue_edit_session", {
+      session_id: structured(started).session_id,
+      prompt: "Replace the square with a window",
+      mask: "bw.png",
+      mask_marks: "white",
+    });
+    const said = structured(turn).warnings.filter((w) => /converted from black and white/.test(w));
+    assert.equal(said.length, 1, structured(turn).warnings.join("\n"));
   });
 });
 

@@ -53,11 +53,11 @@ export function checkEdit(settings: ImageSettings, args: EditSources): string[] 
 }
 
 /** Reads and vets the inputs of an edit, reporting each stage. */
-export async function readEditInputs(
+async function readEditInputs(
   ctx: ToolContext,
   call: CallContext,
   args: EditSources,
-): Promise<{ inputs: EditInputs; warnings: string[] }> {
+): Promise<EditInputs> {
   call.progress.stage("Reading input images");
   const inputs = await loadEditInputs(
     { images: args.images, mask: args.mask, markup: args.markup, maskMarks: args.mask_marks },
@@ -65,7 +65,7 @@ export async function readEditInputs(
   );
   const files = inputs.images.length + (inputs.mask || inputs.markup ? 1 : 0);
   call.progress.stage(`Uploading ${files} input file(s)`);
-  return { inputs, warnings: inputs.notes };
+  return inputs;
 }
 
 /** Checks the call against the table, the key and output folder, then reads and vets the inputs. */
@@ -77,8 +77,8 @@ export async function prepareEdit(
 ): Promise<{ outputDir: string; inputs: EditInputs; warnings: string[] }> {
   const warnings = checkEdit(settings, args);
   const outputDir = await prepareImageCall(ctx, args.output_dir);
-  const read = await readEditInputs(ctx, call, args);
-  return { outputDir, inputs: read.inputs, warnings: [...warnings, ...read.warnings] };
+  const inputs = await readEditInputs(ctx, call, args);
+  return { outputDir, inputs, warnings: [...warnings, ...inputs.notes] };
 }
 
 /** The job for one edit of `inputs` with `args`. */

@@ -2,16 +2,9 @@
 
 import type { CallToolResult, z } from "../deps.ts";
 import type { SessionRecord, SessionSettings } from "../sessions/store.ts";
-import {
-  checkEdit,
-  type EditInputs,
-  editJob,
-  editSettings,
-  prepareEdit,
-  readEditInputs,
-} from "./edit_job.ts";
+import { type EditInputs, editJob, editSettings, prepareEdit } from "./edit_job.ts";
 import type { OutputArgs } from "./image_args.ts";
-import { prepareImageCall, renderImageResult, runImageJob } from "./image_job.ts";
+import { renderImageResult, runImageJob } from "./image_job.ts";
 import {
   continueEditSessionSpec,
   endEditSessionSpec,
@@ -151,23 +144,24 @@ export function sessionTools(ctx: ToolContext): ToolDefinition[] {
             markup: args.markup,
             mask_marks: args.mask_marks,
           };
-          const warnings = checkEdit(request, sources);
-          await prepareImageCall(ctx, previous.output_dir);
           await Deno.stat(previous.last_image).catch(() => {
             throw new ToolError(
               `Session ${previous.id}: its last image ${previous.last_image} no longer exists. ` +
                 `Start a new session with start_edit_session.`,
             );
           });
-          const read = await readEditInputs(ctx, call, sources);
-          const inputs = read.inputs;
-          warnings.push(...read.warnings);
+          const { inputs, warnings } = await prepareEdit(
+            ctx,
+            call,
+            { ...sources, output_dir: previous.output_dir },
+            request,
+          );
           const prefix = args.filename_prefix ?? previous.filename_prefix;
           return turn({
             record: { ...previous, turns: previous.turns + 1, settings, filename_prefix: prefix },
             args: { ...turnArgs, filename_prefix: prefix },
             settings: request,
-            notes: [...notes, ...warnings, ...inputs.notes],
+            notes: [...notes, ...warnings],
             inputs,
             call,
           });
