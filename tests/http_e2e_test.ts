@@ -154,6 +154,14 @@ Deno.test("http: v2's client calls every tool over Streamable HTTP; image:// lin
       const out = await run("generate_image", { prompt: "x", output_dir: "/tmp" });
       assert.equal(out.isError, true);
       assert.match(textOf(out), /^output_dir: /);
+      // A link inside the caller's own folder that leads into another caller's is refused too.
+      const outside = `${h.configRoot}/principals/someone-else`;
+      await Deno.mkdir(outside, { recursive: true });
+      await Deno.symlink(outside, `${h.configRoot}/principals/local/escape`);
+      const linked = await run("generate_image", { prompt: "x", output_dir: "escape" });
+      assert.equal(linked.isError, true, textOf(linked));
+      assert.match(textOf(linked), /^output_dir ".*escape" \(really .*someone-else\) is refused/);
+      assert.deepEqual([...Deno.readDirSync(outside)], [], "nothing written through the link");
 
       const modern = await h.connect({ protocol: "2026-07-28" });
       const again = await call(modern, "generate_image", { prompt: "modern", quality: "low" });

@@ -89,7 +89,8 @@ export function resolveOutputDir(
         `out, or name a folder inside it.`,
     );
   }
-  vetWritePathSync(dir, { label, home: config.homeDir });
+  // Over HTTP, a link inside the caller's folder must not lead out of it either.
+  vetWritePathSync(dir, { label, home: config.homeDir, within: config.confinedRoot });
   return dir;
 }
 
