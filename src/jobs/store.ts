@@ -17,10 +17,15 @@ import { ToolError } from "../errors.ts";
 import { describeIssues } from "../record_issues.ts";
 import { RunLocks } from "./run_lock.ts";
 
-const ID_PATTERN = /^job-\d{1,13}-[0-9a-f]{32}$/;
-const RECORD_NAME = /^(job-\d{1,13}-[0-9a-f]{32})\.json$/;
+/**
+ * A job id. New ids carry 32 hex digits; the 8 of earlier versions are still read, so their jobs
+ * are found, listed and swept, and an older server on the same folder is understood.
+ */
+const ID = String.raw`job-\d{1,13}-(?:[0-9a-f]{32}|[0-9a-f]{8})`;
+const ID_PATTERN = new RegExp(`^${ID}$`);
+const RECORD_NAME = new RegExp(`^(${ID})\\.json$`);
 /** A job's other files: its result, and the lock its owner holds while it runs. */
-const BESIDE_NAME = /^(job-\d{1,13}-[0-9a-f]{32})\.(result\.json|run\.lock)$/;
+const BESIDE_NAME = new RegExp(`^(${ID})\\.(result\\.json|run\\.lock)$`);
 
 /** The server process that runs a job: its pid, and a random id that no later process shares. */
 export const ownerSchema = z.object({ pid: z.number().int(), process: z.string().min(1) });

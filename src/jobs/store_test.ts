@@ -49,6 +49,15 @@ Deno.test("a record is written atomically under .jobs and read back as written",
     assert.equal(await store.read(store.newId()), undefined);
   }));
 
+Deno.test("a record an earlier version named with 8 hex digits is still read and listed", () =>
+  withStore(async (store) => {
+    const earlier = record(store, { id: "job-1761149123-0123abcd", status: "completed" });
+    await store.write(earlier);
+    assert.deepEqual(await store.read(earlier.id), earlier);
+    assert.deepEqual((await store.list()).map((r) => r.id), [earlier.id]);
+    assert.match(store.newId(), /^job-\d+-[0-9a-f]{32}$/, "new ids keep 128 random bits");
+  }));
+
 Deno.test("a malformed id, or a record that is not one, is a ToolError naming the job and the rule", () =>
   withStore(async (store) => {
     const id = store.newId();
