@@ -145,10 +145,14 @@ Deno.test("gpt-image-2.6: a GIF keeps its frames on disk and previews its first 
     assert.match(v.images[0].file_path, /\.svg$/);
     assert.ok(sniffSvg(await Deno.readFile(v.images[0].file_path)), "the file is SVG text");
     const resource = svg.content.find((c) => c.type === "resource") as {
-      resource: { mimeType: string; text: string };
+      resource: { uri: string; mimeType: string; text: string };
     };
     assert.equal(resource.resource.mimeType, "image/svg+xml");
     assert.match(resource.resource.text, /<svg /);
+    assert.equal(resource.resource.text, await Deno.readTextFile(v.images[0].file_path));
+    // The same URI as the result's link to the file, which resources/read serves.
+    const link = svg.content.find((c) => c.type === "resource_link") as { uri: string };
+    assert.equal(resource.resource.uri, link.uri);
     assert.ok(v.warnings.some((w) => /SVG .*embedded as a resource/.test(w)));
 
     const before = imageCalls(fake);

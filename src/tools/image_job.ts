@@ -357,14 +357,17 @@ export async function runImageJob(
         "/v1/images/edits rejected the model; this and later edits use the Responses route",
       );
     }
+    const uris = saved.map((f) => ctx.images.uriOf(f.file_path) ?? pathToFileURL(f.file_path).href);
     // SVG is text: it is embedded as a resource, since this server does not rasterise it.
-    const svgFiles = job.inline === "none"
-      ? []
-      : saved.filter((_, i) => sources[i].info.format === "svg");
-    const embedded = await Promise.all(svgFiles.map(async (file) => ({
-      uri: pathToFileURL(file.file_path).href,
-      text: new TextDecoder().decode(await Deno.readFile(file.file_path)),
-    }))).catch(() => []);
+    const embedded = job.inline === "none" ? [] : await Promise.all(
+      sources.flatMap((source, i) =>
+        source.info.format === "svg"
+          ? [
+            source.image.bytes().then((b) => ({ uri: uris[i], text: new TextDecoder().decode(b) })),
+          ]
+          : []
+      ),
+    ).catch(() => []);
     if (embedded.length > 0) {
       warnings.push(
         "SVG is not rasterised by this server: the SVG text is embedded as a resource instead " +
@@ -395,7 +398,6 @@ export async function runImageJob(
       warnings,
       ...job.extra,
     };
-    const uris = saved.map((f) => ctx.images.uriOf(f.file_path) ?? pathToFileURL(f.file_path).href);
     return {
       result,
       inline: inline.images,
