@@ -104,22 +104,29 @@ export class Api {
    * on the next one.
    */
   async probeModel(model: string, signal?: AbortSignal): Promise<ModelProbe> {
+    if (signal?.aborted) throw new CancelledError();
     let probe = this.#models.get(model);
     if (!probe) {
-      probe = this.#probe(model, signal);
+      // Shared by every call of the model meanwhile, so it follows no one call's cancel.
+      probe = this.#probe(model);
       this.#models.set(model, probe);
       probe.catch(() => this.#models.delete(model));
     }
-    return await probe;
+    if (!signal) return await probe;
+    const waiting = probe;
+    return await new Promise<ModelProbe>((resolve, reject) => {
+      const cancelled = () => reject(new CancelledError());
+      signal.addEventListener("abort", cancelled, { once: true });
+      waiting.then(resolve, reject).finally(() => signal.removeEventListener("abort", cancelled));
+    });
   }
 
-  async #probe(model: string, signal?: AbortSignal): Promise<ModelProbe> {
+  async #probe(model: string): Promise<ModelProbe> {
     const client = await this.ready();
     try {
-      const answer = await client.models.retrieve(model, { signal, timeout: 15_000 });
+      const answer = await client.models.retrieve(model, { timeout: 15_000 });
       return { shutdownDate: shutdownDateOf(answer) };
     } catch (error) {
-      if (signal?.aborted) throw new CancelledError();
       const { status, message } = error as { status?: number; message?: string };
       // A restricted key may lack the model-read scope and still draw: that 403 decides nothing.
       const scopes = /missing scopes|insufficient permissions/i.test(message ?? "");

@@ -148,3 +148,30 @@ Deno.test("without a key the call is refused before any request, naming OPENAI_A
   await assert.rejects(call, (e) => e instanceof ToolError && e.message.includes("OPENAI_API_KEY"));
   assert.equal(made, 0);
 });
+
+Deno.test("one call's cancel while it waits for the model check leaves the check to the others", async () => {
+  const { promise: asked, resolve: ask } = Promise.withResolvers<void>();
+  const { promise: answer, resolve: release } = Promise.withResolvers<void>();
+  let requests = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async () => {
+    requests++;
+    ask();
+    await answer;
+    return Response.json({ id: "gpt-image-2", object: "model", created: 0, owned_by: "openai" });
+  });
+  try {
+    const client = api({ OPENAI_BASE_URL: `http://127.0.0.1:${server.addr.port}/v1` });
+    const first = new AbortController();
+    const cancelled = client.probeModel("gpt-image-2", first.signal);
+    const other = client.probeModel("gpt-image-2", new AbortController().signal);
+    await asked;
+    first.abort();
+    await assert.rejects(cancelled, CancelledError);
+    release();
+    assert.deepEqual(await other, { shutdownDate: undefined }, "the other call gets the answer");
+    assert.equal(requests, 1, "one check for both");
+  } finally {
+    release();
+    await server.shutdown();
+  }
+});
