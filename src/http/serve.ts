@@ -122,22 +122,18 @@ export function serveHttp(options: HttpServeOptions): HttpServing {
   const { config, http, log } = options;
   const authenticator = options.authenticator ?? createAuthenticator(http);
   const factory = createServerFactory(options);
-  const scopes = new Map<string, CallerScope>();
-  const scopeOf = (principal: Principal): CallerScope | undefined => {
-    if (config instanceof ConfigError) return undefined;
-    let scope = scopes.get(principal.id);
-    if (!scope) scopes.set(principal.id, scope = principalScope(config, http, principal));
-    return scope;
-  };
   /**
-   * One MCP handler per principal: each has its own event bus, so a save's list_changed reaches
-   * only that principal's listening clients (the SDK's bus sends to every open subscription).
+   * One MCP handler per principal, built on its first request: each has its own event bus, so a
+   * save's list_changed reaches only that principal's listening clients (the SDK's bus sends to
+   * every open subscription it has).
    */
   const handlers = new Map<string, ReturnType<typeof createMcpHandler>>();
   const handlerFor = (principal: Principal) => {
     let handler = handlers.get(principal.id);
     if (handler) return handler;
-    const scope = scopeOf(principal);
+    const scope = config instanceof ConfigError
+      ? undefined
+      : principalScope(config, http, principal);
     const created = createMcpHandler(
       (ctx: McpRequestContext) => factory.create(ctx.era, { scope, perRequest: true }),
       {
@@ -146,11 +142,8 @@ export function serveHttp(options: HttpServeOptions): HttpServing {
       },
     );
     handlers.set(principal.id, handler = created);
-    if (scope) {
-      // A save tells this principal's listening 2026 clients that the list changed.
-      factory.toolbox(scope).then((t) => t.images.onChange(() => created.notify.resourcesChanged()))
-        .catch(() => {});
-    }
+    // A save tells this principal's listening 2026 clients that the list changed.
+    if (scope) factory.watchImages(scope, () => created.notify.resourcesChanged());
     return handler;
   };
 
