@@ -43,6 +43,9 @@ export const sessionRecordSchema = z.object({
 /** Output settings a session keeps between turns. */
 export type SessionSettings = z.infer<typeof settingsSchema>;
 
+/** The names of those settings. */
+export const SESSION_SETTING_KEYS = settingsSchema.keyof().options;
+
 /** One session's record: the path of its last image, never the image itself. */
 export type SessionRecord = z.infer<typeof sessionRecordSchema>;
 

@@ -1,7 +1,11 @@
 /** Iterative edit sessions: start, continue (previous output becomes the input), end, list. */
 
 import type { CallToolResult, z } from "../deps.ts";
-import type { SessionRecord, SessionSettings } from "../sessions/store.ts";
+import {
+  SESSION_SETTING_KEYS,
+  type SessionRecord,
+  type SessionSettings,
+} from "../sessions/store.ts";
 import { type EditInputs, editJob, editSettings, prepareEdit } from "./edit_job.ts";
 import type { OutputArgs } from "./image_args.ts";
 import { renderImageResult, runImageJob } from "./image_job.ts";
@@ -33,24 +37,10 @@ function summaryOf(r: SessionRecord): z.infer<typeof sessionSummarySchema> {
   };
 }
 
-/** The settings a session keeps between turns (`continue_edit_session` may change each). */
-const SETTING_KEYS = [
-  "model",
-  "size",
-  "quality",
-  "output_format",
-  "background",
-  "output_compression",
-  "moderation",
-  "complexity",
-  "frame_count",
-  "frame_duration_ms",
-] as const satisfies readonly (keyof SessionSettings)[];
-
 /** The settings a call gives for its session (none where it gives none). */
 function keptSettings(args: Partial<SessionSettings>): Partial<SessionSettings> {
   const kept: Partial<SessionSettings> = {};
-  for (const key of SETTING_KEYS) {
+  for (const key of SESSION_SETTING_KEYS) {
     if (args[key] !== undefined) Object.assign(kept, { [key]: args[key] });
   }
   return kept;
