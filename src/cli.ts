@@ -6,7 +6,7 @@ import { randomHex } from "./fs_atomic.ts";
 import { defaultProject, resolveOutputDir } from "./images/storage/output.ts";
 import { netScopeProblem } from "./permissions.ts";
 import { capabilitiesOf } from "./models.ts";
-import { shutdownWarning } from "./openai/api.ts";
+import { shutdownDateOf, shutdownWarning } from "./openai/api.ts";
 
 /** `--help`. */
 export const HELP = `gpt-image-2-mcp: an MCP server for OpenAI's gpt-image-2 (stdio).
@@ -189,13 +189,8 @@ export async function runDoctor(
       if (!response.ok) await response.body?.cancel();
       if (response.ok) {
         ok(`the API answers and this key can use ${config.model}`);
-        const value = answer?.shutdown_date;
-        const date = typeof value === "number"
-          ? new Date(value * 1000).toISOString().slice(0, 10)
-          : typeof value === "string"
-          ? value.slice(0, 10)
-          : undefined;
-        const warning = shutdownWarning(config.model, { shutdownDate: date });
+        const shutdownDate = shutdownDateOf(answer);
+        const warning = shutdownWarning(config.model, { shutdownDate });
         if (warning) warn(warning.replace(/^model: /, ""));
         if (!capabilitiesOf(config.model).known) {
           warn(

@@ -2,8 +2,6 @@
 
 import { ConfigError, HTTP_ENV_VARS } from "../config.ts";
 
-export { HTTP_ENV_VARS };
-
 /** The name of one variable the HTTP mode reads. */
 export type HttpEnvName = typeof HTTP_ENV_VARS[number];
 

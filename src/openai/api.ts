@@ -66,8 +66,8 @@ export function shutdownWarning(
       `day${days === 1 ? "" : "s"}); choose another model before then`;
 }
 
-/** `shutdown_date` of a model object: a Unix time or a date, as YYYY-MM-DD. */
-function shutdownDateOf(model: unknown): string | undefined {
+/** `shutdown_date` of a model object (a Unix time or a date) as YYYY-MM-DD, if a valid one. */
+export function shutdownDateOf(model: unknown): string | undefined {
   const value = (model as { shutdown_date?: unknown })?.shutdown_date;
   const date = typeof value === "number"
     ? new Date(value * 1000)

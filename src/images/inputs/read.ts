@@ -11,7 +11,7 @@ import { tryDecodeBase64 } from "../codecs/base64.ts";
 import { expandHome } from "../storage/output.ts";
 import { fetchRemote } from "./remote.ts";
 import type { ImageStore } from "../storage/image_store.ts";
-import { IMAGE_URI_PREFIX } from "../storage/library.ts";
+import { IMAGE_URI_PREFIX } from "../storage/image_uri.ts";
 import { describeBytes, type ImageInfo, sniffImage } from "../codecs/sniff.ts";
 import { type MaskMarks, prepareMask, readMask } from "./mask.ts";
 

@@ -11,7 +11,6 @@ import { ToolError } from "../../errors.ts";
 import { sniffImage } from "../codecs/sniff.ts";
 
 import { IMAGE_URI_PREFIX } from "./image_uri.ts";
-export { IMAGE_URI_PREFIX, IMAGE_URI_TEMPLATE } from "./image_uri.ts";
 
 /** The MIME type of each image file extension the library shows. */
 const MIME_BY_EXTENSION: Record<string, string> = {
