@@ -1,6 +1,6 @@
 /** The settings of `serve --http`, read from the environment (and the command line's flags). */
 
-import { ConfigError, HTTP_ENV_VARS } from "../config.ts";
+import { ConfigError, type HTTP_ENV_VARS } from "../config.ts";
 
 /** The name of one variable the HTTP mode reads. */
 export type HttpEnvName = typeof HTTP_ENV_VARS[number];
