@@ -38,6 +38,15 @@ export class LockTimeoutError extends Error {
  * but each waiter would then hold a blocking thread; and where locks are per process (`fcntl`)
  * they would not exclude at all. This queue makes the in-process order explicit on every platform.
  */
+/** A lock file that is a symbolic link: taking it would write through the link. */
+export class LockFileLinkError extends Error {
+  override name = "LockFileLinkError";
+
+  constructor(readonly lockPath: string) {
+    super(`the lock file ${lockPath} is a symbolic link; remove it (the server recreates it)`);
+  }
+}
+
 const local = new Map<string, { waiters: (() => void)[] }>();
 
 /** Takes this process's turn for `path`; resolves to its release. */
@@ -140,6 +149,10 @@ export async function withFileLock<T>(
   const releaseLocal = await acquireLocal(path, deadline, options.signal);
   try {
     await Deno.mkdir(dirname(path), { recursive: true });
+    // The lock file is written (its holder) and emptied: through a link, that would be another
+    // file's content. Deno opens through links, so a link is refused before the open.
+    const linked = await Deno.lstat(path).then((info) => info.isSymlink, () => false);
+    if (linked) throw new LockFileLinkError(path);
     const file = await Deno.open(path, { read: true, write: true, create: true });
     await lockFile(file, path, deadline, options.signal);
     try {

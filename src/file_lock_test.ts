@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { LockTimeoutError, PROCESS, withFileLock } from "./file_lock.ts";
+import { LockFileLinkError, LockTimeoutError, PROCESS, withFileLock } from "./file_lock.ts";
 
 const MODULE = new URL("./file_lock.ts", import.meta.url).href;
 
@@ -192,4 +192,19 @@ Deno.test("the lock file's folder is created when missing", () =>
     const lock = join(dir, "a", "b", "state.lock");
     assert.equal(await withFileLock(lock, () => Promise.resolve(true)), true);
     assert.ok((await Deno.stat(lock)).isFile);
+  }));
+
+Deno.test("a lock file that is a symbolic link is refused, and the file it points at is left as it was", () =>
+  withDir(async (dir) => {
+    const precious = join(dir, "precious.txt");
+    await Deno.writeTextFile(precious, "keep me");
+    const lock = join(dir, "state.lock");
+    await Deno.symlink(precious, lock);
+    let ran = false;
+    await assert.rejects(
+      withFileLock(lock, () => Promise.resolve(ran = true)),
+      LockFileLinkError,
+    );
+    assert.equal(ran, false, "the work did not run");
+    assert.equal(await Deno.readTextFile(precious), "keep me");
   }));
