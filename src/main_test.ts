@@ -38,14 +38,22 @@ Deno.test("start-up imports the MCP SDK statically, the tools' handlers and node
   assert.ok(!imports.some((s) => s.startsWith("npm:jose")), "jose loads when a token is checked");
   // node:path and friends cost ~5 ms to load; only tool calls need them.
   assert.deepEqual(imports.filter((s) => s.startsWith("node:")), []);
-  // The handlers, the OpenAI client and the image codecs load after the first answer.
+  // The tools' specs, the handlers, the OpenAI client and the image codecs load after the first
+  // answer, which needs none of them.
   const local = imports.filter((s) => s.startsWith("file:")).map((s) => s.replace(/.*\/src\//, ""));
   for (
-    const later of ["tools/mod.ts", "tools/image_job.ts", "openai/api.ts", "images/preview.ts"]
+    const later of [
+      "tools/specs.ts",
+      "models.ts",
+      "tools/mod.ts",
+      "tools/image_job.ts",
+      "openai/api.ts",
+      "images/preview.ts",
+    ]
   ) {
     assert.ok(!local.includes(later), `${later} is not loaded at start`);
   }
-  assert.ok(local.includes("tools/specs.ts"), "the tools' specs are");
+  assert.ok(local.includes("server.ts"), "the import graph was read");
 });
 
 Deno.test("the SDK's schemas are built without zod's JIT: no code compiled on the first parse", async () => {

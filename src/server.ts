@@ -1,7 +1,7 @@
 /**
  * The MCP server: the SDK's `McpServer`, one per connection, serving the tools over stdio to
- * clients of both protocol eras (`initialize` and `server/discover`). The tools' specs are
- * registered at once; their handlers and services load on first use, after the first answer.
+ * clients of both protocol eras (`initialize` and `server/discover`). The tools' specs, their
+ * handlers and services load after the first answer, which needs none of them.
  *
  * @module
  */
@@ -15,7 +15,6 @@ import {
   ProtocolErrorCode,
   type ServerContext,
   serveStdio,
-  type ToolAnnotations,
   type Transport,
   z,
 } from "./deps.ts";
@@ -24,7 +23,7 @@ import { Logger, type LogLevel } from "./log.ts";
 import { registerImageResources } from "./resources.ts";
 import { viewerResource } from "./app/register.ts";
 import type { Toolbox } from "./tools/mod.ts";
-import { detaches, listedOutputSchema, TOOL_SPECS } from "./tools/specs.ts";
+import type { ToolCatalog } from "./tools/catalog.ts";
 import {
   asksForTask,
   createdTask,
@@ -114,8 +113,6 @@ export interface Serving {
 
 const SHUTDOWN_GRACE_MS = 5_000;
 
-const SPECS_BY_NAME = new Map(TOOL_SPECS.map((spec) => [spec.name, spec]));
-
 /** A `tools/call` request's params as this server reads them (the SDK checks them by the spec). */
 const callParams = z.looseObject({
   name: z.string(),
@@ -135,37 +132,6 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues.map((issue) =>
     issue.path.length ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message
   ).join(", ");
-}
-
-/** A tool as `tools/list` gives it. */
-interface ListedTool {
-  name: string;
-  title: string;
-  description: string;
-  inputSchema: Record<string, unknown>;
-  outputSchema?: Record<string, unknown>;
-  annotations?: ToolAnnotations;
-  execution?: { taskSupport: "optional" };
-  _meta?: Record<string, unknown>;
-}
-
-/** A tool as `tools/list` gives it to a client of `era`, with its JSON Schemas. */
-function listedTool(spec: ToolSpec, era: Era, outputSchema: z.ZodType | undefined): ListedTool {
-  const json = (schema: z.ZodType, io: "input" | "output") => // A union (a result, or a detached call's job) is still an object, as MCP requires.
-  ({ type: "object" as const, ...z.toJSONSchema(schema, { target: "draft-2020-12", io }) });
-  return {
-    name: spec.name,
-    title: spec.title,
-    description: spec.description,
-    inputSchema: json(spec.inputSchema, "input"),
-    ...(outputSchema ? { outputSchema: json(outputSchema, "output") } : {}),
-    ...(spec.annotations ? { annotations: spec.annotations } : {}),
-    ...(spec._meta ? { _meta: spec._meta } : {}),
-    // The 2025 wire's tasks utility; on the 2026 wire the server decides per call.
-    ...(era === "legacy" && detaches(spec)
-      ? { execution: { taskSupport: "optional" as const } }
-      : {}),
-  };
 }
 
 /** The message every tool call answers with while the configuration is invalid. */
@@ -201,18 +167,20 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
   const defaultScope = options.config instanceof ConfigError
     ? undefined
     : { key: "", config: options.config };
+  const config = options.config;
+  const detachAfterMs = config instanceof ConfigError ? 0 : config.detachAfterMs;
+  let catalogLoad: Promise<ToolCatalog> | undefined;
+  /** The tools' specs and schemas, loaded once, after the first answer or on first use. */
+  const catalog = () =>
+    catalogLoad ??= import("./tools/catalog.ts").then((m) =>
+      m.createToolCatalog({ detachAfterMs })
+    );
   const preload = (scope = defaultScope) => {
+    catalog().catch((error) => log.error(`could not load the tool specs: ${error}`));
     if (!scope) return;
     tools(scope).catch((error) => log.error(`could not load the tools: ${error}`));
   };
   const inflight = new Set<Promise<unknown>>();
-  const config = options.config;
-  const detachAfterMs = config instanceof ConfigError ? 0 : config.detachAfterMs;
-  // Built once: a detaching tool's listed schema is a union, checked against every answer.
-  const outputSchemas = new Map(
-    TOOL_SPECS.map((spec) => [spec.name, listedOutputSchema(spec, detachAfterMs)]),
-  );
-  const outputSchemaOf = (spec: ToolSpec) => outputSchemas.get(spec.name);
 
   /** The toolbox serving `scope`, and the handler of `spec` in it. */
   async function handlerOf(spec: ToolSpec, scope: CallerScope | undefined) {
@@ -295,15 +263,6 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
     return call;
   }
 
-  /** The tools as each era lists them, converted on the first `tools/list`. */
-  const listings = new Map<Era, ListedTool[]>();
-  const listing = (era: Era) => {
-    let listed = listings.get(era);
-    if (!listed) {
-      listings.set(era, listed = TOOL_SPECS.map((s) => listedTool(s, era, outputSchemaOf(s))));
-    }
-    return listed;
-  };
   const taskTtlMs = config instanceof ConfigError ? 0 : config.sessionTtlMs;
 
   /** Starts a call as a task and answers with it at once, in the era's shape. */
@@ -353,7 +312,8 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
     floor: LogFloor,
   ) {
     const { name } = params;
-    const spec = SPECS_BY_NAME.get(name);
+    const known = await catalog();
+    const spec = known.spec(name);
     if (!spec) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${name} not found`);
     const parsed = spec.inputSchema.safeParse(params.arguments ?? {});
     if (!parsed.success) {
@@ -363,11 +323,11 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
       );
     }
     if (config instanceof ConfigError) return errorResult(log.redact(configProblem(config)));
-    if (detaches(spec) && asksForTask(era, params, ctx)) {
+    if (known.detaches(spec) && asksForTask(era, params, ctx)) {
       return await startTask(server, era, spec, parsed.data, ctx, scope);
     }
     const result = await track(runCall(spec, parsed.data, ctx, scope, floor));
-    const outputSchema = outputSchemaOf(spec);
+    const outputSchema = known.outputSchemaOf(spec);
     if (outputSchema && !result.isError) {
       const checked = outputSchema.safeParse(result.structuredContent);
       if (!checked.success) {
@@ -378,7 +338,7 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
         );
       }
     }
-    const listed = listing(era).find((t) => t.name === name);
+    const listed = known.listing(era).find((t) => t.name === name);
     return server.server.projectCallToolResult(result, listed?.outputSchema);
   }
 
@@ -410,8 +370,8 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
     }
     // Set on the SDK's Server rather than through McpServer.registerTool: its tools/call handler
     // has no room for a call that answers with a task.
-    server.server.setRequestHandler("tools/list", { params: listParams }, () => ({
-      tools: listing(era),
+    server.server.setRequestHandler("tools/list", { params: listParams }, async () => ({
+      tools: (await catalog()).listing(era),
     }));
     server.server.setRequestHandler(
       "tools/call",
