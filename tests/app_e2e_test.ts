@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import {
   getToolUiResourceUri,
   isToolVisibilityAppOnly,
@@ -84,6 +84,30 @@ Deno.test("viewer: get_session_images gives a session's turns in order, readable
     const unknown = await h.call("get_session_images", { session_id: "no-such-session" });
     assert.equal(unknown.isError, true);
     assert.match(JSON.stringify(unknown.content), /no-such-session/);
+  });
+});
+
+Deno.test("viewer: get_session_images lists nothing from a folder a session record was edited to name", async () => {
+  await withServer({}, async (h) => {
+    await Deno.writeFile(join(h.cwd, "a.png"), makePng(256, 256));
+    const started = await h.call("start_edit_session", { prompt: "start", images: ["a.png"] });
+    assert.ok(!started.isError, JSON.stringify(started.content));
+    const { session_id: id, images } = started.structuredContent as {
+      session_id: string;
+      images: { file_path: string }[];
+    };
+    const record = join(dirname(images[0].file_path), ".sessions", `${id}.json`);
+    const secret = join(h.home, ".ssh");
+    await Deno.mkdir(secret, { recursive: true });
+    await Deno.writeFile(join(secret, `session-${id}-turn1.png`), makePng(8, 8));
+    const edited = { ...JSON.parse(await Deno.readTextFile(record)), output_dir: secret };
+    await Deno.writeTextFile(record, JSON.stringify(edited));
+
+    const result = await h.call("get_session_images", { session_id: id });
+    assert.equal(result.isError, true, JSON.stringify(result.content));
+    const text = JSON.stringify(result.content);
+    assert.match(text, /output_dir/);
+    assert.doesNotMatch(text, /turn1\.png/);
   });
 });
 

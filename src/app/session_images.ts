@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { textResult, type ToolContext, type ToolDefinition } from "../tools/tool.ts";
 import { defineTool } from "../tools/tool.ts";
 import { sessionImagesSpec } from "./tool_spec.ts";
+import { resolveOutputDir } from "../images/storage/output.ts";
 
 const MIME_BY_EXTENSION: Record<string, string> = {
   png: "image/png",
@@ -29,11 +30,16 @@ export function sessionImagesTool(ctx: ToolContext): ToolDefinition {
     ...sessionImagesSpec,
     handler: async (args) => {
       const record = await ctx.sessions.get(args.session_id);
+      // Judged as the session's turns are: a record edited to name another folder lists nothing.
+      const dir = resolveOutputDir(ctx.config, {
+        project: ctx.project,
+        outputDir: record.output_dir,
+      });
       const turns = [];
-      for await (const entry of Deno.readDir(record.output_dir)) {
+      for await (const entry of Deno.readDir(dir)) {
         const turn = entry.isFile ? turnOfFile(entry.name, record.id) : undefined;
         if (turn === undefined) continue;
-        const path = join(record.output_dir, entry.name);
+        const path = join(dir, entry.name);
         const uri = ctx.images.uriOf(path);
         turns.push({
           turn,
