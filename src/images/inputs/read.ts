@@ -71,9 +71,10 @@ async function fromFile(
   const permission = readScopeProblem(path);
   if (permission) throw new ToolError(`${label}: ${permission}`);
   let stat: Deno.FileInfo;
+  let real: string;
   try {
     stat = await Deno.stat(path);
-    await vetReadPath(path, { label, home: options.home });
+    real = await vetReadPath(path, { label, home: options.home });
   } catch (error) {
     if (error instanceof ToolError) throw error;
     if (error instanceof Deno.errors.NotFound) {
@@ -87,7 +88,46 @@ async function fromFile(
       `${label}: ${path} is ${stat.size} bytes, over the ${options.maxBytes}-byte limit.`,
     );
   }
-  return await Deno.readFile(path);
+  return await readVettedFile(path, real, label, options.maxBytes);
+}
+
+/** Whether two stats name one file (always, where the system gives no inode numbers). */
+function sameFile(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
+  return a.ino === null || b.ino === null || (a.dev === b.dev && a.ino === b.ino);
+}
+
+/**
+ * Reads the file at `path` whose real path `real` was vetted: through a handle opened after the
+ * check, which must be that file, so a link moved between the check and the read reads nothing.
+ */
+async function readVettedFile(
+  path: string,
+  real: string,
+  label: string,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  using file = await Deno.open(path, { read: true });
+  const [opened, vetted] = await Promise.all([file.stat(), Deno.stat(real)]);
+  if (!opened.isFile || !sameFile(opened, vetted)) {
+    throw new ToolError(
+      `${label}: ${path} changed while it was being read (a link now leads elsewhere); ` +
+        `nothing was sent. Check the file and try again.`,
+    );
+  }
+  if (opened.size > maxBytes) {
+    throw new ToolError(
+      `${label}: ${path} is ${opened.size} bytes, over the ${maxBytes}-byte limit.`,
+    );
+  }
+  // The file as long as it was when opened: what is appended meanwhile is not read.
+  const bytes = new Uint8Array(opened.size);
+  let at = 0;
+  while (at < bytes.length) {
+    const n = await file.read(bytes.subarray(at));
+    if (n === null) break;
+    at += n;
+  }
+  return at === bytes.length ? bytes : bytes.subarray(0, at);
 }
 
 /** An `image://` input: a saved image of this caller, read through the store. */

@@ -79,3 +79,53 @@ Deno.test("a malformed URL is an error naming the input, not the runtime's Inval
     );
   }
 });
+
+Deno.test("a link moved to a secret folder between the check and the read reads nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const home = join(dir, "home");
+  await Deno.mkdir(join(home, ".ssh"), { recursive: true });
+  await Deno.writeFile(join(home, ".ssh", "key.png"), makePng(64, 64, { noise: 1 }));
+  await Deno.writeFile(join(dir, "ok.png"), makePng(64, 64, { noise: 0 }));
+  const link = join(dir, "in.png");
+  await Deno.symlink(join(dir, "ok.png"), link);
+  const config = loadConfig({ cwd: dir, env: (name) => name === "HOME" ? home : undefined });
+  const { open, readFile } = Deno;
+  const swap = async (path: string | URL) => {
+    if (String(path) !== link) return;
+    await Deno.remove(link);
+    await Deno.symlink(join(home, ".ssh", "key.png"), link);
+  };
+  // The swap lands after the check has passed, just before the file is read, however it is.
+  Deno.open = async (path, openOptions) => (await swap(path), await open(path, openOptions));
+  Deno.readFile = async (
+    path,
+    readOptions,
+  ) => (await swap(path), await readFile(path, readOptions));
+  try {
+    await assert.rejects(
+      loadImage("in.png", { ...options, config }),
+      (error: Error) =>
+        error instanceof ToolError &&
+        /^images\[0\] \(in\.png\): .*in\.png changed while it was being read/.test(error.message),
+    );
+  } finally {
+    Object.assign(Deno, { open, readFile });
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a file read by path is the file that was checked, byte for byte", async () => {
+  const dir = await Deno.makeTempDir();
+  const png = makePng(300, 200, { noise: 1 });
+  await Deno.writeFile(join(dir, "a.png"), png);
+  await Deno.symlink(join(dir, "a.png"), join(dir, "link.png"));
+  try {
+    const config = loadConfig({ cwd: dir, env: () => undefined });
+    for (const source of ["a.png", "link.png", join(dir, "a.png")]) {
+      const loaded = await loadImage(source, { ...options, config });
+      assert.deepEqual(loaded.bytes, png, source);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
