@@ -154,6 +154,13 @@ export async function withFileLock<T>(
     const linked = await Deno.lstat(path).then((info) => info.isSymlink, () => false);
     if (linked) throw new LockFileLinkError(path);
     const file = await Deno.open(path, { read: true, write: true, create: true });
+    // A link swapped in between the check and the open: the handle is then not the file the
+    // path names without following links.
+    const [opened, named] = await Promise.all([file.stat(), Deno.lstat(path).catch(() => null)]);
+    if (!named || named.isSymlink || (opened.ino !== null && opened.ino !== named.ino)) {
+      file.close();
+      throw new LockFileLinkError(path);
+    }
     await lockFile(file, path, deadline, options.signal);
     try {
       // Who holds it, for the message of whoever times out waiting.

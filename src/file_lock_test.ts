@@ -208,3 +208,27 @@ Deno.test("a lock file that is a symbolic link is refused, and the file it point
     assert.equal(ran, false, "the work did not run");
     assert.equal(await Deno.readTextFile(precious), "keep me");
   }));
+
+Deno.test("a link swapped in as the lock file is opened is refused, and its target left as it was", () =>
+  withDir(async (dir) => {
+    const precious = join(dir, "precious.txt");
+    await Deno.writeTextFile(precious, "keep me");
+    const lock = join(dir, "state.lock");
+    const { open } = Deno;
+    // The check before the open sees no link; the link lands just before the open.
+    Deno.open = async (path, openOptions) => {
+      if (String(path) === lock) await Deno.symlink(precious, lock);
+      return await open(path, openOptions);
+    };
+    let ran = false;
+    try {
+      await assert.rejects(
+        withFileLock(lock, () => Promise.resolve(ran = true)),
+        LockFileLinkError,
+      );
+    } finally {
+      Deno.open = open;
+    }
+    assert.equal(ran, false, "the work did not run");
+    assert.equal(await Deno.readTextFile(precious), "keep me");
+  }));
