@@ -6,7 +6,7 @@ import { randomHex } from "./fs_atomic.ts";
 import { defaultProject, resolveOutputDir } from "./images/storage/output.ts";
 import { netScopeProblem } from "./permissions.ts";
 import { capabilitiesOf } from "./models.ts";
-import { shutdownDateOf, shutdownWarning } from "./openai/api.ts";
+import { isModelNotFound, shutdownDateOf, shutdownWarning } from "./openai/api.ts";
 
 /** `--help`. */
 export const HELP = `gpt-image-2-mcp: an MCP server for OpenAI's gpt-image-2 (stdio).
@@ -185,9 +185,14 @@ export async function runDoctor(
         headers: { authorization: `Bearer ${config.apiKey}` },
         signal: AbortSignal.timeout(15_000),
       });
-      const answer = response.ok ? await response.json().catch(() => ({})) : undefined;
-      if (!response.ok) await response.body?.cancel();
-      if (response.ok) {
+      const answer = await response.json().catch(() => ({}));
+      const code = (answer as { error?: { code?: unknown } })?.error?.code;
+      if (response.status === 404 && !isModelNotFound(response.status, code)) {
+        warn(
+          `${host} has no GET /models/{id} route (404 without model_not_found), as some ` +
+            `gateways do: access to ${config.model} is checked by the first call instead`,
+        );
+      } else if (response.ok) {
         ok(`the API answers and this key can use ${config.model}`);
         const shutdownDate = shutdownDateOf(answer);
         const warning = shutdownWarning(config.model, { shutdownDate });

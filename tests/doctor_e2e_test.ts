@@ -111,7 +111,7 @@ Deno.test("doctor --online asks the API about GPT_IMAGE_2_MODEL: a fix for each 
   const soon = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
   fake.unverifiedModels.add("gpt-image-2.5-flare");
   fake.shutdownDates["gpt-image-2.5-sunburst"] = soon;
-  const cases: { model: string; key?: string; code: number; line: RegExp }[] = [
+  const cases: { model: string; key?: string; gateway?: boolean; code: number; line: RegExp }[] = [
     {
       model: "gpt-image-2",
       code: 0,
@@ -140,9 +140,16 @@ Deno.test("doctor --online asks the API about GPT_IMAGE_2_MODEL: a fix for each 
       code: 0,
       line: new RegExp(`gpt-image-2\\.5-sunburst .*${soon}`),
     },
+    {
+      model: "gpt-image-2",
+      gateway: true,
+      code: 0,
+      line: /warn {2}.* has no GET \/models\/\{id\} route .*checked by the first call instead/,
+    },
   ];
   try {
-    for (const { model, key, code, line } of cases) {
+    for (const { model, key, gateway, code, line } of cases) {
+      fake.noModelRoute = gateway ?? false;
       const home = await Deno.makeTempDir();
       const out = await doctor({
         args: ["--online"],

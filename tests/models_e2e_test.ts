@@ -296,6 +296,19 @@ Deno.test("an unknown model id goes through with gpt-image-2's rules and a warni
   });
 });
 
+Deno.test("behind a gateway without GET /v1/models/{id}, calls go ahead and the route is asked once", async () => {
+  await withServer({}, async (h, fake) => {
+    fake.noModelRoute = true;
+    for (const prompt of ["A kite", "A boat"]) {
+      const result = await h.call("generate_image", { prompt, quality: "low" });
+      assert.ok(!result.isError, JSON.stringify(result.content));
+    }
+    const probes = fake.requests.filter((r) => r.path.startsWith("/v1/models/"));
+    assert.equal(probes.length, 1, "a missing route is not asked again");
+    assert.equal(imageCalls(fake), 2);
+  });
+});
+
 Deno.test("an unknown price never lets a budget pass: it is estimated at the dearest price, and says so", async () => {
   await withServer(
     { env: { ...FAST, GPT_IMAGE_2_MAX_COST_PER_CALL_USD: "0.5" } },

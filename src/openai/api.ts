@@ -77,14 +77,26 @@ export function shutdownDateOf(model: unknown): string | undefined {
   return date && Number.isFinite(date.getTime()) ? date.toISOString().slice(0, 10) : undefined;
 }
 
+/**
+ * Whether a 404 to `GET /v1/models/{id}` is the API saying the model is not there for this key
+ * (`model_not_found`), rather than a gateway or proxy that has no such route.
+ */
+export function isModelNotFound(status: number | undefined, code: unknown): boolean {
+  return status === 404 && code === "model_not_found";
+}
+
 /** The one-line fix for a refused `GET /v1/models/{id}`, or undefined when it says nothing. */
-export function modelAccessProblem(status: number | undefined, model: string): string | undefined {
+export function modelAccessProblem(
+  answer: { status?: number; code?: unknown },
+  model: string,
+): string | undefined {
+  const { status, code } = answer;
   if (status === 403) {
     return `model: this key may not use ${model} (403). GPT Image models need API Organization ` +
       "Verification: verify the organization at platform.openai.com > Settings > Organization " +
       "> General (access can take 15 minutes to arrive), and check the project allows the model";
   }
-  if (status === 404) {
+  if (isModelNotFound(status, code)) {
     return `model: ${model} is not available to this key (404): check the id for a typo, or ` +
       "pick a model this project can use (GET /v1/models lists them)";
   }
@@ -100,8 +112,8 @@ export class Api {
   /**
    * Reads `GET /v1/models/{model}` on a model's first call in this process: a ToolError when the
    * key cannot use it (nothing else is sent), else what the API announces about it. A probe
-   * that fails otherwise (network, server error) is not held against the call, and is retried
-   * on the next one.
+   * that fails otherwise (network, server error, a gateway without the route) is not held
+   * against the call; it is tried again on the next call, unless the route was missing.
    */
   async probeModel(model: string, signal?: AbortSignal): Promise<ModelProbe> {
     if (signal?.aborted) throw new CancelledError();
@@ -127,13 +139,19 @@ export class Api {
       const answer = await client.models.retrieve(model, { timeout: 15_000 });
       return { shutdownDate: shutdownDateOf(answer) };
     } catch (error) {
-      const { status, message } = error as { status?: number; message?: string };
+      const { status, code, message } = error as {
+        status?: number;
+        code?: unknown;
+        message?: string;
+      };
       // A restricted key may lack the model-read scope and still draw: that 403 decides nothing.
+      // Nor does a 404 from a gateway without this route: the image call's own answer will.
       const scopes = /missing scopes|insufficient permissions/i.test(message ?? "");
-      const problem = scopes ? undefined : modelAccessProblem(status, model);
+      const problem = scopes ? undefined : modelAccessProblem({ status, code }, model);
       if (problem) throw new ToolError(problem);
       this.log.debug(`GET /models/${model} failed (${(error as Error).message}); going ahead`);
-      this.#models.delete(model);
+      // A route the host lacks stays lacking: asked again only after other failures.
+      if (status !== 404) this.#models.delete(model);
       return {};
     }
   }

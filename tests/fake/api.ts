@@ -288,6 +288,8 @@ export class FakeOpenAI {
   access: FakeAccess = {};
   /** Models whose calls and `GET /v1/models/{id}` answer the organization-verification 403. */
   unverifiedModels = new Set<string>();
+  /** Act as a gateway without `GET /v1/models/{id}`: that route answers a plain 404. */
+  noModelRoute = false;
   /** Shutdown dates `GET /v1/models/{id}` announces, by model id. */
   shutdownDates: Record<string, string> = {};
   /** Answer image requests with 429 insufficient_quota. */
@@ -372,6 +374,8 @@ export class FakeOpenAI {
   /** `GET /v1/models/{id}`: the image and host models this fake serves, else the API's 404. */
   #model(path: string): Response {
     const id = decodeURIComponent(path.slice("/v1/models/".length));
+    // What proxies in front of the API answer for a route they do not serve (FastAPI's default).
+    if (this.noModelRoute) return json({ detail: "Not Found" }, 404);
     if (id === "gpt-4.1-mini") {
       return json({ id, object: "model", created: 1761149123, owned_by: "system" });
     }
