@@ -16,6 +16,11 @@ export const OUTPUT_FORMATS = ["png", "jpeg", "webp", "gif", "svg"] as const;
 export const COMPLEXITIES = ["low", "medium", "high"] as const;
 /** Content moderation strictness. */
 export const MODERATIONS = ["auto", "low"] as const;
+/** A GIF's frames: how many (and the API's default), and each one's duration in ms. */
+export const GIF_FRAMES = {
+  count: { min: 2, max: 16, default: 9 },
+  durationMs: { min: 10, max: 655_350, default: 200 },
+} as const;
 
 export type Quality = (typeof QUALITIES)[number];
 export type Background = (typeof BACKGROUNDS)[number];
@@ -575,12 +580,16 @@ export function validateRequest(
       errors.push(`${field}: applies only to output_format gif, got ${format}`);
     }
   }
-  if (!isInt(request.frame_count, 2, 16)) {
-    errors.push(`frame_count: must be an integer from 2 to 16, got ${request.frame_count}`);
-  }
-  if (!isInt(request.frame_duration_ms, 10, 655_350)) {
+  const { count, durationMs } = GIF_FRAMES;
+  if (!isInt(request.frame_count, count.min, count.max)) {
     errors.push(
-      `frame_duration_ms: must be an integer from 10 to 655350 (GIF delays are 10 ms steps), got ${request.frame_duration_ms}`,
+      `frame_count: must be an integer from ${count.min} to ${count.max}, got ${request.frame_count}`,
+    );
+  }
+  if (!isInt(request.frame_duration_ms, durationMs.min, durationMs.max)) {
+    errors.push(
+      `frame_duration_ms: must be an integer from ${durationMs.min} to ${durationMs.max} ` +
+        `(GIF delays are 10 ms steps), got ${request.frame_duration_ms}`,
     );
   }
   if (svg && (request.n ?? 1) !== 1) {
@@ -808,7 +817,7 @@ export function estimateCost(
   const n = request.n ?? 1;
   const quality = request.quality ?? "auto";
   const format = request.output_format ?? "png";
-  const frames = format === "gif" ? request.frame_count ?? 9 : 1;
+  const frames = format === "gif" ? request.frame_count ?? GIF_FRAMES.count.default : 1;
   const unknown: string[] = [];
   let image = perImagePrice(caps.prices, quality, request.size);
   let imageBasis = `${caps.id} at ${quality}`;

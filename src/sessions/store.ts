@@ -8,7 +8,14 @@ import { placeFileAtomic, randomHex, replaceFileAtomic } from "../fs_atomic.ts";
 import type { Logger } from "../log.ts";
 import { vetWritePathSync } from "../sandbox.ts";
 import { ToolError } from "../errors.ts";
-import { BACKGROUNDS, COMPLEXITIES, OUTPUT_FORMATS, QUALITIES } from "../models.ts";
+import {
+  BACKGROUNDS,
+  COMPLEXITIES,
+  GIF_FRAMES,
+  MODERATIONS,
+  OUTPUT_FORMATS,
+  QUALITIES,
+} from "../models.ts";
 import { describeIssues } from "../record_issues.ts";
 
 const ID_PATTERN = /^edit-\d{1,13}-[0-9a-f]{8}$/;
@@ -21,10 +28,11 @@ const settingsSchema = z.object({
   output_format: z.enum(OUTPUT_FORMATS),
   background: z.enum(BACKGROUNDS).optional(),
   output_compression: z.number().int().min(0).max(100).optional(),
-  moderation: z.enum(["auto", "low"]).optional(),
+  moderation: z.enum(MODERATIONS).optional(),
   complexity: z.enum(COMPLEXITIES).optional(),
-  frame_count: z.number().int().min(2).max(16).optional(),
-  frame_duration_ms: z.number().int().min(10).max(655_350).optional(),
+  frame_count: z.number().int().min(GIF_FRAMES.count.min).max(GIF_FRAMES.count.max).optional(),
+  frame_duration_ms: z.number().int().min(GIF_FRAMES.durationMs.min)
+    .max(GIF_FRAMES.durationMs.max).optional(),
 });
 
 /** What a session record on disk must hold. */

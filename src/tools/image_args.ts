@@ -8,8 +8,10 @@ import {
   backgroundSchema,
   complexitySchema,
   describeModels,
+  GIF_FRAMES,
   modelIds,
   modelSchema,
+  MODERATIONS,
   outputFormatSchema,
   qualitySchema,
 } from "../models.ts";
@@ -48,10 +50,14 @@ export const modelFields = {
   complexity: complexitySchema().optional().describe(
     "Planning effort, independent of quality, on the models that offer it",
   ),
-  frame_count: z.number().int().min(2).max(16).optional()
-    .describe("GIF only: frames, 2-16 (default 9)"),
-  frame_duration_ms: z.number().int().min(10).max(655_350).optional()
-    .describe("GIF only: each frame's duration in ms (default 200)"),
+  frame_count: z.number().int().min(GIF_FRAMES.count.min).max(GIF_FRAMES.count.max).optional()
+    .describe(
+      `GIF only: frames, ${GIF_FRAMES.count.min}-${GIF_FRAMES.count.max} ` +
+        `(default ${GIF_FRAMES.count.default})`,
+    ),
+  frame_duration_ms: z.number().int().min(GIF_FRAMES.durationMs.min)
+    .max(GIF_FRAMES.durationMs.max).optional()
+    .describe(`GIF only: each frame's duration in ms (default ${GIF_FRAMES.durationMs.default})`),
   safety_identifier: z.string().min(1).max(256).optional()
     .describe("A stable id of the end user, for OpenAI abuse monitoring"),
 };
@@ -66,7 +72,7 @@ export const outputFields = {
   ),
   output_compression: z.number().int().min(0).max(100).optional()
     .describe("0-100, jpeg and webp only"),
-  moderation: z.enum(["auto", "low"]).optional().describe("Content moderation strictness"),
+  moderation: z.enum(MODERATIONS).optional().describe("Content moderation strictness"),
   output_dir: z.string().min(1).max(4096).optional()
     .describe("Folder to save into (absolute, or relative to the server's working directory)"),
   filename_prefix: z.string().max(64).refine((p) => !/[\\/\0]|\.\./.test(p), {
