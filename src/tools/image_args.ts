@@ -10,6 +10,7 @@ import {
   describeModels,
   modelIds,
   modelSchema,
+  MODERATIONS,
   outputFormatSchema,
   qualitySchema,
 } from "../models.ts";
@@ -66,7 +67,7 @@ export const outputFields = {
   ),
   output_compression: z.number().int().min(0).max(100).optional()
     .describe("0-100, jpeg and webp only"),
-  moderation: z.enum(["auto", "low"]).optional().describe("Content moderation strictness"),
+  moderation: z.enum(MODERATIONS).optional().describe("Content moderation strictness"),
   output_dir: z.string().min(1).max(4096).optional()
     .describe("Folder to save into (absolute, or relative to the server's working directory)"),
   filename_prefix: z.string().max(64).refine((p) => !/[\\/\0]|\.\./.test(p), {
