@@ -50,10 +50,11 @@ const idle: ArrayBuffer[] = [];
 const lent = new WeakSet<ArrayBuffer>();
 
 /**
- * Like `growableBytes`, from a small pool of buffers whose pages stay committed between uses:
- * on this class of VM the first write to a fresh page costs ~2 µs, 1.7 ms per 3.5 MB, which was
- * the largest part of a full-inline call's own time. Its length may start above `length` (what
- * was used before), so the caller keeps count of what it wrote; `releaseBytes` returns it.
+ * Like `growableBytes`, from a small pool of buffers whose pages stay committed between uses: a
+ * fresh resizable buffer faults in every page on its first write and gives them back when it
+ * shrinks, and those page faults are a large part of a call's own time (docs/performance.md).
+ * Its length may start above `length` (what was used before), so the caller keeps count of what
+ * it wrote; `releaseBytes` returns it.
  * Anything larger than a pooled buffer gets a fresh one, and the idle ones are given back first
  * so that a large answer does not come on top of them.
  */

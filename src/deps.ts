@@ -30,11 +30,11 @@ export {
   type Transport,
 } from "npm:@modelcontextprotocol/server@2.4.0";
 export { serveStdio, StdioServerTransport } from "npm:@modelcontextprotocol/server@2.4.0/stdio";
-export type { default as OpenAI } from "npm:openai@7.57.0";
+export type { default as OpenAI } from "npm:openai@7.59.0";
 
 /** The OpenAI client library, loaded on the first API call. */
-export function loadOpenAI(): Promise<typeof import("npm:openai@7.57.0")> {
-  return import("npm:openai@7.57.0");
+export function loadOpenAI(): Promise<typeof import("npm:openai@7.59.0")> {
+  return import("npm:openai@7.59.0");
 }
 
 /** A general PNG decoder, for the PNG variants the streaming decoder leaves out. */

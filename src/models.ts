@@ -26,6 +26,7 @@ export type Quality = (typeof QUALITIES)[number];
 export type Background = (typeof BACKGROUNDS)[number];
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 export type Complexity = (typeof COMPLEXITIES)[number];
+export type Moderation = (typeof MODERATIONS)[number];
 
 /**
  * How far a capability is established: documented (`yes`), documented but behind an access

@@ -214,6 +214,28 @@ Deno.test("the Responses route uploads, edits with the mask, deletes the uploads
   });
 });
 
+Deno.test("the Responses route's image tool carries complexity and moderation as asked", async () => {
+  await withServer({ GPT_IMAGE_2_EDIT_ROUTE: "responses" }, async (h, fake) => {
+    await Deno.writeFile(join(h.cwd, "a.png"), makePng(1024, 1024));
+    const result = await h.call("edit_image", {
+      prompt: "Make it dusk",
+      images: ["a.png"],
+      complexity: "high",
+      moderation: "low",
+      safety_identifier: "user-42",
+    });
+    assert.equal(result.isError, undefined, textOf(result));
+    const body = fake.calls("responses")[0].json as unknown as {
+      safety_identifier: string;
+      tools: { complexity: string; moderation: string; quality: string }[];
+    };
+    assert.equal(body.tools[0].complexity, "high");
+    assert.equal(body.tools[0].moderation, "low");
+    assert.equal(body.tools[0].quality, "auto");
+    assert.equal(body.safety_identifier, "user-42");
+  });
+});
+
 Deno.test("uploaded files are deleted when the Responses call fails or returns no image", async () => {
   await withServer(
     { GPT_IMAGE_2_EDIT_ROUTE: "responses", GPT_IMAGE_2_MAX_RETRIES: "0" },

@@ -84,26 +84,6 @@ function previewSize(info: ResultInfo): { width: number; height: number } {
   };
 }
 
-/**
- * Pixel buffers kept between previews, one per preview slot at most: the same few megabytes
- * reused, instead of new ones (and the page faults to fill them) on every call. Larger ones (a
- * 4K image's preview) are given back as soon as their preview is done. Plain buffers: V8 reads
- * and writes those of resizable ones measurably slower in the codecs' loops.
- */
-const pixelBuffers: Uint8Array[] = [];
-const PIXELS_KEPT = 1024 * 1024 * 3;
-
-function takePixelBuffer(size: { width: number; height: number }): Uint8Array {
-  const length = size.width * size.height * 3;
-  const index = pixelBuffers.findIndex((buffer) => buffer.length >= length);
-  return index === -1 ? new Uint8Array(length) : pixelBuffers.splice(index, 1)[0];
-}
-
-function givePixelBuffer(buffer: Uint8Array): void {
-  if (buffer.length <= PIXELS_KEPT && pixelBuffers.length < CORES) pixelBuffers.push(buffer);
-  else (buffer.buffer as ArrayBuffer).transfer(0); // its memory goes back now, not at some GC
-}
-
 /** Decodes `source` to RGB at `size`, into `output` when it is large enough. */
 async function decodeTo(
   source: SourceImage,
@@ -166,7 +146,7 @@ export async function makePreview(
   maxBytes: number,
 ): Promise<InlineImage | undefined> {
   const size = previewSize(source.info);
-  const pixels = takePixelBuffer(size);
+  const pixels = new Uint8Array(size.width * size.height * 3);
   try {
     const first = await decodeTo(source, size, pixels);
     if (!first) return undefined;
@@ -190,7 +170,7 @@ export async function makePreview(
     }
     return undefined;
   } finally {
-    givePixelBuffer(pixels);
+    pixels.buffer.transfer(0); // its memory goes back now, not at some GC
   }
 }
 

@@ -1,7 +1,8 @@
 /** The Images API: `/v1/images/generations` and `/v1/images/edits`, plain or streamed. */
 
 import type { Usage } from "../usage.ts";
-import { loadOpenAI } from "../deps.ts";
+import { loadOpenAI, type OpenAI } from "../deps.ts";
+import type { Background, Complexity, Moderation, OutputFormat, Quality } from "../models.ts";
 import { decodeArrivedBase64 } from "../images/codecs/base64.ts";
 import { ImagePayload, releaseAll } from "../images/storage/received.ts";
 import { type ImageReceiver, readImageAnswer } from "./image_json.ts";
@@ -14,15 +15,15 @@ export interface ImageSettings {
   model: string;
   prompt: string;
   size: string;
-  quality: string;
+  quality: Quality;
   n: number;
-  background?: string;
-  output_format: string;
+  background?: Background;
+  output_format: OutputFormat;
   output_compression?: number;
-  moderation?: string;
+  moderation?: Moderation;
   /** Sent as `safety_identifier` (the deprecated `user` argument maps to it). */
   safetyIdentifier?: string;
-  complexity?: string;
+  complexity?: Complexity;
   frameCount?: number;
   frameDurationMs?: number;
   partialImages: number;
@@ -71,8 +72,15 @@ type StreamEvent = {
   usage?: Usage;
 } & Applied;
 
-function body(s: ImageSettings): Record<string, unknown> {
-  const fields: Record<string, unknown> = {
+/** A body field both image endpoints take, by the SDK's types. */
+type SharedKey = keyof OpenAI.ImageGenerateParams & keyof OpenAI.ImageEditParams;
+
+/**
+ * The body fields generations and edits share, as the SDK names them; undefined ones are left
+ * out of the request. Streamed when partial images are asked for.
+ */
+function sharedParams(s: ImageSettings) {
+  const fields = {
     model: s.model,
     prompt: s.prompt,
     n: s.n,
@@ -81,15 +89,21 @@ function body(s: ImageSettings): Record<string, unknown> {
     output_format: s.output_format,
     background: s.background,
     output_compression: s.output_compression,
-    moderation: s.moderation,
     safety_identifier: s.safetyIdentifier,
     complexity: s.complexity,
     frame_count: s.frameCount,
     frame_duration_ms: s.frameDurationMs,
-  };
-  if (s.partialImages > 0) Object.assign(fields, { stream: true, partial_images: s.partialImages });
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  } satisfies { [K in SharedKey]?: unknown };
+  return s.partialImages > 0
+    ? { ...fields, stream: true as const, partial_images: s.partialImages }
+    : fields;
 }
+
+/**
+ * The edit request body. The SDK's edit params name every field of a generation but
+ * `moderation`, which the API takes on both endpoints; that one is added here by name.
+ */
+type EditParams = OpenAI.ImageEditParams & { moderation?: Moderation };
 
 function addUsage(total: Usage | undefined, more: Usage | undefined): Usage | undefined {
   if (!more) return total;
@@ -202,11 +216,12 @@ export function generateImages(
   settings: ImageSettings,
   options: ImageCallOptions = {},
 ): Promise<ApiImages> {
-  const payload = body(settings);
+  const params: OpenAI.ImageGenerateParams = {
+    ...sharedParams(settings),
+    moderation: settings.moderation,
+  };
   return api.call("images.generate", (client, signal) => {
-    // The SDK's request types (openai 7.57) predate xhigh/max, GIF/SVG, frames, complexity and
-    // markup: the body holds fields they do not name, checked against the model table instead.
-    const request = client.images.generate(payload as never, { signal });
+    const request = client.images.generate(params, { signal });
     return collect(request, settings.partialImages > 0, options);
   }, options);
 }
@@ -218,22 +233,20 @@ export function editImagesDirect(
   inputs: EditFiles,
   options: ImageCallOptions = {},
 ): Promise<ApiImages> {
-  const payload = body(settings);
   return api.call("images.edit", async (client, signal) => {
     const { toFile } = await loadOpenAI();
     const asFile = (f: UploadFile) => toFile(f.bytes, f.name, { type: f.mimeType });
     const files = await Promise.all(inputs.images.map(asFile));
     const mask = inputs.mask ? await asFile(inputs.mask) : undefined;
     const markup = inputs.markup ? await asFile(inputs.markup) : undefined;
-    const request = client.images.edit(
-      {
-        ...payload,
-        image: files,
-        ...(mask ? { mask } : {}),
-        ...(markup ? { markup } : {}),
-      } as never, // see generateImages: fields the SDK's types do not name
-      { signal },
-    );
+    const params: EditParams = {
+      ...sharedParams(settings),
+      moderation: settings.moderation,
+      image: files,
+      mask,
+      markup,
+    };
+    const request = client.images.edit(params, { signal });
     return collect(request, settings.partialImages > 0, options);
   }, options);
 }

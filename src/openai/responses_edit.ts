@@ -1,7 +1,7 @@
 /** Edits through the Responses API's `image_generation` tool: upload, one response, delete. */
 
 import type { Usage } from "../usage.ts";
-import { loadOpenAI } from "../deps.ts";
+import { loadOpenAI, type OpenAI } from "../deps.ts";
 import { type ImagePayload, releaseAll } from "../images/storage/received.ts";
 import { ToolError } from "../errors.ts";
 import type { Api } from "./api.ts";
@@ -67,43 +67,44 @@ export async function editImagesViaResponses(
     for (const image of inputs.images) uploaded.push(await upload(api, image, options));
     const maskId = inputs.mask ? await upload(api, inputs.mask, options) : undefined;
     if (maskId) uploaded.push(maskId);
-    const tool = Object.fromEntries(
-      Object.entries({
-        type: "image_generation",
-        model: settings.model,
-        action: "edit",
-        size: settings.size,
-        quality: settings.quality,
-        output_format: settings.output_format,
-        output_compression: settings.output_compression,
-        background: settings.background,
-        moderation: settings.moderation,
-        input_image_mask: maskId ? { file_id: maskId } : undefined,
-      }).filter(([, v]) => v !== undefined),
-    );
-    const request = {
+    // Undefined fields are left out of the request.
+    const tool: OpenAI.Responses.Tool.ImageGeneration = {
+      type: "image_generation",
+      model: settings.model,
+      action: "edit",
+      size: settings.size,
+      quality: settings.quality,
+      output_format: settings.output_format,
+      output_compression: settings.output_compression,
+      background: settings.background,
+      moderation: settings.moderation,
+      complexity: settings.complexity,
+      frame_count: settings.frameCount,
+      frame_duration_ms: settings.frameDurationMs,
+      input_image_mask: maskId ? { file_id: maskId } : undefined,
+    };
+    const request: OpenAI.Responses.ResponseCreateParamsNonStreaming = {
       model: api.config.responsesEditModel,
       input: [{
         role: "user",
         content: [
           { type: "input_text", text: settings.prompt },
           ...uploaded.slice(0, inputs.images.length).map((id) => ({
-            type: "input_image",
+            type: "input_image" as const,
             file_id: id,
-            detail: "auto",
+            detail: "auto" as const,
           })),
         ],
       }],
       tools: [tool],
       tool_choice: { type: "image_generation" },
-      ...(settings.safetyIdentifier ? { safety_identifier: settings.safetyIdentifier } : {}),
+      safety_identifier: settings.safetyIdentifier,
     };
     const answer = await api.call(
       "responses.create",
       async (client, signal) =>
         fromResponse(
-          // The image tool's newer fields are unknown to the SDK's types (see openai/images.ts).
-          await client.responses.create(request as never, { signal }).asResponse(),
+          await client.responses.create(request, { signal }).asResponse(),
           // Every result is read, to pair each with its output item; the first is kept.
           { key: "result", receiver: everyImage(options.receiver) },
         ),

@@ -27,11 +27,12 @@ import { CancelledError, ToolError } from "../errors.ts";
 
 /**
  * Jobs whose answers are being read, decoded, saved and previewed at once. The work is CPU-bound,
- * so beyond one per core it only adds memory. A job takes its slot when its answer starts to
- * arrive and gives it back when it ends: waiting answers stay in the connection's buffers, and the
- * API's seconds of work overlap freely.
+ * so beyond one per core it only adds memory. A job takes its slot when an answer starts to
+ * arrive and gives it back when it ends, or when that answer breaks and the call is retried (the
+ * next answer takes one again): waiting answers stay in the connection's buffers, and the API's
+ * seconds of work and a retry's backoff hold no slot.
  */
-const answerSlots = new Slots(CORES);
+export const answerSlots: Slots = new Slots(CORES);
 
 /** Annotations of the tools that call the API and write images. */
 export const WRITES_IMAGES = { readOnlyHint: false, destructiveHint: false, openWorldHint: true };
@@ -251,6 +252,12 @@ export async function runImageJob(
     (job.partialImages > 0 ? `image-${timestamp()}-${randomHex()}` : undefined);
   const partials = new Partials(job, format, stem);
   let slot: Promise<() => void> | undefined;
+  /** Gives the slot back, if one is held or asked for: the answer being read is done with. */
+  const releaseSlot = async () => {
+    const held = slot;
+    slot = undefined;
+    (await held)?.();
+  };
   let answer: Awaited<ReturnType<ImageJob["run"]>> | undefined;
   const receiver: ImageReceiver = {
     maxImages: job.requested.n,
@@ -285,6 +292,8 @@ export async function runImageJob(
       signal,
       receiver,
       onRetry: ({ attempt, waitMs, reason }) => {
+        // The failed attempt's answer is done with; the next one takes a slot as it arrives.
+        void releaseSlot();
         partials.retrying(attempt);
         progress.stage(`${reason}; retry ${attempt} in ${waitMs} ms`);
       },
@@ -414,7 +423,7 @@ export async function runImageJob(
     // The images are saved and their inline blocks built: their memory goes back now, and
     // temporary files that were not saved go.
     await releaseAll(answer?.images ?? []);
-    (await slot)?.();
+    await releaseSlot();
     progress.stop();
     await reservation.release();
   }
