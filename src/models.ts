@@ -906,17 +906,21 @@ export function responsesEditCost(
     size: string | undefined;
     quality: string | undefined;
     inputs: readonly { width: number; height: number }[];
+    /** The frames of each image: a GIF's count (priced as that many images), else 1. */
+    frames?: number;
   },
 ): CostEstimate {
   const caps = capabilitiesOf(modelId);
   const rates = caps.prices.tokens ?? dearestRates();
   const textOut = rates.textOutput ?? dearestRates().textOutput ?? 0;
   const quality = options.quality ?? "auto";
-  const published = perImagePrice(caps.prices, quality, options.size);
+  const frames = options.frames ?? 1;
+  // No GIF price is published: its frames are priced as images at the dearest known price.
+  const published = frames > 1 ? undefined : perImagePrice(caps.prices, quality, options.size);
   const image = published ?? dearestImage(options.size, quality, caps).usd;
   const inputTokens = options.inputs.reduce((s, d) => s + inputImageTokens(d.width, d.height), 0);
   const usd = roundUp(
-    options.images * image +
+    options.images * frames * image +
       ((options.usage?.input_tokens ?? 0) * rates.textInput +
           (options.usage?.output_tokens ?? 0) * textOut + inputTokens * rates.imageInput) / 1e6,
   );
@@ -926,7 +930,10 @@ export function responsesEditCost(
     ? { usd, basis: `estimated: ${basis}`, known: true }
     : {
       usd,
-      basis: `upper bound: ${basis}; the image price of ${caps.id} is unknown`,
+      basis: frames > 1
+        ? `upper bound: ${basis}; the price of GIF output is unknown (${frames} frames ` +
+          `counted as ${frames} images)`
+        : `upper bound: ${basis}; the image price of ${caps.id} is unknown`,
       known: false,
     };
 }

@@ -506,6 +506,12 @@ Deno.test("the Responses route prices host tokens, images and inputs from the sa
   const unknown = responsesEditCost("gpt-image-2.5-sunburst", { ...base, quality: "max" });
   assert.deepEqual([unknown.usd, unknown.known], [15.844, false]);
   assert.match(unknown.basis, /^upper bound: /);
+  // A GIF's frames are each priced as an image, at the dearest known price: never as one image.
+  const still = responsesEditCost("gpt-image-2", { ...base, quality: "high" });
+  const gif = responsesEditCost("gpt-image-2", { ...base, quality: "high", frames: 9 });
+  assert.equal(gif.known, false);
+  assert.match(gif.basis, /GIF output is unknown \(9 frames counted as 9 images\)/);
+  assert.ok(gif.usd - 15 >= 9 * (still.usd - 15) - 1e-9, `${gif.usd} vs ${still.usd}`);
 });
 
 const requests = fc.record({
