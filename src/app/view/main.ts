@@ -412,14 +412,16 @@ async function download(): Promise<void> {
   const item = current;
   if (!item?.dataUrl) return;
   const blob = item.dataUrl.slice(item.dataUrl.indexOf(",") + 1);
+  // A view's iframe may not download by itself: ext-apps' `ui/download-file` asks the host.
   if (app.getHostCapabilities()?.downloadFile && item.full) {
     try {
-      await app.downloadFile({
+      const { isError } = await app.downloadFile({
         contents: [{
           type: "resource",
           resource: { uri: item.uri ?? item.name, mimeType: item.mimeType, blob },
         }],
       });
+      if (isError) setStatus(`The host did not download ${item.name}.`, true);
       return;
     } catch {
       // fall through to a plain link
@@ -429,6 +431,8 @@ async function download(): Promise<void> {
   a.href = item.dataUrl;
   a.download = item.name;
   a.click();
+  // Hosts that neither offer downloads nor let their frames download drop the link silently.
+  if (item.filePath) setStatus(`If no download started: the file is at ${item.filePath}`);
 }
 
 let galleryCursor: string | undefined;
