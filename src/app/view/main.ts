@@ -46,12 +46,23 @@ const view = { scale: 1, x: 0, y: 0 };
 
 // ---- loading images ---------------------------------------------------------------------
 
-/** Reads an `image://` resource through the host as a data URL. */
-async function readDataUrl(uri: string, mimeType: string): Promise<string> {
-  const result = await app.readServerResource({ uri });
-  const first = result.contents[0] as { blob?: string; mimeType?: string } | undefined;
-  if (!first?.blob) throw new Error(`${uri} came back without image data`);
-  return `data:${first.mimeType ?? mimeType};base64,${first.blob}`;
+/** Images read so far, by URI: the filmstrip and the gallery share one read of each image. */
+const reads = new Map<string, Promise<string>>();
+
+/** Reads an `image://` resource through the host as a data URL (once; a failed read is retried). */
+function readDataUrl(uri: string, mimeType: string): Promise<string> {
+  let read = reads.get(uri);
+  if (!read) {
+    read = (async () => {
+      const result = await app.readServerResource({ uri });
+      const first = result.contents[0] as { blob?: string; mimeType?: string } | undefined;
+      if (!first?.blob) throw new Error(`${uri} came back without image data`);
+      return `data:${first.mimeType ?? mimeType};base64,${first.blob}`;
+    })();
+    reads.set(uri, read);
+    read.catch(() => reads.delete(uri));
+  }
+  return read;
 }
 
 function naturalSize(dataUrl: string): Promise<{ width: number; height: number }> {
