@@ -389,7 +389,7 @@ Deno.test({
         );
         assert.deepEqual(await labels(), ["turn 1", "turn 2 (current)"]);
         assert.equal(await shownDigest(view, "#image"), await fileDigest(turn2.path));
-        await second.page.screenshot({ path: join(SCREENSHOTS, "8-session.png") });
+        await second.page.screenshot({ path: join(SCREENSHOTS, "6-session.png") });
 
         // Turns 2 and 1 side by side, each at full resolution.
         await view.click("#compare-btn");
@@ -398,7 +398,7 @@ Deno.test({
         assert.match(await view.textContent("#compare-b-cap") ?? "", /^turn 1: /);
         assert.equal(await shownDigest(view, "#compare-a"), await fileDigest(turn2.path));
         assert.equal(await shownDigest(view, "#compare-b"), await fileDigest(turn1.path));
-        await second.page.screenshot({ path: join(SCREENSHOTS, "9-session-compare.png") });
+        await second.page.screenshot({ path: join(SCREENSHOTS, "7-session-compare.png") });
         await view.click("#compare-btn");
         assert.ok(await view.isHidden("#compare"), "compare closed");
 
@@ -434,7 +434,7 @@ Deno.test({
         assert.deepEqual([mask.width, mask.height], [1024, 1024]);
         assert.deepEqual(maskMismatch(mask, area), { inside: 0, outside: 0 });
         assert.deepEqual(await labels(), ["turn 1", "turn 2", "turn 3 (current)"]);
-        await second.page.screenshot({ path: join(SCREENSHOTS, "10-session-continued.png") });
+        await second.page.screenshot({ path: join(SCREENSHOTS, "8-session-continued.png") });
         assert.deepEqual(
           second.problems.filter((p) => !/Content Security Policy|eval/.test(p)),
           [],
@@ -488,7 +488,7 @@ Deno.test({
     await drag(page, [at(100, 350), at(300, 350)]);
     await frame.fill("#size", "100");
     await drag(page, [at(100, 470), at(300, 470)]);
-    await page.screenshot({ path: join(SCREENSHOTS, "6-brush-eraser-lasso.png") });
+    await page.screenshot({ path: join(SCREENSHOTS, "9-brush-eraser-lasso.png") });
 
     // Zoomed in, a drag with the pan tool moves the image by the drag; a rectangle painted
     // then lands on the image pixels under the mouse.
@@ -530,7 +530,7 @@ Deno.test({
         await tool("rect");
         const atPanned = await pagePoint(frame, 1024);
         await drag(page, [atPanned(panned.x0, panned.y0), atPanned(panned.x1, panned.y1)]);
-        await page.screenshot({ path: join(SCREENSHOTS, "7-panned.png") });
+        await page.screenshot({ path: join(SCREENSHOTS, "10-panned.png") });
         await frame.click("#zoom-fit");
       },
     );
@@ -578,7 +578,7 @@ Deno.test({
       undefined,
       { timeout: 30_000 },
     );
-    await page.screenshot({ path: join(SCREENSHOTS, "7-gallery.png") });
+    await page.screenshot({ path: join(SCREENSHOTS, "11-gallery.png") });
     await frame.click("#gallery-close");
 
     await t.step("gallery: open an image, compare two, edit one with a mask", async () => {
@@ -602,7 +602,7 @@ Deno.test({
       assert.equal(await shownDigest(frame, "#image"), await fileDigest(lighthouse.path));
       assert.equal(await frame.$eval("#image", (i) => (i as HTMLImageElement).naturalWidth), 1024);
       assert.equal(await strip(), 3);
-      await page.screenshot({ path: join(SCREENSHOTS, "7-gallery-opened.png") });
+      await page.screenshot({ path: join(SCREENSHOTS, "12-gallery-opened.png") });
 
       // Compare: the open image beside another one from the gallery.
       await frame.click("#gallery-btn");
@@ -614,7 +614,7 @@ Deno.test({
       assert.ok(await frame.isVisible("#compare"), "side by side");
       assert.equal(await shownDigest(frame, "#compare-a"), await fileDigest(lighthouse.path));
       assert.equal(await shownDigest(frame, "#compare-b"), await fileDigest(harbour.path));
-      await page.screenshot({ path: join(SCREENSHOTS, "7-gallery-compare.png") });
+      await page.screenshot({ path: join(SCREENSHOTS, "13-gallery-compare.png") });
       await frame.click("#compare-btn");
 
       // Edit: the image is the edit's input, the painted area its mask.
@@ -639,7 +639,7 @@ Deno.test({
       assert.deepEqual(edits.at(-1)!.editFiles?.first, await Deno.readFile(lighthouse.path));
       assert.deepEqual(maskMismatch(lastMask(fake), area), { inside: 0, outside: 0 });
       assert.deepEqual(toolCalls, ["edit_image", "edit_image"]);
-      await page.screenshot({ path: join(SCREENSHOTS, "7-gallery-edited.png") });
+      await page.screenshot({ path: join(SCREENSHOTS, "14-gallery-edited.png") });
     });
     assert.deepEqual(problems.filter((p) => !/Content Security Policy|eval/.test(p)), []);
   } finally {
