@@ -416,9 +416,9 @@ Deno.test({
           undefined,
           { timeout: 60_000 },
         );
-        await view.waitForFunction(() =>
-          /continue_edit_session done/.test(document.getElementById("status")!.textContent!)
-        );
+        // The edit is over once its progress bar is gone.
+        await view.waitForSelector("#progress", { state: "hidden" });
+        assert.match(await view.textContent("#status") ?? "", /^continue_edit_session done/);
         assert.deepEqual(second.toolCalls.filter((n) => n !== "get_session_images"), [
           "continue_edit_session",
         ]);
@@ -631,9 +631,8 @@ Deno.test({
       await frame.waitForFunction(() =>
         document.querySelectorAll("#filmstrip button").length === 4
       );
-      await frame.waitForFunction(() =>
-        /edit_image done/.test(document.getElementById("status")!.textContent!)
-      );
+      await frame.waitForSelector("#progress", { state: "hidden" });
+      assert.match(await frame.textContent("#status") ?? "", /^edit_image done/);
       const edits = fake.calls("edits");
       assert.equal(edits.length, editsBefore + 1, "one more edit request");
       assert.deepEqual(edits.at(-1)!.editFiles?.first, await Deno.readFile(lighthouse.path));
