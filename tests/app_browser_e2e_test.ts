@@ -3,8 +3,10 @@
  * The viewer in a real browser: headless Chromium opens a test host page that embeds the
  * viewer through ext-apps' app-bridge, connected to the real server (stdio, against the fake
  * API). The test generates an image, sees it at full resolution, paints a rectangle, asks for
- * an edit of that area, and checks the mask the API received and the filmstrip. Screenshots of
- * each state go to dist/screenshots/.
+ * an edit of that area, and checks the mask the API received and the filmstrip. Its steps
+ * check the download the host makes, pan, the brush's size control, the gallery (open, compare,
+ * edit) and a session's filmstrip and next turn. Screenshots of each state go to
+ * dist/screenshots/.
  */
 
 import { bundleForBrowser } from "../scripts/build_app.ts";
@@ -542,6 +544,8 @@ Deno.test({
       undefined,
       { timeout: 60_000 },
     );
+    // The edit is over (its progress bar and status no longer change the layout the zoom fits).
+    await frame.waitForSelector("#progress", { state: "hidden" });
     const mask = lastMask(fake);
     assert.equal(mask.alpha(150, 200), 0, "brushed: transparent");
     assert.equal(mask.alpha(850, 200), 0, "brushed on the other side of the eraser: transparent");
