@@ -3,8 +3,10 @@
  * The viewer in a real browser: headless Chromium opens a test host page that embeds the
  * viewer through ext-apps' app-bridge, connected to the real server (stdio, against the fake
  * API). The test generates an image, sees it at full resolution, paints a rectangle, asks for
- * an edit of that area, and checks the mask the API received and the filmstrip. Screenshots of
- * each state go to dist/screenshots/.
+ * an edit of that area, and checks the mask the API received and the filmstrip. Its steps
+ * check the download the host makes, pan, the brush's size control, the gallery (open, compare,
+ * edit) and a session's filmstrip and next turn. Screenshots of each state go to
+ * dist/screenshots/.
  */
 
 import { bundleForBrowser } from "../scripts/build_app.ts";
@@ -12,8 +14,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Browser, chromium, type Frame, type Page } from "npm:playwright-core@1.57.0";
 import { decode } from "npm:fast-png@8.0.0";
+import { Buffer } from "node:buffer";
 import { type Harness, REPO, startServer } from "./harness.ts";
+import type { CallToolResult } from "./mcp_client.ts";
 import { FakeOpenAI } from "./fake/api.ts";
+import { makePng } from "./fake/png.ts";
 
 const SCREENSHOTS = join(REPO, "dist", "screenshots");
 
@@ -34,12 +39,17 @@ function findChromium(): string | undefined {
   return undefined;
 }
 
-/** The host page: the bundled `tests/app/host.ts` inline. */
-async function hostPage(): Promise<string> {
-  const bundled = await bundleForBrowser(join(REPO, "tests", "app", "host.ts"));
-  const script = bundled.replaceAll("</script", "<\\/script");
-  return `<!doctype html><html><head><meta charset="utf-8"><title>test host</title></head>` +
-    `<body style="margin:0"><script type="module">${script}</script></body></html>`;
+let hostHtml: Promise<string> | undefined;
+
+/** The host page: the bundled `tests/app/host.ts` inline (bundled once per run). */
+function hostPage(): Promise<string> {
+  hostHtml ??= bundleForBrowser(join(REPO, "tests", "app", "host.ts")).then((bundled) =>
+    `<!doctype html><html><head><meta charset="utf-8"><title>test host</title></head>` +
+    `<body style="margin:0"><script type="module">${
+      bundled.replaceAll("</script", "<\\/script")
+    }</script></body></html>`
+  );
+  return hostHtml;
 }
 
 /** The viewer's frame, once the host page has created it. */
@@ -50,17 +60,31 @@ async function viewFrame(page: Page): Promise<Frame> {
   return frame;
 }
 
-/** A generated image opened in the viewer, in a page of `browser` with the test host. */
+/** A viewer opened on a call of `name` (default `generate_image`). */
+interface OpenedViewer {
+  page: Page;
+  frame: Frame;
+  /** Page errors and console errors. */
+  problems: string[];
+  /** The result of the call the viewer was opened on. */
+  result: CallToolResult;
+  /** The names of the tools the view called through the host, in order. */
+  toolCalls: string[];
+}
+
+/** The call `name`(`args`) made, then its result opened in the viewer, in a page of `browser`. */
 async function openViewer(
   h: Harness,
   browser: Browser,
   args: Record<string, unknown>,
-): Promise<{ page: Page; frame: Frame; problems: string[] }> {
+  name = "generate_image",
+): Promise<OpenedViewer> {
   const problems: string[] = [];
-  const generated = await h.call("generate_image", args);
-  assert.ok(!generated.isError, JSON.stringify(generated.content).slice(0, 500));
+  const toolCalls: string[] = [];
+  const result = await h.call(name, args);
+  assert.ok(!result.isError, JSON.stringify(result.content).slice(0, 500));
   const { tools } = await h.client.listTools();
-  const tool = tools.find((t) => t.name === "generate_image");
+  const tool = tools.find((t) => t.name === name);
   const page = await browser.newPage({ viewport: { width: 1020, height: 700 } });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("console", (m) => {
@@ -70,6 +94,7 @@ async function openViewer(
   await page.exposeFunction("mcp", async (method: string, params: Record<string, unknown>) => {
     switch (method) {
       case "tools/call":
+        toolCalls.push(params.name as string);
         return await h.call(params.name as string, params.arguments as Record<string, unknown>);
       case "resources/read":
         return await h.client.readResource(params as { uri: string });
@@ -81,7 +106,7 @@ async function openViewer(
   });
   await page.setContent(await hostPage());
   // Serialised by hand: the result's type is too deep for playwright's argument types.
-  const call = JSON.stringify({ tool, arguments: args, result: generated });
+  const call = JSON.stringify({ tool, arguments: args, result });
   await page.evaluate(
     (json: string) =>
       (globalThis as unknown as { openView: (c: unknown) => Promise<void> }).openView(
@@ -98,7 +123,7 @@ async function openViewer(
     undefined,
     { timeout: 30_000 },
   );
-  return { page, frame, problems };
+  return { page, frame, problems, result, toolCalls };
 }
 
 /** Where image pixel (x, y) of a `size`-wide square image lies on the page. */
@@ -131,6 +156,92 @@ function lastMask(
   };
 }
 
+type Mask = ReturnType<typeof lastMask>;
+type Rect = { x0: number; y0: number; x1: number; y1: number };
+
+/**
+ * Pixels of `mask` on the wrong side of `rect`: opaque inside it, or transparent outside it
+ * (within `margin` pixels of it; everywhere when no margin is given). `slack` pixels at its edges
+ * are not counted, for the mapping of mouse positions to image pixels.
+ */
+function maskMismatch(
+  mask: Mask,
+  rect: Rect,
+  { slack = 4, margin = Infinity }: { slack?: number; margin?: number } = {},
+): { inside: number; outside: number } {
+  let inside = 0;
+  let outside = 0;
+  const y0 = Math.max(0, rect.y0 - margin);
+  const y1 = Math.min(mask.height, rect.y1 + margin);
+  const x0 = Math.max(0, rect.x0 - margin);
+  const x1 = Math.min(mask.width, rect.x1 + margin);
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const alpha = mask.alpha(x, y);
+      const isInside = x >= rect.x0 + slack && x < rect.x1 - slack && y >= rect.y0 + slack &&
+        y < rect.y1 - slack;
+      const isOutside = x < rect.x0 - slack || x >= rect.x1 + slack || y < rect.y0 - slack ||
+        y >= rect.y1 + slack;
+      if (isInside && alpha !== 0) inside++;
+      if (isOutside && alpha !== 255) outside++;
+    }
+  }
+  return { inside, outside };
+}
+
+/** How many pixels of column `x` around row `y` are mostly transparent (a stroke's width there). */
+function strokeWidth(mask: Mask, x: number, y: number): number {
+  const clear = (row: number) => row >= 0 && row < mask.height && mask.alpha(x, row) < 128;
+  if (!clear(y)) return 0;
+  let top = y;
+  let bottom = y;
+  while (clear(top - 1)) top--;
+  while (clear(bottom + 1)) bottom++;
+  return bottom - top + 1;
+}
+
+/** The first saved image of a tool result: its file and its `image://` URI. */
+function savedImage(result: CallToolResult): { path: string; name: string; uri: string } {
+  const images = (result.structuredContent as { images?: Record<string, string>[] }).images;
+  const link = result.content.find((c) => c.type === "resource_link") as
+    | { uri: string }
+    | undefined;
+  assert.ok(images?.[0]?.file_path && link, "the result names its saved image");
+  return { path: images[0].file_path, name: images[0].filename, uri: link.uri };
+}
+
+/** A digest of base64 text: its length and FNV-1a hash (cheap to take inside the page too). */
+function digestOf(base64: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < base64.length; i++) {
+    hash ^= base64.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return `${base64.length}:${hash.toString(16)}`;
+}
+
+/** The digest of the base64 of the file at `path`. */
+async function fileDigest(path: string): Promise<string> {
+  return digestOf(Buffer.from(await Deno.readFile(path)).toString("base64"));
+}
+
+/**
+ * The digest of the base64 in the `data:` URL of the view's image `selector`, as `digestOf`
+ * takes it but inside the page (the image's megabytes do not cross to the test).
+ */
+function shownDigest(frame: Frame, selector: string): Promise<string> {
+  return frame.$eval(selector, (img) => {
+    const src = (img as HTMLImageElement).src;
+    const base64 = src.slice(src.indexOf(",") + 1);
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < base64.length; i++) {
+      hash ^= base64.charCodeAt(i);
+      hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+    return `${base64.length}:${hash.toString(16)}`;
+  });
+}
+
 const chromiumPath = findChromium();
 if (!chromiumPath) {
   console.error(
@@ -140,12 +251,12 @@ if (!chromiumPath) {
 }
 
 Deno.test({
-  name: "viewer: full-resolution image, a painted rectangle becomes the edit's mask, the result " +
-    "joins the filmstrip",
+  name: "viewer: full-resolution image, download, a painted rectangle becomes the edit's mask, " +
+    "the result joins the filmstrip; a session's turns",
   ignore: !chromiumPath,
   sanitizeResources: false,
   sanitizeOps: false,
-}, async () => {
+}, async (t) => {
   const fake = FakeOpenAI.start();
   fake.keepUploads = true;
   fake.distinctImages = true;
@@ -157,7 +268,7 @@ Deno.test({
   try {
     await Deno.mkdir(SCREENSHOTS, { recursive: true });
     const args = { prompt: "a lighthouse at dusk", size: "1024x1024", quality: "low" };
-    const { page, frame, problems } = await openViewer(h, browser, args);
+    const { page, frame, problems, result } = await openViewer(h, browser, args);
 
     // 1. The image at full resolution: the resource's pixels, not the inline preview.
     const shown = await frame.$eval("#image", (img) => ({
@@ -171,6 +282,23 @@ Deno.test({
     assert.doesNotMatch(info ?? "", /inline preview/);
     assert.match(info ?? "", /a lighthouse at dusk/);
     await page.screenshot({ path: join(SCREENSHOTS, "1-generated.png") });
+
+    await t.step(
+      "download: the host receives the full image and downloads its exact bytes",
+      async () => {
+        const saved = savedImage(result);
+        const [download] = await Promise.all([
+          page.waitForEvent("download", { timeout: 30_000 }),
+          frame.click("#download"),
+        ]);
+        const bytes = await Deno.readFile(await download.path());
+        assert.deepEqual(bytes, await Deno.readFile(saved.path), "the saved file's bytes");
+        const png = decode(bytes);
+        assert.deepEqual([png.width, png.height], [1024, 1024]);
+        assert.equal(download.suggestedFilename(), saved.name);
+        assert.equal(await frame.textContent("#status"), "", "no error shown");
+      },
+    );
 
     // 2. Paint a rectangle, in image pixels (200,300)-(600,700).
     const rect = { x0: 200, y0: 300, x1: 600, y1: 700 };
@@ -202,24 +330,8 @@ Deno.test({
     const mask = lastMask(fake);
     assert.equal(mask.width, 1024);
     assert.equal(mask.height, 1024);
-    // Transparent inside the rectangle, opaque outside it (a few pixels of slack at its edges
-    // for the mapping of mouse positions to image pixels).
-    const slack = 4;
-    let wrongInside = 0;
-    let wrongOutside = 0;
-    for (let y = 0; y < 1024; y++) {
-      for (let x = 0; x < 1024; x++) {
-        const alpha = mask.alpha(x, y);
-        const inside = x >= rect.x0 + slack && x < rect.x1 - slack && y >= rect.y0 + slack &&
-          y < rect.y1 - slack;
-        const outside = x < rect.x0 - slack || x >= rect.x1 + slack || y < rect.y0 - slack ||
-          y >= rect.y1 + slack;
-        if (inside && alpha !== 0) wrongInside++;
-        if (outside && alpha !== 255) wrongOutside++;
-      }
-    }
-    assert.equal(wrongInside, 0, "every pixel inside the rectangle is transparent");
-    assert.equal(wrongOutside, 0, "every pixel outside the rectangle is opaque");
+    // Transparent inside the rectangle, opaque outside it.
+    assert.deepEqual(maskMismatch(mask, rect), { inside: 0, outside: 0 });
 
     // 4. The new image is shown and selected in the filmstrip.
     const strip = await frame.$$eval("#filmstrip button", (buttons) =>
@@ -242,6 +354,95 @@ Deno.test({
     assert.deepEqual(compared, [1024, 1024]);
     await page.screenshot({ path: join(SCREENSHOTS, "5-compare.png") });
     assert.deepEqual(problems.filter((p) => !/Content Security Policy|eval/.test(p)), []);
+
+    await t.step(
+      "session: every turn in the filmstrip, two turns compared, Edit this area continues it",
+      async () => {
+        fake.delayMs = 0;
+        await Deno.writeFile(join(h.cwd, "room.png"), makePng(1024, 1024, { noise: 0 }));
+        const started = await h.call("start_edit_session", {
+          prompt: "a quiet room",
+          images: ["room.png"],
+          size: "1024x1024",
+          quality: "low",
+        });
+        assert.ok(!started.isError, JSON.stringify(started.content).slice(0, 500));
+        const sessionId = (started.structuredContent as { session_id: string }).session_id;
+        const turn1 = savedImage(started);
+        // The viewer opens on the session's second turn and finds the first through the server.
+        const second = await openViewer(h, browser, {
+          session_id: sessionId,
+          prompt: "add a window",
+        }, "continue_edit_session");
+        const turn2 = savedImage(second.result);
+        const view = second.frame;
+        const labels = () =>
+          view.$$eval(
+            "#filmstrip button",
+            (buttons) =>
+              buttons.map((b) =>
+                `${b.querySelector("span")!.textContent}${
+                  b.classList.contains("current") ? " (current)" : ""
+                }`
+              ),
+          );
+        await view.waitForFunction(() =>
+          document.querySelectorAll("#filmstrip button img[src]").length === 2
+        );
+        assert.deepEqual(await labels(), ["turn 1", "turn 2 (current)"]);
+        assert.equal(await shownDigest(view, "#image"), await fileDigest(turn2.path));
+        await second.page.screenshot({ path: join(SCREENSHOTS, "6-session.png") });
+
+        // Turns 2 and 1 side by side, each at full resolution.
+        await view.click("#compare-btn");
+        await view.click("#filmstrip button:first-child");
+        assert.match(await view.textContent("#compare-a-cap") ?? "", /^turn 2: /);
+        assert.match(await view.textContent("#compare-b-cap") ?? "", /^turn 1: /);
+        assert.equal(await shownDigest(view, "#compare-a"), await fileDigest(turn2.path));
+        assert.equal(await shownDigest(view, "#compare-b"), await fileDigest(turn1.path));
+        await second.page.screenshot({ path: join(SCREENSHOTS, "7-session-compare.png") });
+        await view.click("#compare-btn");
+        assert.ok(await view.isHidden("#compare"), "compare closed");
+
+        // A painted area of the latest turn: the session goes on, with the mask.
+        const area = { x0: 100, y0: 150, x1: 400, y1: 500 };
+        await view.click('#painter [data-tool="rect"]');
+        const at = await pagePoint(view, 1024);
+        await drag(second.page, [at(area.x0, area.y0), at(area.x1, area.y1)]);
+        assert.equal(await view.textContent("#edit"), "Edit this area");
+        await view.fill("#prompt", "a lamp in the corner");
+        const editsBefore = fake.calls("edits").length;
+        await view.click("#edit");
+        await view.waitForFunction(
+          () => document.querySelectorAll("#filmstrip button").length === 3,
+          undefined,
+          { timeout: 60_000 },
+        );
+        // The edit is over once its progress bar is gone.
+        await view.waitForSelector("#progress", { state: "hidden" });
+        assert.match(await view.textContent("#status") ?? "", /^continue_edit_session done/);
+        assert.deepEqual(second.toolCalls.filter((n) => n !== "get_session_images"), [
+          "continue_edit_session",
+        ]);
+        const edits = fake.calls("edits");
+        assert.equal(edits.length, editsBefore + 1, "one more edit request");
+        assert.equal(edits.at(-1)!.fields?.prompt?.[0], "a lamp in the corner");
+        assert.deepEqual(
+          edits.at(-1)!.editFiles?.first,
+          await Deno.readFile(turn2.path),
+          "the session's latest image is the input",
+        );
+        const mask = lastMask(fake);
+        assert.deepEqual([mask.width, mask.height], [1024, 1024]);
+        assert.deepEqual(maskMismatch(mask, area), { inside: 0, outside: 0 });
+        assert.deepEqual(await labels(), ["turn 1", "turn 2", "turn 3 (current)"]);
+        await second.page.screenshot({ path: join(SCREENSHOTS, "8-session-continued.png") });
+        assert.deepEqual(
+          second.problems.filter((p) => !/Content Security Policy|eval/.test(p)),
+          [],
+        );
+      },
+    );
   } finally {
     await browser.close();
     await h.close();
@@ -250,11 +451,12 @@ Deno.test({
 });
 
 Deno.test({
-  name: "viewer: brush, eraser, lasso and undo shape the mask; zoom and the gallery work",
+  name: "viewer: brush (at each size), eraser, lasso and undo shape the mask; zoom, pan; the " +
+    "gallery opens, compares and edits an image",
   ignore: !chromiumPath,
   sanitizeResources: false,
   sanitizeOps: false,
-}, async () => {
+}, async (t) => {
   const fake = FakeOpenAI.start();
   fake.keepUploads = true;
   fake.distinctImages = true;
@@ -266,7 +468,7 @@ Deno.test({
   try {
     await Deno.mkdir(SCREENSHOTS, { recursive: true });
     const args = { prompt: "a harbour", size: "1024x1024", quality: "low" };
-    const { page, frame, problems } = await openViewer(h, browser, args);
+    const { page, frame, problems, result, toolCalls } = await openViewer(h, browser, args);
     const at = await pagePoint(frame, 1024);
     const tool = (name: string) => frame.click(`#painter [data-tool="${name}"]`);
 
@@ -282,7 +484,58 @@ Deno.test({
     await tool("rect");
     await drag(page, [at(20, 20), at(120, 120)]);
     await frame.click("#undo");
-    await page.screenshot({ path: join(SCREENSHOTS, "6-brush-eraser-lasso.png") });
+    // The size control: a thin and a thick brush stroke (the first stroke had the default 48).
+    await tool("brush");
+    await frame.fill("#size", "16");
+    await drag(page, [at(100, 350), at(300, 350)]);
+    await frame.fill("#size", "100");
+    await drag(page, [at(100, 470), at(300, 470)]);
+    await page.screenshot({ path: join(SCREENSHOTS, "9-brush-eraser-lasso.png") });
+
+    // Zoomed in, a drag with the pan tool moves the image by the drag; a rectangle painted
+    // then lands on the image pixels under the mouse.
+    const panned = { x0: 675, y0: 345, x1: 775, y1: 445 };
+    await t.step(
+      "pan: a drag moves the zoomed image; painting after it hits the right pixels",
+      async () => {
+        await frame.click("#zoom-in");
+        await frame.click("#zoom-in");
+        const viewport = (await (await frame.$("#viewport"))!.boundingBox())!;
+        const centre = [viewport.x + viewport.width / 2, viewport.y + viewport.height / 2];
+        const target = [(panned.x0 + panned.x1) / 2, (panned.y0 + panned.y1) / 2];
+        const [tx, ty] = (await pagePoint(frame, 1024))(target[0], target[1]);
+        const dx = centre[0] - tx;
+        const dy = centre[1] - ty;
+        assert.ok(Math.hypot(dx, dy) > 100, "the drag is long enough to see");
+        const box = async () => (await (await frame.$("#image"))!.boundingBox())!;
+        const transform = () => frame.$eval("#stage", (s) => (s as HTMLElement).style.transform);
+        const before = await box();
+        const transformBefore = await transform();
+        await tool("pan");
+        await drag(page, [
+          [centre[0] - dx / 2, centre[1] - dy / 2],
+          [centre[0] + dx / 2, centre[1] + dy / 2],
+        ]);
+        const after = await box();
+        assert.ok(
+          Math.abs(after.x - before.x - dx) < 1,
+          `moved ${after.x - before.x} of ${dx} across`,
+        );
+        assert.ok(
+          Math.abs(after.y - before.y - dy) < 1,
+          `moved ${after.y - before.y} of ${dy} down`,
+        );
+        assert.ok(Math.abs(after.width - before.width) < 0.5, "the same zoom");
+        assert.notEqual(await transform(), transformBefore);
+        const [mx, my] = (await pagePoint(frame, 1024))(target[0], target[1]);
+        assert.ok(Math.hypot(mx - centre[0], my - centre[1]) < 1.5, "the target is centred");
+        await tool("rect");
+        const atPanned = await pagePoint(frame, 1024);
+        await drag(page, [atPanned(panned.x0, panned.y0), atPanned(panned.x1, panned.y1)]);
+        await page.screenshot({ path: join(SCREENSHOTS, "10-panned.png") });
+        await frame.click("#zoom-fit");
+      },
+    );
 
     await frame.fill("#prompt", "boats");
     await frame.click("#edit");
@@ -291,6 +544,8 @@ Deno.test({
       undefined,
       { timeout: 60_000 },
     );
+    // The edit is over (its progress bar and status no longer change the layout the zoom fits).
+    await frame.waitForSelector("#progress", { state: "hidden" });
     const mask = lastMask(fake);
     assert.equal(mask.alpha(150, 200), 0, "brushed: transparent");
     assert.equal(mask.alpha(850, 200), 0, "brushed on the other side of the eraser: transparent");
@@ -298,6 +553,18 @@ Deno.test({
     assert.equal(mask.alpha(500, 800), 0, "inside the lasso: transparent");
     assert.equal(mask.alpha(500, 500), 255, "above the lasso: opaque");
     assert.equal(mask.alpha(70, 70), 255, "the undone rectangle: opaque");
+    await t.step("brush size: the control sets the painted stroke's width", () => {
+      const widths = [[200, 48], [350, 16], [470, 100]].map(([y, size]) => ({
+        size,
+        width: strokeWidth(mask, 200, y),
+      }));
+      for (const { size, width } of widths) {
+        assert.ok(Math.abs(width - size) <= 2, `a ${size}-pixel brush painted ${width} pixels`);
+      }
+    });
+    await t.step("pan: the rectangle painted after the pan is where it was drawn", () => {
+      assert.deepEqual(maskMismatch(mask, panned, { margin: 40 }), { inside: 0, outside: 0 });
+    });
 
     // Zoom in: the image is drawn larger; fit brings it back.
     const width = async () => (await (await frame.$("#image"))!.boundingBox())!.width;
@@ -315,7 +582,68 @@ Deno.test({
       undefined,
       { timeout: 30_000 },
     );
-    await page.screenshot({ path: join(SCREENSHOTS, "7-gallery.png") });
+    await page.screenshot({ path: join(SCREENSHOTS, "11-gallery.png") });
+    await frame.click("#gallery-close");
+
+    await t.step("gallery: open an image, compare two, edit one with a mask", async () => {
+      // An image the view has not seen: made by another call.
+      const lighthouse = savedImage(
+        await h.call("generate_image", { prompt: "a lighthouse", size: "1024x1024" }),
+      );
+      const harbour = savedImage(result);
+      const card = (image: { uri: string }, action: string) =>
+        `#gallery-grid .card:has(img[data-uri="${image.uri}"]) button:text-is("${action}")`;
+      const strip = () => frame.$$eval("#filmstrip button", (b) => b.length);
+
+      // Open: it is shown at full resolution and joins the filmstrip.
+      await frame.click("#gallery-btn");
+      await frame.click(card(lighthouse, "Open"));
+      await frame.waitForFunction(
+        (name) => document.getElementById("title")!.textContent === name,
+        lighthouse.name,
+      );
+      assert.ok(await frame.isHidden("#gallery"), "the gallery closed");
+      assert.equal(await shownDigest(frame, "#image"), await fileDigest(lighthouse.path));
+      assert.equal(await frame.$eval("#image", (i) => (i as HTMLImageElement).naturalWidth), 1024);
+      assert.equal(await strip(), 3);
+      await page.screenshot({ path: join(SCREENSHOTS, "12-gallery-opened.png") });
+
+      // Compare: the open image beside another one from the gallery.
+      await frame.click("#gallery-btn");
+      await frame.click(card(harbour, "Compare"));
+      await frame.waitForFunction(() =>
+        (document.getElementById("compare-b") as HTMLImageElement).complete &&
+        (document.getElementById("compare-b") as HTMLImageElement).naturalWidth > 0
+      );
+      assert.ok(await frame.isVisible("#compare"), "side by side");
+      assert.equal(await shownDigest(frame, "#compare-a"), await fileDigest(lighthouse.path));
+      assert.equal(await shownDigest(frame, "#compare-b"), await fileDigest(harbour.path));
+      await page.screenshot({ path: join(SCREENSHOTS, "13-gallery-compare.png") });
+      await frame.click("#compare-btn");
+
+      // Edit: the image is the edit's input, the painted area its mask.
+      await frame.click("#gallery-btn");
+      await frame.click(card(lighthouse, "Edit"));
+      assert.ok(await frame.isVisible("#viewport"), "the image, not the comparison");
+      const area = { x0: 300, y0: 250, x1: 700, y1: 600 };
+      await tool("rect");
+      const atLighthouse = await pagePoint(frame, 1024);
+      await drag(page, [atLighthouse(area.x0, area.y0), atLighthouse(area.x1, area.y1)]);
+      await frame.fill("#prompt", "a ship passing");
+      const editsBefore = fake.calls("edits").length;
+      await frame.click("#edit");
+      await frame.waitForFunction(() =>
+        document.querySelectorAll("#filmstrip button").length === 4
+      );
+      await frame.waitForSelector("#progress", { state: "hidden" });
+      assert.match(await frame.textContent("#status") ?? "", /^edit_image done/);
+      const edits = fake.calls("edits");
+      assert.equal(edits.length, editsBefore + 1, "one more edit request");
+      assert.deepEqual(edits.at(-1)!.editFiles?.first, await Deno.readFile(lighthouse.path));
+      assert.deepEqual(maskMismatch(lastMask(fake), area), { inside: 0, outside: 0 });
+      assert.deepEqual(toolCalls, ["edit_image", "edit_image"]);
+      await page.screenshot({ path: join(SCREENSHOTS, "14-gallery-edited.png") });
+    });
     assert.deepEqual(problems.filter((p) => !/Content Security Policy|eval/.test(p)), []);
   } finally {
     await browser.close();

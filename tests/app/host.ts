@@ -3,7 +3,9 @@
  * A minimal MCP Apps host page for the browser test: it renders the viewer's HTML in a sandboxed
  * iframe under the hosts' default content security policy and connects it through ext-apps'
  * `AppBridge`. The bridge's server requests go to `globalThis.mcp`, which the test exposes and
- * which forwards them to the real server over its MCP client.
+ * which forwards them to the real server over its MCP client. It offers downloads
+ * (`ui/download-file`) the way ext-apps' own example host does: an embedded resource becomes a
+ * file the browser downloads, named by the last segment of its URI.
  *
  * @module
  */
@@ -20,6 +22,26 @@ const DEFAULT_CSP = "default-src 'none'; script-src 'self' 'unsafe-inline'; " +
 
 type Mcp = (method: string, params: unknown) => Promise<unknown>;
 const mcp = (globalThis as unknown as { mcp: Mcp }).mcp;
+
+/** A download the view asked for: each embedded file becomes a download of the page. */
+function download(
+  contents: Array<{ type: string; resource?: { uri: string; mimeType?: string; blob?: string } }>,
+): { isError?: boolean } {
+  for (const item of contents) {
+    if (item.type !== "resource" || !item.resource?.blob) return { isError: true };
+    const { uri, mimeType, blob } = item.resource;
+    const bytes = Uint8Array.from(atob(blob), (c) => c.charCodeAt(0));
+    const url = URL.createObjectURL(new Blob([bytes], { type: mimeType }));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = decodeURIComponent(uri.split("/").pop() ?? "").split("/").pop() || "download";
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+  return {};
+}
 
 /** Opens the viewer for one tool call: its name, arguments and result. */
 async function openView(
@@ -40,13 +62,14 @@ async function openView(
   const bridge = new AppBridge(
     null,
     { name: "test host", version: "1.0.0" },
-    { serverTools: {}, serverResources: {}, logging: {} },
+    { serverTools: {}, serverResources: {}, logging: {}, downloadFile: {} },
     { hostContext: { theme: "light", toolInfo: { tool: call.tool as never } } },
   );
   const forward = (method: string) => (params: unknown) => mcp(method, params) as never;
   bridge.oncalltool = forward("tools/call");
   bridge.onreadresource = forward("resources/read");
   bridge.onlistresources = forward("resources/list");
+  bridge.ondownloadfile = ({ contents }) => Promise.resolve(download(contents));
   bridge.oninitialized = async () => {
     await bridge.sendToolInput({ arguments: call.arguments });
     await bridge.sendToolResult(call.result as never);

@@ -46,12 +46,23 @@ const view = { scale: 1, x: 0, y: 0 };
 
 // ---- loading images ---------------------------------------------------------------------
 
-/** Reads an `image://` resource through the host as a data URL. */
-async function readDataUrl(uri: string, mimeType: string): Promise<string> {
-  const result = await app.readServerResource({ uri });
-  const first = result.contents[0] as { blob?: string; mimeType?: string } | undefined;
-  if (!first?.blob) throw new Error(`${uri} came back without image data`);
-  return `data:${first.mimeType ?? mimeType};base64,${first.blob}`;
+/** Images read so far, by URI: the filmstrip and the gallery share one read of each image. */
+const reads = new Map<string, Promise<string>>();
+
+/** Reads an `image://` resource through the host as a data URL (once; a failed read is retried). */
+function readDataUrl(uri: string, mimeType: string): Promise<string> {
+  let read = reads.get(uri);
+  if (!read) {
+    read = (async () => {
+      const result = await app.readServerResource({ uri });
+      const first = result.contents[0] as { blob?: string; mimeType?: string } | undefined;
+      if (!first?.blob) throw new Error(`${uri} came back without image data`);
+      return `data:${first.mimeType ?? mimeType};base64,${first.blob}`;
+    })();
+    reads.set(uri, read);
+    read.catch(() => reads.delete(uri));
+  }
+  return read;
 }
 
 function naturalSize(dataUrl: string): Promise<{ width: number; height: number }> {
@@ -412,14 +423,16 @@ async function download(): Promise<void> {
   const item = current;
   if (!item?.dataUrl) return;
   const blob = item.dataUrl.slice(item.dataUrl.indexOf(",") + 1);
+  // A view's iframe may not download by itself: ext-apps' `ui/download-file` asks the host.
   if (app.getHostCapabilities()?.downloadFile && item.full) {
     try {
-      await app.downloadFile({
+      const { isError } = await app.downloadFile({
         contents: [{
           type: "resource",
           resource: { uri: item.uri ?? item.name, mimeType: item.mimeType, blob },
         }],
       });
+      if (isError) setStatus(`The host did not download ${item.name}.`, true);
       return;
     } catch {
       // fall through to a plain link
@@ -429,6 +442,8 @@ async function download(): Promise<void> {
   a.href = item.dataUrl;
   a.download = item.name;
   a.click();
+  // Hosts that neither offer downloads nor let their frames download drop the link silently.
+  if (item.filePath) setStatus(`If no download started: the file is at ${item.filePath}`);
 }
 
 let galleryCursor: string | undefined;
