@@ -243,6 +243,28 @@ function shownDigest(frame: Frame, selector: string): Promise<string> {
 }
 
 const chromiumPath = findChromium();
+
+/** A fake API keeping uploads, a server and a headless Chromium, for one test, then closed. */
+async function withViewerHost(
+  body: (host: { fake: FakeOpenAI; h: Harness; browser: Browser }) => Promise<void>,
+): Promise<void> {
+  const fake = FakeOpenAI.start();
+  fake.keepUploads = true;
+  fake.distinctImages = true;
+  const h = await startServer({ fake });
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+  try {
+    await Deno.mkdir(SCREENSHOTS, { recursive: true });
+    await body({ fake, h, browser });
+  } finally {
+    await browser.close();
+    await h.close();
+    await fake.close();
+  }
+}
 if (!chromiumPath) {
   console.error(
     "app_browser_e2e_test: no Chromium found (set CHROMIUM_BIN, or apt-get install chromium); " +
@@ -256,17 +278,8 @@ Deno.test({
   ignore: !chromiumPath,
   sanitizeResources: false,
   sanitizeOps: false,
-}, async (t) => {
-  const fake = FakeOpenAI.start();
-  fake.keepUploads = true;
-  fake.distinctImages = true;
-  const h = await startServer({ fake });
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
-  try {
-    await Deno.mkdir(SCREENSHOTS, { recursive: true });
+}, (t) =>
+  withViewerHost(async ({ fake, h, browser }) => {
     const args = { prompt: "a lighthouse at dusk", size: "1024x1024", quality: "low" };
     const { page, frame, problems, result } = await openViewer(h, browser, args);
 
@@ -443,12 +456,7 @@ Deno.test({
         );
       },
     );
-  } finally {
-    await browser.close();
-    await h.close();
-    await fake.close();
-  }
-});
+  }));
 
 Deno.test({
   name: "viewer: brush (at each size), eraser, lasso and undo shape the mask; zoom, pan; the " +
@@ -456,17 +464,8 @@ Deno.test({
   ignore: !chromiumPath,
   sanitizeResources: false,
   sanitizeOps: false,
-}, async (t) => {
-  const fake = FakeOpenAI.start();
-  fake.keepUploads = true;
-  fake.distinctImages = true;
-  const h = await startServer({ fake });
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
-  try {
-    await Deno.mkdir(SCREENSHOTS, { recursive: true });
+}, (t) =>
+  withViewerHost(async ({ fake, h, browser }) => {
     const args = { prompt: "a harbour", size: "1024x1024", quality: "low" };
     const { page, frame, problems, result, toolCalls } = await openViewer(h, browser, args);
     const at = await pagePoint(frame, 1024);
@@ -645,9 +644,4 @@ Deno.test({
       await page.screenshot({ path: join(SCREENSHOTS, "14-gallery-edited.png") });
     });
     assert.deepEqual(problems.filter((p) => !/Content Security Policy|eval/.test(p)), []);
-  } finally {
-    await browser.close();
-    await h.close();
-    await fake.close();
-  }
-});
+  }));
