@@ -15,6 +15,7 @@ import {
   launchFor,
   startServer,
   textOf,
+  TOOL_NAMES,
   v1Transport,
   waitFor,
 } from "./harness.ts";
@@ -36,25 +37,13 @@ interface Caller {
   ): Promise<{ isError?: boolean; content: unknown[]; structuredContent?: unknown }>;
 }
 
-const TOOLS = [
-  "cancel_image_job",
-  "continue_edit_session",
-  "edit_image",
-  "end_edit_session",
-  "generate_image",
-  "get_image_job",
-  "get_session_images",
-  "list_edit_sessions",
-  "start_edit_session",
-];
-
 function text(result: { content: unknown[] }): string {
   return textOf(result as Parameters<typeof textOf>[0]);
 }
 
 /** Lists the tools, calls each one with progress, and cancels a slow call. */
 async function everyTool(client: Caller, fake: FakeOpenAI): Promise<void> {
-  assert.deepEqual((await client.toolNames()).sort(), TOOLS);
+  assert.deepEqual((await client.toolNames()).sort(), TOOL_NAMES);
   await Deno.writeFile(join(client.cwd, "a.png"), makePng(1024, 1024));
   const progress: string[] = [];
   const onprogress = (p: { message?: string }) => progress.push(p.message ?? "");

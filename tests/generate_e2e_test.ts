@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeOpenAI } from "./fake/api.ts";
-import { listFiles, startServer, textOf, withServer } from "./harness.ts";
+import { listFiles, startServer, textOf, TOOL_NAMES, withServer } from "./harness.ts";
 import { sniffImage } from "../src/images/codecs/sniff.ts";
 import type { ImageJobResult as ImageResult } from "../src/tools/image_job.ts";
 
@@ -12,17 +12,7 @@ Deno.test("lists nine tools without an API key, and a call without one names the
   const h = await startServer({ env: {}, allowNet: [fake.host] });
   try {
     const { tools } = await h.client.listTools();
-    assert.deepEqual(tools.map((t) => t.name).sort(), [
-      "cancel_image_job",
-      "continue_edit_session",
-      "edit_image",
-      "end_edit_session",
-      "generate_image",
-      "get_image_job",
-      "get_session_images",
-      "list_edit_sessions",
-      "start_edit_session",
-    ]);
+    assert.deepEqual(tools.map((t) => t.name).sort(), TOOL_NAMES);
     const generate = tools.find((t) => t.name === "generate_image")!;
     assert.deepEqual(generate.inputSchema.required, ["prompt"]);
     assert.ok(generate.outputSchema, "generate_image declares an outputSchema");

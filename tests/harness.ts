@@ -15,6 +15,19 @@ import { FakeOpenAI } from "./fake/api.ts";
 
 export const REPO = fileURLToPath(new URL("..", import.meta.url));
 
+/** Every tool the server lists, sorted by name. */
+export const TOOL_NAMES = [
+  "cancel_image_job",
+  "continue_edit_session",
+  "edit_image",
+  "end_edit_session",
+  "generate_image",
+  "get_image_job",
+  "get_session_images",
+  "list_edit_sessions",
+  "start_edit_session",
+];
+
 /** The Deno cache of the test process, so that a server with another HOME still finds its modules. */
 export const DENO_DIR = Deno.env.get("DENO_DIR") ??
   join(Deno.env.get("HOME") ?? "/root", ".cache", "deno");
