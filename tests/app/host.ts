@@ -34,7 +34,7 @@ function download(
     const url = URL.createObjectURL(new Blob([bytes], { type: mimeType }));
     const link = document.createElement("a");
     link.href = url;
-    link.download = decodeURIComponent(uri.split("/").pop() ?? "").split("/").pop() || "download";
+    link.download = decodeURIComponent(uri.split("/").pop() ?? "") || "download";
     document.body.append(link);
     link.click();
     link.remove();

@@ -429,7 +429,12 @@ async function download(): Promise<void> {
       const { isError } = await app.downloadFile({
         contents: [{
           type: "resource",
-          resource: { uri: item.uri ?? item.name, mimeType: item.mimeType, blob },
+          // Hosts name the file by the URI's last segment (ext-apps' example host does).
+          resource: {
+            uri: `file:///${encodeURIComponent(item.name)}`,
+            mimeType: item.mimeType,
+            blob,
+          },
         }],
       });
       if (isError) setStatus(`The host did not download ${item.name}.`, true);
