@@ -20,6 +20,13 @@ const READ_SIZE = 64 * 1024;
  */
 const WRITE_UNITS = 256 * 1024;
 
+/**
+ * How long requests already read get to be answered once stdin ends, before the connection
+ * closes and whatever still runs is cancelled: a client that writes its requests and closes its
+ * end at once (`printf ... | gpt-image-2-mcp`) still gets the quick answers.
+ */
+const DRAIN_MS = 2_000;
+
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
@@ -35,6 +42,8 @@ export interface StdioTransportOptions {
   output?: ByteSink;
   /** The longest line accepted, in bytes (default 16 MB). */
   maxLineBytes?: number;
+  /** How long requests read before the end of stdin get to be answered (default 2 s). */
+  drainMs?: number;
 }
 
 /** Newline-delimited JSON-RPC on this process's stdin and stdout. */
@@ -45,6 +54,11 @@ export class DenoStdioTransport implements Transport {
   readonly #input: ByteSource;
   readonly #output: ByteSink;
   readonly #maxLineBytes: number;
+  readonly #drainMs: number;
+  /** Requests read and not yet answered, by id. */
+  readonly #unanswered = new Set<string | number>();
+  /** Called once the last unanswered request is answered, while stdin has ended. */
+  #drained?: () => void;
   #started = false;
   #closed = false;
   /** The message being written: the next waits for it, so no message lands inside another. */
@@ -57,13 +71,28 @@ export class DenoStdioTransport implements Transport {
     this.#input = options.input ?? Deno.stdin;
     this.#output = options.output ?? Deno.stdout;
     this.#maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
+    this.#drainMs = options.drainMs ?? DRAIN_MS;
   }
 
   start(): Promise<void> {
     if (this.#started) return Promise.reject(new Error("The transport is already started"));
     this.#started = true;
-    this.#read().catch((error) => this.onerror?.(error as Error)).finally(() => this.close());
+    this.#read().catch((error) => this.onerror?.(error as Error))
+      .finally(() => this.#closeWhenAnswered());
     return Promise.resolve();
+  }
+
+  /** Closes once every request read has been answered, or after the drain time. */
+  async #closeWhenAnswered(): Promise<void> {
+    if (this.#unanswered.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.#drained = resolve),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, this.#drainMs)),
+      ]);
+      clearTimeout(timer);
+    }
+    await this.close();
   }
 
   async #read(): Promise<void> {
@@ -109,8 +138,11 @@ export class DenoStdioTransport implements Transport {
   #dispatch(line: string): void {
     if (this.#closed || !line.trim()) return;
     const inbound = readMessage(line);
-    if ("message" in inbound) this.onmessage?.(inbound.message);
-    else if ("reply" in inbound) this.#reply(inbound.reply);
+    if ("message" in inbound) {
+      const { message } = inbound;
+      if ("method" in message && "id" in message) this.#unanswered.add(message.id);
+      this.onmessage?.(message);
+    } else if ("reply" in inbound) this.#reply(inbound.reply);
     else this.onerror?.(new Error(`Ignored a message on stdin: ${inbound.ignored}`));
   }
 
@@ -140,7 +172,16 @@ export class DenoStdioTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (!this.#started) return Promise.reject(new Error("The transport is not started"));
-    return this.#write(message);
+    const written = this.#write(message);
+    const answered = "id" in message && !("method" in message) ? message.id : undefined;
+    if (answered !== undefined) {
+      // Answered once the answer is out, so that a close after it does not cut it short.
+      written.finally(() => {
+        this.#unanswered.delete(answered);
+        if (this.#unanswered.size === 0) this.#drained?.();
+      }).catch(() => {});
+    }
+    return written;
   }
 
   close(): Promise<void> {

@@ -40,6 +40,7 @@ async function readAll(text: string, maxLineBytes?: number) {
     input: sourceOf(encoder.encode(text)),
     output,
     maxLineBytes,
+    drainMs: 0, // nothing here answers the requests read
   });
   const received: unknown[] = [];
   const errors: string[] = [];
@@ -151,4 +152,54 @@ Deno.test("the refusal of a long line is sent while the line is still coming, no
   assert.ok(reads < 100, `refused after ${reads} reads of 60 KB, with a 1 MB cap`);
   await transport.send({ jsonrpc: "2.0", method: "notifications/flushed" });
   assert.equal(JSON.parse(output.lines()[0]).error.code, -32600);
+});
+
+Deno.test("when stdin ends, requests already read are answered before the close; unanswered ones wait at most the drain time", async () => {
+  const lines = [
+    JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+    JSON.stringify({ jsonrpc: "2.0", id: "two", method: "tools/list" }),
+    JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "x" } }),
+    JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+  ];
+  const output = slowSink();
+  const transport = new DenoStdioTransport({
+    input: sourceOf(encoder.encode(lines.join("\n") + "\n")),
+    output,
+    drainMs: 300,
+  });
+  const events: string[] = [];
+  const closed = new Promise<void>((resolve) =>
+    transport.onclose = () => {
+      events.push("closed");
+      resolve();
+    }
+  );
+  transport.onmessage = (message) => {
+    // Answered later than the end of stdin, as a server answers; call 3 is never answered.
+    const id = "id" in message ? message.id : undefined;
+    if (id === undefined || id === 3) return;
+    setTimeout(() => {
+      transport.send({ jsonrpc: "2.0", id, result: {} })
+        .then(() => events.push(`answered ${id}`));
+    }, 50);
+  };
+  const started = performance.now();
+  await transport.start();
+  await closed;
+  const waited = performance.now() - started;
+  assert.deepEqual(events.slice(0, 2).sort(), ["answered 1", "answered two"]);
+  assert.equal(events[2], "closed", "closed after the answers");
+  assert.deepEqual(output.lines().map((l) => JSON.parse(l).id).sort(), [1, "two"]);
+  assert.ok(waited >= 250, `the unanswered call held the close for the drain time (${waited} ms)`);
+});
+
+Deno.test("when stdin ends with every request answered, the transport closes at once", async () => {
+  const transport = new DenoStdioTransport({
+    input: sourceOf(encoder.encode(JSON.stringify({ jsonrpc: "2.0", method: "x/y" }) + "\n")),
+    output: slowSink(),
+    drainMs: 60_000,
+  });
+  const closed = new Promise<void>((resolve) => transport.onclose = resolve);
+  await transport.start();
+  await closed; // a notification needs no answer: no 60 s wait (the test would time out)
 });

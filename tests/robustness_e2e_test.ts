@@ -399,6 +399,20 @@ Deno.test({
     }),
 });
 
+Deno.test("a client that writes its requests and closes stdin at once still gets every quick answer", () =>
+  withRawServer(async ({ child, wire }) => {
+    // As `printf '...' | gpt-image-2-mcp` does: the requests, then the end of input, unwaited.
+    for (const message of INITIALIZE) await wire.write(JSON.stringify(message));
+    await wire.write(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }));
+    await wire.write(JSON.stringify({ jsonrpc: "2.0", id: 3, method: "resources/list" }));
+    await wire.close(); // returns once stdout has ended, that is once the server has exited
+    assert.equal((await child.status).code, 0);
+    const ids = wire.lines.filter((l) => "id" in l).map((l) => l.id);
+    assert.deepEqual(ids, [1, 2, 3]);
+    const tools = wire.lines.find((l) => l.id === 2) as { result: { tools: unknown[] } };
+    assert.ok(tools.result.tools.length > 0);
+  }));
+
 Deno.test("closing stdin mid-call aborts the call and removes its temporary file before the server exits", () =>
   withRawServer(async ({ fake, home, child, wire, stderr }) => {
     const out = join(home, "out");
