@@ -4,14 +4,14 @@
  * viewer through ext-apps' app-bridge, connected to the real server (stdio, against the fake
  * API). The test generates an image, sees it at full resolution, paints a rectangle, asks for
  * an edit of that area, and checks the mask the API received and the filmstrip. Its steps
- * check the download the host makes, pan, the brush's size control, the gallery (open, compare,
+ * check the download the host makes, pan, the brush's size control, the gallery (paging, open, compare,
  * edit) and a session's filmstrip and next turn. Screenshots of each state go to
  * dist/screenshots/.
  */
 
 import { bundleForBrowser } from "../scripts/build_app.ts";
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type Browser, chromium, type Frame, type Page } from "npm:playwright-core@1.57.0";
 import { decode } from "npm:fast-png@8.0.0";
 import { Buffer } from "node:buffer";
@@ -99,7 +99,11 @@ async function openViewer(
       case "resources/read":
         return await h.client.readResource(params as { uri: string });
       case "resources/list":
-        return await h.client.listResources(params as { cursor?: string });
+        // One page per request, as a host forwards it (listResources() would walk them all).
+        return await h.client.request({
+          method: "resources/list",
+          params: params as { cursor?: string },
+        });
       default:
         throw new Error(`the test host does not forward ${method}`);
     }
@@ -642,6 +646,33 @@ Deno.test({
       assert.deepEqual(maskMismatch(lastMask(fake), area), { inside: 0, outside: 0 });
       assert.deepEqual(toolCalls, ["edit_image", "edit_image"]);
       await page.screenshot({ path: join(SCREENSHOTS, "14-gallery-edited.png") });
+    });
+
+    await t.step("gallery: a page at a time, More brings the next", async () => {
+      // Enough saved images for two pages of resources/list.
+      const folder = dirname(savedImage(result).path);
+      for (let i = 0; i < 50; i++) {
+        await Deno.writeFile(join(folder, `page-${i}.png`), makePng(8, 8, { noise: i }));
+      }
+      const listed = await h.client.listResources(); // the client reads every page
+      const total = listed.resources.filter((r) => r.uri.startsWith("image://")).length;
+      assert.ok(total > 50, `${total} images: more than one page of 50`);
+      const cards = () => frame.$$eval("#gallery-grid .card", (c) => c.length);
+      await frame.click("#gallery-btn");
+      await frame.waitForFunction(() =>
+        document.querySelectorAll("#gallery-grid .card").length > 0
+      );
+      const first = await cards();
+      assert.ok(first < total, `the first page holds ${first} of ${total}`);
+      assert.ok(await frame.isVisible("#gallery-more"), "More is offered");
+      await frame.click("#gallery-more");
+      await frame.waitForFunction(
+        (n) => document.querySelectorAll("#gallery-grid .card").length === n,
+        total,
+      );
+      assert.ok(await frame.isHidden("#gallery-more"), "no More after the last page");
+      await page.screenshot({ path: join(SCREENSHOTS, "15-gallery-pages.png") });
+      await frame.click("#gallery-close");
     });
     assert.deepEqual(problems.filter((p) => !/Content Security Policy|eval/.test(p)), []);
   }));
