@@ -4,8 +4,8 @@
  * viewer through ext-apps' app-bridge, connected to the real server (stdio, against the fake
  * API). The test generates an image, sees it at full resolution, paints a rectangle, asks for
  * an edit of that area, and checks the mask the API received and the filmstrip. Its steps
- * check the download the host makes, pan, the brush's size control, the gallery (paging, open, compare,
- * edit) and a session's filmstrip and next turn. Screenshots of each state go to
+ * check the download the host makes, pan, the brush's size control, the gallery (paging, open,
+ * compare, edit) and a session's filmstrip and next turn. Screenshots of each state go to
  * dist/screenshots/.
  */
 
