@@ -90,6 +90,11 @@ export interface ServerFactory {
   toolbox(scope: CallerScope): Promise<Toolbox>;
   /** Calls `listener` after each save of `scope`'s images; returns the function that stops it. */
   watchImages(scope: CallerScope, listener: () => void): () => void;
+  /**
+   * Drops `scope`'s toolbox and listeners unless one of its jobs still runs: the next call of
+   * that caller builds them afresh, as after a restart. Returns whether they were dropped.
+   */
+  release(scope: CallerScope): Promise<boolean>;
   /** The tool calls now running. */
   inflight: Set<Promise<unknown>>;
 }
@@ -419,7 +424,15 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
     return server;
   }
 
-  return { create: createServer, toolbox: tools, watchImages, inflight };
+  async function release(scope: CallerScope): Promise<boolean> {
+    const toolbox = toolboxes.get(scope.key);
+    if (toolbox && (await toolbox.catch(() => undefined))?.jobs.busy) return false;
+    toolboxes.delete(scope.key);
+    watchers.delete(scope.key);
+    return true;
+  }
+
+  return { create: createServer, toolbox: tools, watchImages, release, inflight };
 }
 
 /** Serves MCP on `options.transport` until the client goes away. */

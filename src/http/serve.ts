@@ -30,6 +30,8 @@ export interface HttpServeOptions {
   authenticator?: Authenticator;
   /** How long calls in flight get to finish when the server stops (default 5 s). */
   shutdownGraceMs?: number;
+  /** How long a principal goes without requests before what the server holds for it goes. */
+  principalIdleMs?: number;
 }
 
 /** A running HTTP server. */
@@ -42,6 +44,23 @@ export interface HttpServing {
   shutdown(): Promise<void>;
   /** Settles once the server has stopped. */
   finished: Promise<void>;
+  /** How many principals the server holds a handler and toolbox for now. */
+  heldPrincipals(): number;
+}
+
+/**
+ * A principal idle this long loses its MCP handler and toolbox (they are rebuilt on its next
+ * request), so that a server meeting many callers over weeks does not keep them all.
+ */
+const PRINCIPAL_IDLE_MS = 30 * 60_000;
+
+/** What the server holds for one principal, and how it is in use. */
+interface Held {
+  handler: ReturnType<typeof createMcpHandler>;
+  scope?: CallerScope;
+  /** Requests whose response has not ended (an open event stream counts until it closes). */
+  open: number;
+  lastUsed: number;
 }
 
 /** The folder under the output root that holds one folder per principal. */
@@ -82,7 +101,8 @@ export function principalScope(
  */
 function detachedSignal(request: Request): {
   request: Request;
-  wrap(response: Response): Response;
+  /** The response to send; `onEnd` is called once its body has ended, however it ends. */
+  wrap(response: Response, onEnd: () => void): Response;
 } {
   const controller = new AbortController();
   let answered = false;
@@ -92,22 +112,34 @@ function detachedSignal(request: Request): {
   request.signal.addEventListener("abort", onAbort, { once: true });
   return {
     request: new Request(request, { signal: controller.signal }),
-    wrap(response) {
+    wrap(response, onEnd) {
       answered = true;
       request.signal.removeEventListener("abort", onAbort);
-      if (!response.body) return response;
+      let ended = false;
+      const end = () => {
+        if (!ended) onEnd();
+        ended = true;
+      };
+      if (!response.body) {
+        end();
+        return response;
+      }
       const reader = response.body.getReader();
       const body = new ReadableStream<Uint8Array>({
         async pull(stream) {
           try {
             const { done, value } = await reader.read();
-            if (done) stream.close();
-            else stream.enqueue(value);
+            if (done) {
+              stream.close();
+              end();
+            } else stream.enqueue(value);
           } catch (error) {
             stream.error(error);
+            end();
           }
         },
         cancel(reason) {
+          end();
           controller.abort(reason);
           return reader.cancel(reason);
         },
@@ -127,25 +159,42 @@ export function serveHttp(options: HttpServeOptions): HttpServing {
    * save's list_changed reaches only that principal's listening clients (the SDK's bus sends to
    * every open subscription it has).
    */
-  const handlers = new Map<string, ReturnType<typeof createMcpHandler>>();
-  const handlerFor = (principal: Principal) => {
-    let handler = handlers.get(principal.id);
-    if (handler) return handler;
+  const handlers = new Map<string, Held>();
+  const handlerFor = (principal: Principal): Held => {
+    const held = handlers.get(principal.id);
+    if (held) return held;
     const scope = config instanceof ConfigError
       ? undefined
       : principalScope(config, http, principal);
-    const created = createMcpHandler(
+    const handler = createMcpHandler(
       (ctx: McpRequestContext) => factory.create(ctx.era, { scope, perRequest: true }),
       {
         maxRequestBodySize: http.maxBodyBytes,
         onerror: (error) => log.debug(`http: ${error.message}`),
       },
     );
-    handlers.set(principal.id, handler = created);
+    const created: Held = { handler, scope, open: 0, lastUsed: Date.now() };
+    handlers.set(principal.id, created);
     // A save tells this principal's listening 2026 clients that the list changed.
-    if (scope) factory.watchImages(scope, () => created.notify.resourcesChanged());
-    return handler;
+    if (scope) factory.watchImages(scope, () => handler.notify.resourcesChanged());
+    return created;
   };
+  const idleMs = options.principalIdleMs ?? PRINCIPAL_IDLE_MS;
+  let lastSweep = Date.now();
+  /** Releases principals idle for `idleMs` with nothing open or running; at most every idleMs/4. */
+  async function sweepIdle(now: number): Promise<void> {
+    if (now - lastSweep < idleMs / 4) return;
+    lastSweep = now;
+    for (const [id, held] of handlers) {
+      if (held.open > 0 || now - held.lastUsed < idleMs) continue;
+      if (held.scope && !(await factory.release(held.scope))) continue;
+      // Checked again: a request may have come while the toolbox was asked.
+      if (held.open > 0 || handlers.get(id) !== held) continue;
+      handlers.delete(id);
+      await held.handler.close().catch(() => {});
+      log.debug(`http: released principal ${id} after ${Math.round(idleMs / 1000)} s idle`);
+    }
+  }
 
   async function handle(incoming: Request): Promise<Response> {
     const guarded = checkHeaders(incoming, policy);
@@ -168,7 +217,22 @@ export function serveHttp(options: HttpServeOptions): HttpServing {
       scopes: principal.scopes,
       extra: { principal },
     };
-    return wrap(await handlerFor(principal).fetch(request, { authInfo }));
+    const now = Date.now();
+    await sweepIdle(now);
+    const held = handlerFor(principal);
+    held.open++;
+    held.lastUsed = now;
+    let response: Response;
+    try {
+      response = wrap(await held.handler.fetch(request, { authInfo }), () => {
+        held.open--;
+        held.lastUsed = Date.now();
+      });
+    } catch (error) {
+      held.open--;
+      throw error;
+    }
+    return response;
   }
 
   let policy = guardPolicy(http, { port: http.port });
@@ -194,9 +258,10 @@ export function serveHttp(options: HttpServeOptions): HttpServing {
     addr,
     url: `http://${host}:${addr.port}${MCP_PATH}`,
     finished: server.finished,
+    heldPrincipals: () => handlers.size,
     async shutdown() {
       controller.abort();
-      await Promise.all([...handlers.values()].map((h) => h.close()));
+      await Promise.all([...handlers.values()].map((h) => h.handler.close()));
       await server.finished;
       if (factory.inflight.size === 0) return;
       let timer: ReturnType<typeof setTimeout> | undefined;

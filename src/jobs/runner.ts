@@ -117,6 +117,11 @@ export class JobRunner {
     this.#pollMs = options.pollMs ?? 250;
   }
 
+  /** Whether a job of this process is still running or writing its ending. */
+  get busy(): boolean {
+    return this.#jobs.size > 0;
+  }
+
   get #store(): JobStore {
     return this.options.store;
   }
