@@ -5,6 +5,7 @@ import { loadHttpConfig } from "./config.ts";
 import { serveHttp } from "./serve.ts";
 import type { Principal } from "./principal.ts";
 import { Client, StreamableHTTPClientTransport } from "../../tests/mcp_client.ts";
+import { FakeOpenAI } from "../../tests/fake/api.ts";
 
 /** An authenticator that takes the principal from a test header: no tokens involved. */
 const byHeader = {
@@ -14,6 +15,19 @@ const byHeader = {
     return Promise.resolve({ id, scopes: [], kind: "token" });
   },
 };
+
+/** A v2 client of `url` speaking for `principal`, pinned to the 2026 era. */
+async function clientOf(url: string, principal: string): Promise<Client> {
+  const client = new Client({ name: "t", version: "1" }, {
+    versionNegotiation: { mode: { pin: "2026-07-28" } },
+  });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), {
+      requestInit: { headers: { "x-test-principal": principal } },
+    }),
+  );
+  return client;
+}
 
 /** An `initialize` from `principal`, its answer read to the end. */
 async function initialize(url: string, principal: string): Promise<number> {
@@ -43,12 +57,11 @@ async function initialize(url: string, principal: string): Promise<number> {
 async function withHttpServer(
   idleMs: number,
   body: (serving: ReturnType<typeof serveHttp>) => Promise<void>,
+  env: Record<string, string> = {},
 ): Promise<void> {
   const home = await Deno.makeTempDir();
-  const config = loadConfig({
-    cwd: home,
-    env: (name) => ({ HOME: home, OPENAI_API_KEY: "sk-test" } as Record<string, string>)[name],
-  });
+  const vars: Record<string, string> = { HOME: home, OPENAI_API_KEY: "sk-test", ...env };
+  const config = loadConfig({ cwd: home, env: (name) => vars[name] });
   const serving = serveHttp({
     config,
     http: loadHttpConfig((name) => name === "GPT_IMAGE_2_HTTP_PORT" ? "0" : undefined),
@@ -81,14 +94,7 @@ Deno.test("a principal idle past its time is released, and served afresh when it
 
 Deno.test("a principal with a listening stream open is kept however long it is quiet", () =>
   withHttpServer(300, async (serving) => {
-    const client = new Client({ name: "t", version: "1" }, {
-      versionNegotiation: { mode: { pin: "2026-07-28" } },
-    });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(serving.url), {
-        requestInit: { headers: { "x-test-principal": "erin" } },
-      }),
-    );
+    const client = await clientOf(serving.url, "erin");
     const subscription = await client.listen({ resourcesListChanged: true });
     try {
       await new Promise((resolve) => setTimeout(resolve, 400));
@@ -99,3 +105,32 @@ Deno.test("a principal with a listening stream open is kept however long it is q
       await client.close();
     }
   }));
+
+Deno.test("a principal whose detached job still runs is kept however long it is quiet", async () => {
+  const fake = FakeOpenAI.start();
+  fake.delayMs = 2_500;
+  try {
+    await withHttpServer(300, async (serving) => {
+      const client = await clientOf(serving.url, "gina");
+      try {
+        const result = await client.callTool({
+          name: "generate_image",
+          arguments: { prompt: "slow", quality: "low" },
+        });
+        const status = (result.structuredContent as { status?: string }).status;
+        assert.equal(status, "running", JSON.stringify(result.content));
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        assert.equal(await initialize(serving.url, "hank"), 200);
+        assert.equal(serving.heldPrincipals(), 2, "gina's running job keeps her");
+      } finally {
+        await client.close();
+      }
+    }, {
+      OPENAI_API_KEY: fake.apiKey,
+      OPENAI_BASE_URL: fake.baseURL,
+      GPT_IMAGE_2_DETACH_AFTER_S: "1",
+    });
+  } finally {
+    await fake.close();
+  }
+});
