@@ -149,14 +149,23 @@ function configProblem(error: ConfigError): string {
 export function createServerFactory(options: FactoryOptions): ServerFactory {
   const { log } = options;
   const toolboxes = new Map<string, Promise<Toolbox>>();
-  /** Who hears of each scope's saves (servers that send list_changed), toolbox loaded or not. */
-  const watchers = new Map<string, Set<() => void>>();
+  /**
+   * Who hears of each scope's saves (servers that send list_changed), and how the scope's store
+   * stops telling them. The store is asked only while someone listens and once its toolbox is
+   * loaded: listening loads nothing before the first answer.
+   */
+  const watchers = new Map<string, { listeners: Set<() => void>; stop?: () => void }>();
+  const hearStore = (key: string, toolbox: Toolbox) => {
+    const entry = watchers.get(key);
+    if (!entry || entry.stop || entry.listeners.size === 0) return;
+    entry.stop = toolbox.images.onChange(() => entry.listeners.forEach((listener) => listener()));
+  };
   const tools = (scope: CallerScope) => {
     let toolbox = toolboxes.get(scope.key);
     if (!toolbox) {
       toolbox = import("./tools/mod.ts").then(async (m) => {
         const built = await m.createToolbox({ config: scope.config, log, ...scope.toolbox });
-        built.images.onChange(() => watchers.get(scope.key)?.forEach((listener) => listener()));
+        hearStore(scope.key, built);
         return built;
       });
       toolboxes.set(scope.key, toolbox);
@@ -164,10 +173,17 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
     return toolbox;
   };
   const watchImages = (scope: CallerScope, listener: () => void) => {
-    let set = watchers.get(scope.key);
-    if (!set) watchers.set(scope.key, set = new Set());
-    set.add(listener);
-    return () => void set.delete(listener);
+    let entry = watchers.get(scope.key);
+    if (!entry) watchers.set(scope.key, entry = { listeners: new Set() });
+    const listening = entry;
+    listening.listeners.add(listener);
+    toolboxes.get(scope.key)?.then((toolbox) => hearStore(scope.key, toolbox), () => {});
+    return () => {
+      listening.listeners.delete(listener);
+      if (listening.listeners.size > 0 || watchers.get(scope.key) !== listening) return;
+      watchers.delete(scope.key);
+      listening.stop?.();
+    };
   };
   const defaultScope = options.config instanceof ConfigError
     ? undefined
@@ -428,6 +444,7 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
     const toolbox = toolboxes.get(scope.key);
     if (toolbox && (await toolbox.catch(() => undefined))?.jobs.busy) return false;
     toolboxes.delete(scope.key);
+    watchers.get(scope.key)?.stop?.();
     watchers.delete(scope.key);
     return true;
   }

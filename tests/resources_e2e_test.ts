@@ -7,7 +7,8 @@ import type { ImageJobResult } from "../src/tools/image_job.ts";
 import { makePng } from "./fake/png.ts";
 import type { CallToolResult } from "./mcp_client.ts";
 import { ResourceNotFoundError } from "../src/deps.ts";
-import { textOf, waitFor, withServer } from "./harness.ts";
+import { type Harness, startServer, textOf, waitFor, withServer } from "./harness.ts";
+import { FakeOpenAI } from "./fake/api.ts";
 
 function links(result: CallToolResult): { uri: string; name: string }[] {
   return result.content.flatMap((c: CallToolResult["content"][number]) =>
@@ -167,3 +168,40 @@ Deno.test("resources: a 2026-07-28 client lists and reads the saved images too",
     const [content] = read.contents as { blob: string }[];
     assert.equal(atob(content.blob).length, structured(result).images[0].size_bytes);
   }));
+
+Deno.test("resources: a client hears list_changed for images another server process saves in its folder", async () => {
+  const fake = FakeOpenAI.start();
+  const home = await Deno.makeTempDir({ prefix: "gi2-two-home-" });
+  const cwd = await Deno.makeTempDir({ prefix: "gi2-two-cwd-" });
+  const servers: Harness[] = [];
+  const start = async () => {
+    const h = await startServer({ cwd, home, fake });
+    servers.push(h);
+    return h;
+  };
+  try {
+    // Two clients on one project, as two MCP clients of one user are; the folder is new.
+    const [listener, saver] = [await start(), await start()];
+    let changed = 0;
+    listener.client.setNotificationHandler("notifications/resources/list_changed", () => {
+      changed++;
+    });
+    await listener.client.listTools(); // its toolbox (and the store it listens to) loads by then
+    for (const prompt of ["first", "second"]) {
+      const before = changed;
+      const result = await saver.call("generate_image", { prompt, quality: "low" });
+      assert.equal(result.isError, undefined, textOf(result));
+      assert.ok(
+        await waitFor(() => changed > before, 20_000),
+        `the listener hears of the ${prompt} save`,
+      );
+    }
+    const listed = await listener.client.listResources();
+    assert.equal(listed.resources.filter((r) => r.uri.startsWith("image://")).length, 2);
+  } finally {
+    for (const h of servers) await h.close();
+    await fake.close();
+    await Deno.remove(home, { recursive: true });
+    await Deno.remove(cwd, { recursive: true });
+  }
+});

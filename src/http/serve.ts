@@ -58,6 +58,8 @@ const PRINCIPAL_IDLE_MS = 30 * 60_000;
 interface Held {
   handler: ReturnType<typeof createMcpHandler>;
   scope?: CallerScope;
+  /** Stops telling the handler of the principal's saves. */
+  stopWatching?: () => void;
   /** Requests whose response has not ended (an open event stream counts until it closes). */
   open: number;
   lastUsed: number;
@@ -173,10 +175,12 @@ export function serveHttp(options: HttpServeOptions): HttpServing {
         onerror: (error) => log.debug(`http: ${error.message}`),
       },
     );
-    const created: Held = { handler, scope, open: 0, lastUsed: Date.now() };
-    handlers.set(principal.id, created);
     // A save tells this principal's listening 2026 clients that the list changed.
-    if (scope) factory.watchImages(scope, () => handler.notify.resourcesChanged());
+    const stopWatching = scope
+      ? factory.watchImages(scope, () => handler.notify.resourcesChanged())
+      : undefined;
+    const created: Held = { handler, scope, stopWatching, open: 0, lastUsed: Date.now() };
+    handlers.set(principal.id, created);
     return created;
   };
   const idleMs = options.principalIdleMs ?? PRINCIPAL_IDLE_MS;
@@ -191,6 +195,7 @@ export function serveHttp(options: HttpServeOptions): HttpServing {
       // Checked again: a request may have come while the toolbox was asked.
       if (held.open > 0 || handlers.get(id) !== held) continue;
       handlers.delete(id);
+      held.stopWatching?.();
       await held.handler.close().catch(() => {});
       log.debug(`http: released principal ${id} after ${Math.round(idleMs / 1000)} s idle`);
     }
@@ -261,6 +266,7 @@ export function serveHttp(options: HttpServeOptions): HttpServing {
     heldPrincipals: () => handlers.size,
     async shutdown() {
       controller.abort();
+      for (const held of handlers.values()) held.stopWatching?.();
       await Promise.all([...handlers.values()].map((h) => h.handler.close()));
       await server.finished;
       if (factory.inflight.size === 0) return;

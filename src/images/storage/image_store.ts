@@ -5,7 +5,7 @@
  * several instances) would be another implementation of the same interface.
  */
 
-import { isAbsolute } from "node:path";
+import { isAbsolute, relative, sep as SEPARATOR } from "node:path";
 import {
   type ImageContent,
   imageIdOf,
@@ -31,7 +31,10 @@ export interface ImageStore {
   uriOf(path: string): string | undefined;
   /** Says that images were saved: every listener hears of it. */
   changed(): void;
-  /** Calls `listener` after each save; returns the function that stops it. */
+  /**
+   * Calls `listener` after each save, this process's or, where the store can see them, another's
+   * in the same folder; returns the function that stops it.
+   */
   onChange(listener: () => void): () => void;
 }
 
@@ -39,6 +42,9 @@ export interface ImageStore {
 function listeners() {
   const set = new Set<() => void>();
   return {
+    get size() {
+      return set.size;
+    },
     emit() {
       for (const listener of [...set]) {
         try {
@@ -55,9 +61,77 @@ function listeners() {
   };
 }
 
+/** How long file events are gathered into one change. */
+const SETTLE_MS = 150;
+/** After this process's own save, file events this long are taken as that save's. */
+const OWN_SAVE_MS = 1_000;
+/** How often a folder that does not exist yet is looked for again, while anyone listens. */
+const FOLDER_RETRY_MS = 5_000;
+
+/** Whether `path`, a path under `base`, names an image the store lists (no hidden part). */
+function isListedImage(path: string, base: string): boolean {
+  const rest = relative(base, path);
+  if (!rest || rest.startsWith("..") || isAbsolute(rest)) return false;
+  return !rest.split(SEPARATOR).some((part) => part.startsWith(".")) &&
+    /\.(png|jpe?g|webp|gif|svg)$/i.test(rest);
+}
+
+/**
+ * Watches the folder `dir` for images saved by other processes while there are listeners: one
+ * `emit` per burst of events. A folder that does not exist yet, or cannot be watched, is not.
+ */
+function folderWatch(dir: string, emit: () => void, ownSaveUntil: () => number): () => void {
+  let watcher: Deno.FsWatcher;
+  try {
+    watcher = Deno.watchFs(dir, { recursive: true });
+  } catch {
+    return () => {};
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  (async () => {
+    for await (const event of watcher) {
+      if (event.kind === "access" || Date.now() < ownSaveUntil()) continue;
+      if (!event.paths.some((path) => isListedImage(path, dir))) continue;
+      clearTimeout(timer);
+      timer = setTimeout(emit, SETTLE_MS);
+    }
+  })().catch(() => {});
+  return () => {
+    clearTimeout(timer);
+    try {
+      watcher.close();
+    } catch {
+      // closed already
+    }
+  };
+}
+
 /** The images under the folder `root()` on this machine (resolved on first use). */
 export function localImageStore(root: () => string): ImageStore {
   const changes = listeners();
+  let ownSaveUntil = 0;
+  let stopWatching: (() => void) | undefined;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  /** Starts watching the folder once it exists (looked for again now and then), while anyone listens. */
+  const watch = () => {
+    const looked = retry !== undefined;
+    clearTimeout(retry);
+    retry = undefined;
+    if (stopWatching || changes.size === 0) return;
+    let dir: string;
+    try {
+      dir = Deno.realPathSync(root());
+    } catch {
+      // No folder yet: another process's first save will make it.
+      const timer = setTimeout(watch, FOLDER_RETRY_MS);
+      Deno.unrefTimer(timer);
+      retry = timer;
+      return;
+    }
+    stopWatching = folderWatch(dir, () => changes.emit(), () => ownSaveUntil);
+    // A folder that appeared while this process was not looking holds what another one saved.
+    if (looked && Date.now() >= ownSaveUntil) changes.emit();
+  };
   const store: ImageStore = {
     list: (options = {}) => listImages(root(), options),
     read: (id) => readImage(root(), id, { maxBytes: MAX_READ_BYTES }),
@@ -73,8 +147,22 @@ export function localImageStore(root: () => string): ImageStore {
       const id = imageIdOf(base, path);
       return id === undefined ? undefined : imageUri(id);
     },
-    changed: () => changes.emit(),
-    onChange: (listener) => changes.add(listener),
+    changed() {
+      ownSaveUntil = Date.now() + OWN_SAVE_MS;
+      changes.emit();
+      watch();
+    },
+    onChange(listener) {
+      const remove = changes.add(listener);
+      watch();
+      return () => {
+        remove();
+        if (changes.size > 0) return;
+        clearTimeout(retry);
+        stopWatching?.();
+        stopWatching = undefined;
+      };
+    },
   };
   return store;
 }
