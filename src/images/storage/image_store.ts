@@ -11,9 +11,11 @@ import {
   imageIdOf,
   type ImagePage,
   imageUri,
-  listImages,
+  type LibraryImage,
+  pageOf,
   parseImageUri,
   readImage,
+  walkImages,
 } from "./library.ts";
 
 /** The most bytes one `resources/read` or `image://` input reads whole. */
@@ -65,6 +67,11 @@ function listeners() {
 const SETTLE_MS = 150;
 /** After this process's own save, file events this long are taken as that save's. */
 const OWN_SAVE_MS = 1_000;
+/**
+ * How long one walk of the folder serves the pages after it: a client paging through thousands
+ * of images walks the folder once, not once per page. Any save this store hears of ends it sooner.
+ */
+const WALK_REUSE_MS = 2_000;
 /** How often a folder that does not exist yet is looked for again, while anyone listens. */
 const FOLDER_RETRY_MS = 5_000;
 
@@ -109,6 +116,12 @@ function folderWatch(dir: string, emit: () => void, ownSaveUntil: () => number):
 /** The images under the folder `root()` on this machine (resolved on first use). */
 export function localImageStore(root: () => string): ImageStore {
   const changes = listeners();
+  let walked: { at: number; images: Promise<LibraryImage[]> } | undefined;
+  /** The images a change makes stale are walked again; then listeners hear of it. */
+  const changedOnDisk = () => {
+    walked = undefined;
+    changes.emit();
+  };
   let ownSaveUntil = 0;
   let stopWatching: (() => void) | undefined;
   let retry: ReturnType<typeof setTimeout> | undefined;
@@ -128,12 +141,25 @@ export function localImageStore(root: () => string): ImageStore {
       retry = timer;
       return;
     }
-    stopWatching = folderWatch(dir, () => changes.emit(), () => ownSaveUntil);
+    stopWatching = folderWatch(dir, changedOnDisk, () => ownSaveUntil);
     // A folder that appeared while this process was not looking holds what another one saved.
-    if (looked && Date.now() >= ownSaveUntil) changes.emit();
+    if (looked && Date.now() >= ownSaveUntil) changedOnDisk();
   };
   const store: ImageStore = {
-    list: (options = {}) => listImages(root(), options),
+    async list(options = {}) {
+      pageOf([], options); // a bad limit or cursor is refused before the folder is read
+      const now = Date.now();
+      if (!walked || now - walked.at > WALK_REUSE_MS) {
+        walked = { at: now, images: walkImages(root()) };
+      }
+      const current = walked;
+      try {
+        return pageOf(await current.images, options);
+      } catch (error) {
+        if (walked === current) walked = undefined;
+        throw error;
+      }
+    },
     read: (id) => readImage(root(), id, { maxBytes: MAX_READ_BYTES }),
     readUri: (uri, options = {}) => store.read(parseImageUri(uri, options)),
     uriOf(path) {
@@ -149,7 +175,7 @@ export function localImageStore(root: () => string): ImageStore {
     },
     changed() {
       ownSaveUntil = Date.now() + OWN_SAVE_MS;
-      changes.emit();
+      changedOnDisk();
       watch();
     },
     onChange(listener) {

@@ -124,6 +124,9 @@ export function imageIdOf(root: string, path: string): string | undefined {
   return idProblem(id) ? undefined : id;
 }
 
+/** How many files of one folder are looked at (lstat) at once. */
+const STAT_BATCH = 128;
+
 async function collect(
   dir: string,
   prefix: string,
@@ -137,6 +140,7 @@ async function collect(
     if (error instanceof Deno.errors.NotFound) return; // removed while listing
     throw error;
   }
+  const files: { entry: Deno.DirEntry; id: string; mimeType: string }[] = [];
   for (const entry of entries) {
     // Links are not followed: one could lead out of the root, or into a loop.
     if (entry.name.startsWith(".") || entry.isSymlink) continue;
@@ -147,19 +151,24 @@ async function collect(
     }
     const mimeType = MIME_BY_EXTENSION[extname(entry.name).toLowerCase()];
     if (!entry.isFile || !mimeType || idProblem(id)) continue;
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.lstat(join(dir, entry.name));
-    } catch {
-      continue; // removed while listing
-    }
-    out.push({
-      id,
-      uri: imageUri(id),
-      name: entry.name,
-      mimeType,
-      size: info.size,
-      modified: info.mtime ?? new Date(0),
+    files.push({ entry, id, mimeType });
+  }
+  for (let at = 0; at < files.length; at += STAT_BATCH) {
+    const batch = files.slice(at, at + STAT_BATCH);
+    const infos = await Promise.all(
+      batch.map(({ entry }) => Deno.lstat(join(dir, entry.name)).catch(() => undefined)),
+    );
+    batch.forEach(({ entry, id, mimeType }, i) => {
+      const info = infos[i];
+      if (!info) return; // removed while listing
+      out.push({
+        id,
+        uri: imageUri(id),
+        name: entry.name,
+        mimeType,
+        size: info.size,
+        modified: info.mtime ?? new Date(0),
+      });
     });
   }
 }
@@ -197,29 +206,42 @@ function decodeCursor(cursor: string): { modified: Date; id: string } {
   return { modified: new Date(parsed[0]), id: parsed[1] };
 }
 
+/** Every image under `root`, newest first; none when the root does not exist yet. */
+export async function walkImages(root: string): Promise<LibraryImage[]> {
+  const base = await realRoot(root);
+  if (base === undefined) return [];
+  const all: LibraryImage[] = [];
+  await collect(base, "", 0, all);
+  return all.sort(newerFirst);
+}
+
 /**
- * One page of the images under `root`, newest first. `cursor` is the `nextCursor` of the page
- * before; images saved since then come before it, so paging on never repeats or skips one.
+ * One page of `all` (newest first, as `walkImages` gives it). `cursor` is the `nextCursor` of the
+ * page before; images saved since then come before it, so paging on never repeats or skips one.
  */
-export async function listImages(
-  root: string,
+export function pageOf(
+  all: readonly LibraryImage[],
   options: { cursor?: string; limit?: number } = {},
-): Promise<ImagePage> {
+): ImagePage {
   const limit = options.limit ?? DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
     throw new ToolError(`limit: give a whole number from 1 to ${MAX_PAGE_SIZE}, got ${limit}.`);
   }
   const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-  const base = await realRoot(root);
-  if (base === undefined) return { images: [] };
-  const all: LibraryImage[] = [];
-  await collect(base, "", 0, all);
-  all.sort(newerFirst);
   const start = after ? all.findIndex((image) => newerFirst(image, after) > 0) : 0;
   if (start < 0) return { images: [] };
   const images = all.slice(start, start + limit);
   const more = start + limit < all.length;
-  return { images, nextCursor: more ? encodeCursor(images[images.length - 1]) : undefined };
+  return more ? { images, nextCursor: encodeCursor(images[images.length - 1]) } : { images };
+}
+
+/** One page of the images under `root`, newest first (see `pageOf`). */
+export async function listImages(
+  root: string,
+  options: { cursor?: string; limit?: number } = {},
+): Promise<ImagePage> {
+  pageOf([], options); // a bad limit or cursor is refused before the folder is read
+  return pageOf(await walkImages(root), options);
 }
 
 /** An image's bytes and what the list says of it. */
