@@ -86,11 +86,13 @@ function isListedImage(path: string, base: string): boolean {
 /**
  * Watches the folder `dir` for images saved by other processes while there are listeners: one
  * `emit` per burst of events. A folder that does not exist yet, or cannot be watched, is not.
+ * Only the folder itself, where the tools save by default: a recursive watch of an output folder
+ * set to a large tree (~/Pictures) would add a watch per subfolder, up to the system's limit.
  */
 function folderWatch(dir: string, emit: () => void, ownSaveUntil: () => number): () => void {
   let watcher: Deno.FsWatcher;
   try {
-    watcher = Deno.watchFs(dir, { recursive: true });
+    watcher = Deno.watchFs(dir, { recursive: false });
   } catch {
     return () => {};
   }
