@@ -5,13 +5,7 @@ import { textResult, type ToolContext, type ToolDefinition } from "../tools/tool
 import { defineTool } from "../tools/tool.ts";
 import { sessionImagesSpec } from "./tool_spec.ts";
 import { resolveOutputDir } from "../images/storage/output.ts";
-
-const MIME_BY_EXTENSION: Record<string, string> = {
-  png: "image/png",
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  webp: "image/webp",
-};
+import { listedMimeType } from "../images/storage/library.ts";
 
 /**
  * The turn a file name holds for session `id`: `session-<id>-turn<N>[-suffix].<ext>`, not a
@@ -45,7 +39,7 @@ export function sessionImagesTool(ctx: ToolContext): ToolDefinition {
           turn,
           name: entry.name,
           file_path: path,
-          mime_type: MIME_BY_EXTENSION[entry.name.split(".").pop()!.toLowerCase()],
+          mime_type: listedMimeType(entry.name),
           ...(uri ? { uri } : {}),
         });
       }

@@ -5,13 +5,14 @@
  * several instances) would be another implementation of the same interface.
  */
 
-import { isAbsolute, relative, sep as SEPARATOR } from "node:path";
+import { basename, isAbsolute } from "node:path";
 import {
   type ImageContent,
   imageIdOf,
   type ImagePage,
   imageUri,
   type LibraryImage,
+  listedMimeType,
   pageOf,
   parseImageUri,
   readImage,
@@ -75,14 +76,6 @@ const WALK_REUSE_MS = 2_000;
 /** How often a folder that does not exist yet is looked for again, while anyone listens. */
 const FOLDER_RETRY_MS = 5_000;
 
-/** Whether `path`, a path under `base`, names an image the store lists (no hidden part). */
-function isListedImage(path: string, base: string): boolean {
-  const rest = relative(base, path);
-  if (!rest || rest.startsWith("..") || isAbsolute(rest)) return false;
-  return !rest.split(SEPARATOR).some((part) => part.startsWith(".")) &&
-    /\.(png|jpe?g|webp|gif|svg)$/i.test(rest);
-}
-
 /**
  * Watches the folder `dir` for images saved by other processes while there are listeners: one
  * `emit` per burst of events. A folder that does not exist yet, or cannot be watched, is not.
@@ -100,7 +93,8 @@ function folderWatch(dir: string, emit: () => void, ownSaveUntil: () => number):
   (async () => {
     for await (const event of watcher) {
       if (event.kind === "access" || Date.now() < ownSaveUntil()) continue;
-      if (!event.paths.some((path) => isListedImage(path, dir))) continue;
+      // The watch is not recursive: every path is a file of `dir` itself.
+      if (!event.paths.some((path) => listedMimeType(basename(path)))) continue;
       clearTimeout(timer);
       timer = setTimeout(emit, SETTLE_MS);
     }
@@ -149,7 +143,6 @@ export function localImageStore(root: () => string): ImageStore {
   };
   const store: ImageStore = {
     async list(options = {}) {
-      pageOf([], options); // a bad limit or cursor is refused before the folder is read
       const now = Date.now();
       if (!walked || now - walked.at > WALK_REUSE_MS) {
         walked = { at: now, images: walkImages(root()) };

@@ -20,6 +20,11 @@ const MIME_BY_EXTENSION: Record<string, string> = {
   ".webp": "image/webp",
 };
 
+/** The MIME type of a file listed by this name; undefined for a hidden name or another type. */
+export function listedMimeType(name: string): string | undefined {
+  return name.startsWith(".") ? undefined : MIME_BY_EXTENSION[extname(name).toLowerCase()];
+}
+
 /** How deep below the root images are looked for. */
 const MAX_DEPTH = 8;
 /** The longest id accepted. */
@@ -149,7 +154,7 @@ async function collect(
       if (depth < MAX_DEPTH) await collect(join(dir, entry.name), `${id}/`, depth + 1, out);
       continue;
     }
-    const mimeType = MIME_BY_EXTENSION[extname(entry.name).toLowerCase()];
+    const mimeType = listedMimeType(entry.name);
     if (!entry.isFile || !mimeType || idProblem(id)) continue;
     files.push({ entry, id, mimeType });
   }
@@ -233,15 +238,6 @@ export function pageOf(
   const images = all.slice(start, start + limit);
   const more = start + limit < all.length;
   return more ? { images, nextCursor: encodeCursor(images[images.length - 1]) } : { images };
-}
-
-/** One page of the images under `root`, newest first (see `pageOf`). */
-export async function listImages(
-  root: string,
-  options: { cursor?: string; limit?: number } = {},
-): Promise<ImagePage> {
-  pageOf([], options); // a bad limit or cursor is refused before the folder is read
-  return pageOf(await walkImages(root), options);
 }
 
 /** An image's bytes and what the list says of it. */

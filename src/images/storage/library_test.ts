@@ -6,13 +6,23 @@ import { ToolError } from "../../errors.ts";
 import {
   imageIdOf,
   ImageNotFound,
+  type ImagePage,
   imageUri,
-  listImages,
+  pageOf,
   parseImageUri,
   readImage,
+  walkImages,
 } from "./library.ts";
 
 const PNG = makePng(32, 16, { noise: 0 });
+
+/** One page of the images under `root`, as the store serves it from a fresh walk. */
+async function listImages(
+  root: string,
+  options: { cursor?: string; limit?: number } = {},
+): Promise<ImagePage> {
+  return pageOf(await walkImages(root), options);
+}
 const JPEG = new Uint8Array([
   0xff,
   0xd8,
