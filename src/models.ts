@@ -22,6 +22,11 @@ export const GIF_FRAMES = {
   durationMs: { min: 10, max: 655_350, default: 200 },
 } as const;
 
+/** The frames each image of a call holds, as priced: a GIF's count (the API's default when unset), else 1. */
+export function framesPerImage(format: string | undefined, frameCount?: number): number {
+  return format === "gif" ? frameCount ?? GIF_FRAMES.count.default : 1;
+}
+
 export type Quality = (typeof QUALITIES)[number];
 export type Background = (typeof BACKGROUNDS)[number];
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -818,7 +823,7 @@ export function estimateCost(
   const n = request.n ?? 1;
   const quality = request.quality ?? "auto";
   const format = request.output_format ?? "png";
-  const frames = format === "gif" ? request.frame_count ?? GIF_FRAMES.count.default : 1;
+  const frames = framesPerImage(format, request.frame_count);
   const unknown: string[] = [];
   let image = perImagePrice(caps.prices, quality, request.size);
   let imageBasis = `${caps.id} at ${quality}`;

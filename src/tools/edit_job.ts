@@ -3,7 +3,7 @@
 import type { MaskMarks } from "../images/inputs/mask.ts";
 import { type EditInputs, type LoadedImage, loadEditInputs } from "../images/inputs/read.ts";
 export type { EditInputs };
-import { costFromUsage, GIF_FRAMES, responsesEditCost } from "../models.ts";
+import { costFromUsage, framesPerImage, responsesEditCost } from "../models.ts";
 import type { ImageSettings, UploadFile } from "../openai/images.ts";
 import { type ImageJob, prepareImageCall } from "./image_job.ts";
 import { type OutputArgs, settingsFrom } from "./image_args.ts";
@@ -140,9 +140,10 @@ export function editJob(
             size: answer.applied.size ?? settings.size,
             quality: answer.applied.quality ?? settings.quality,
             inputs: dims,
-            frames: (answer.applied.output_format ?? settings.output_format) === "gif"
-              ? settings.frameCount ?? GIF_FRAMES.count.default
-              : 1,
+            frames: framesPerImage(
+              answer.applied.output_format ?? settings.output_format,
+              settings.frameCount,
+            ),
           },
         ),
   };
