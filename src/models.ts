@@ -22,7 +22,7 @@ export const GIF_FRAMES = {
   durationMs: { min: 10, max: 655_350, default: 200 },
 } as const;
 
-/** The frames each image of a call holds, as priced: a GIF's count (the API's default when unset), else 1. */
+/** The frames each image of a call is priced at: a GIF's count (API default if unset), else 1. */
 export function framesPerImage(format: string | undefined, frameCount?: number): number {
   return format === "gif" ? frameCount ?? GIF_FRAMES.count.default : 1;
 }
