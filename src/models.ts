@@ -300,7 +300,7 @@ export const MODELS: readonly ModelRow[] = [
 ];
 
 const USE_NOW = ["gpt-image-2.5-sunburst", "gpt-image-2.5-flare"];
-const THIRD_PARTY_SHUTDOWN = "third-party shutdown notices (API-NOTES, 2026-11)";
+const THIRD_PARTY_SHUTDOWN = "third-party shutdown notices, 2026-11 (docs/openai-api.md)";
 
 /** Models that answer no more: a call names the date and what to use instead. */
 export const SHUT_DOWN: Readonly<Record<string, ShutDown>> = {

@@ -1,4 +1,7 @@
-/** A fake OpenAI API on loopback, faithful to the shapes in shared/API-NOTES.md, with fault injection. */
+/**
+ * A fake OpenAI API on loopback, faithful to the API as docs/openai-api.md describes it, with
+ * fault injection.
+ */
 
 import { Image } from "npm:imagescript@1.3.1";
 import { makePng } from "./png.ts";
