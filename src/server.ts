@@ -91,10 +91,11 @@ export interface ServerFactory {
   /** Calls `listener` after each save of `scope`'s images; returns the function that stops it. */
   watchImages(scope: CallerScope, listener: () => void): () => void;
   /**
-   * Drops `scope`'s toolbox and listeners unless one of its jobs still runs: the next call of
-   * that caller builds them afresh, as after a restart. Returns whether they were dropped.
+   * Drops `scope`'s toolbox and listeners unless the toolbox is still loading or one of its jobs
+   * still runs: the next call of that caller builds them afresh, as after a restart. Returns
+   * whether they were dropped; it decides at once, so no request comes in between.
    */
-  release(scope: CallerScope): Promise<boolean>;
+  release(scope: CallerScope): boolean;
   /** The tool calls now running. */
   inflight: Set<Promise<unknown>>;
 }
@@ -149,6 +150,8 @@ function configProblem(error: ConfigError): string {
 export function createServerFactory(options: FactoryOptions): ServerFactory {
   const { log } = options;
   const toolboxes = new Map<string, Promise<Toolbox>>();
+  /** The toolboxes that have finished loading. */
+  const loaded = new Map<string, Toolbox>();
   /**
    * Who hears of each scope's saves (servers that send list_changed), and how the scope's store
    * stops telling them. The store is asked only while someone listens and once its toolbox is
@@ -165,6 +168,7 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
     if (!toolbox) {
       toolbox = import("./tools/mod.ts").then(async (m) => {
         const built = await m.createToolbox({ config: scope.config, log, ...scope.toolbox });
+        loaded.set(scope.key, built);
         hearStore(scope.key, built);
         return built;
       });
@@ -440,10 +444,11 @@ export function createServerFactory(options: FactoryOptions): ServerFactory {
     return server;
   }
 
-  async function release(scope: CallerScope): Promise<boolean> {
-    const toolbox = toolboxes.get(scope.key);
-    if (toolbox && (await toolbox.catch(() => undefined))?.jobs.busy) return false;
+  function release(scope: CallerScope): boolean {
+    if (toolboxes.has(scope.key) && !loaded.has(scope.key)) return false;
+    if (loaded.get(scope.key)?.jobs.busy) return false;
     toolboxes.delete(scope.key);
+    loaded.delete(scope.key);
     watchers.get(scope.key)?.stop?.();
     watchers.delete(scope.key);
     return true;

@@ -186,17 +186,15 @@ export function serveHttp(options: HttpServeOptions): HttpServing {
   const idleMs = options.principalIdleMs ?? PRINCIPAL_IDLE_MS;
   let lastSweep = Date.now();
   /** Releases principals idle for `idleMs` with nothing open or running; at most every idleMs/4. */
-  async function sweepIdle(now: number): Promise<void> {
+  function sweepIdle(now: number): void {
     if (now - lastSweep < idleMs / 4) return;
     lastSweep = now;
     for (const [id, held] of handlers) {
       if (held.open > 0 || now - held.lastUsed < idleMs) continue;
-      if (held.scope && !(await factory.release(held.scope))) continue;
-      // Checked again: a request may have come while the toolbox was asked.
-      if (held.open > 0 || handlers.get(id) !== held) continue;
+      if (held.scope && !factory.release(held.scope)) continue;
       handlers.delete(id);
       held.stopWatching?.();
-      await held.handler.close().catch(() => {});
+      held.handler.close().catch(() => {});
       log.debug(`http: released principal ${id} after ${Math.round(idleMs / 1000)} s idle`);
     }
   }
@@ -223,7 +221,7 @@ export function serveHttp(options: HttpServeOptions): HttpServing {
       extra: { principal },
     };
     const now = Date.now();
-    await sweepIdle(now);
+    sweepIdle(now);
     const held = handlerFor(principal);
     held.open++;
     held.lastUsed = now;
